@@ -1,0 +1,291 @@
+"""The blocking face: the same calls as the async functions of :mod:`stac_asset`, no event loop.
+
+These run the transfer engine on the calling thread (fanning out to a
+thread pool for concurrent files), so they also work where an event loop is
+already running, such as a Jupyter notebook.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pystac
+
+from .clients import ByteStream, Client
+from .config import Config
+from .download import Job, Plan, execute, plan_item, prepare, prepare_directory, rewrite, write_json
+from .errors import AccessError, DownloadError, NotAnItemError
+from .items import asset_href, read_item, read_item_collection
+from .messages import as_callback
+from .paths import check_component
+from .resolver import ClientSpec, Resolver
+from .retry import call_with_retries
+from .transfer import Fetcher, Transfer
+
+PathLike = str | os.PathLike[str]
+
+ITEM_COLLECTION_FILE_NAME = "item-collection.json"
+
+
+def _config(config: Config | None, options: dict[str, Any]) -> Config:
+    result = (config or Config()).with_options(**options) if options else (config or Config())
+    result.validate()
+    return result
+
+
+def _open(href: str, clients: Sequence[Client] | None, client: ClientSpec | None) -> ByteStream:
+    chosen = Resolver(clients or (), force=client).client_for(href)
+    access = chosen.resolve(href)
+    return call_with_retries(lambda: chosen.open_stream(access), chosen.retry)
+
+
+def _check_item(item: object, call: str) -> pystac.Item:
+    if isinstance(item, pystac.Item):
+        return item
+    if isinstance(item, (str, os.PathLike)):
+        raise NotAnItemError(f"{call} takes a pystac.Item; for an href use {call}_from_href")
+    raise NotAnItemError(f"{call} takes a pystac.Item, not {type(item).__name__}")
+
+
+def download_item(
+    item: pystac.Item,
+    directory: PathLike,
+    file_name: str | None = None,
+    infer_file_name: bool = True,
+    config: Config | None = None,
+    messages: Any = None,
+    clients: Sequence[Client] | None = None,
+    keep_non_downloaded: bool = False,
+    *,
+    client: ClientSpec | None = None,
+    **options: Any,
+) -> pystac.Item:
+    """Download an item's assets into ``directory`` and write the item beside them.
+
+    Args:
+        item: The item; it is not modified.
+        directory: Where the assets and the item JSON go (created if needed).
+        file_name: The item JSON's file name; by default ``<item id>.json``.
+        infer_file_name: With no ``file_name``, name the item file after its id;
+            if false (and no ``file_name``), no item JSON is written.
+        config: Download settings; ``**options`` override its fields
+            (``include=["B04"]``, ``overwrite=True``, ...).
+        messages: Progress events go to this callable or queue.
+        clients: Clients to use before the default ones (e.g. a configured
+            :class:`~stac_asset.HttpClient`).
+        keep_non_downloaded: Keep assets that were not downloaded in the
+            written item (with their original hrefs).
+        client: A client (or client class) to use for every href.
+        **options: Fields of :class:`~stac_asset.Config`.
+
+    Returns:
+        A copy of the item whose asset hrefs point at the downloaded files
+        (relative to the item file), each keeping its original href as the
+        ``origin`` alternate, and whose self href is the written item file.
+
+    Raises:
+        DownloadError: Some assets failed; each is listed with its href and
+            the reason. Files that did complete stay in place.
+
+    """
+    item = _check_item(item, "download_item")
+    settings = _config(config, options)
+    root = prepare_directory(directory, settings)
+    copy = prepare(item)
+    plan = Plan()
+    plan_item(copy, root, settings, plan)
+    resolver = Resolver(clients or (), force=client)
+    try:
+        execute(plan, resolver, settings, as_callback(messages))
+    except DownloadError as error:
+        error.item = copy  # what did arrive, for callers that keep going
+        raise
+    name = file_name or (f"{item.id}.json" if infer_file_name else None)
+    rewrite(copy, plan.jobs, root / (name or f"{item.id}.json"), keep_non_downloaded)
+    if name:
+        write_json(copy.to_dict(include_self_link=False, transform_hrefs=False), root / name)
+    return copy
+
+
+def download_item_from_href(
+    href: str,
+    directory: PathLike,
+    file_name: str | None = None,
+    infer_file_name: bool = True,
+    config: Config | None = None,
+    messages: Any = None,
+    clients: Sequence[Client] | None = None,
+    keep_non_downloaded: bool = False,
+    *,
+    client: ClientSpec | None = None,
+    **options: Any,
+) -> pystac.Item:
+    """Read the item at ``href`` with any client, then :func:`download_item` it."""
+    item = read_item(href, Fetcher(Resolver(clients or (), force=client)))
+    return download_item(
+        item,
+        directory,
+        file_name,
+        infer_file_name,
+        config,
+        messages,
+        clients,
+        keep_non_downloaded,
+        client=client,
+        **options,
+    )
+
+
+def download_item_collection(
+    item_collection: pystac.ItemCollection | Sequence[pystac.Item] | str,
+    directory: PathLike,
+    file_name: str | None = None,
+    infer_file_name: bool = True,
+    config: Config | None = None,
+    messages: Any = None,
+    clients: Sequence[Client] | None = None,
+    keep_non_downloaded: bool = False,
+    *,
+    client: ClientSpec | None = None,
+    **options: Any,
+) -> pystac.ItemCollection:
+    """Download every item of a collection, each into ``directory/<item id>/``.
+
+    The items' assets are fetched together, ``max_concurrent_downloads`` at
+    a time. Each item's JSON is written into its own directory, and the item
+    collection into ``directory/item-collection.json`` (or ``file_name``).
+    ``item_collection`` may also be an href to a FeatureCollection.
+    """
+    settings = _config(config, options)
+    resolver = Resolver(clients or (), force=client)
+    if isinstance(item_collection, str):
+        item_collection = read_item_collection(item_collection, Fetcher(resolver))
+    items = [prepare(_check_item(i, "download_item_collection")) for i in item_collection]
+    root = prepare_directory(directory, settings)
+    plan = Plan()
+    for item in items:
+        plan_item(item, root / _item_directory(item), settings, plan)
+    failure: DownloadError | None = None
+    try:
+        execute(plan, resolver, settings, as_callback(messages))
+    except DownloadError as error:
+        failure = error
+    for item in items:
+        item_path = root / _item_directory(item) / f"{item.id}.json"
+        rewrite(item, plan.jobs, item_path, keep_non_downloaded)
+        if failure is None:
+            write_json(item.to_dict(include_self_link=False, transform_hrefs=False), item_path)
+    result = pystac.ItemCollection(items, clone_items=False)
+    name = file_name or (ITEM_COLLECTION_FILE_NAME if infer_file_name else None)
+    if failure is not None:
+        failure.item_collection = result
+        raise failure
+    if name:
+        collection_path = root / name
+        data = result.to_dict(transform_hrefs=False)
+        for feature, item in zip(data["features"], items, strict=True):
+            # Asset hrefs in the collection file are relative to the collection file.
+            for key, asset in feature.get("assets", {}).items():
+                local = item.assets[key].get_absolute_href()
+                if local and os.path.exists(local):
+                    asset["href"] = os.path.relpath(local, collection_path.parent)
+        write_json(data, collection_path)
+    return result
+
+
+def _item_directory(item: pystac.Item) -> str:
+    return check_component(item.id, "item id")
+
+
+def download_asset(
+    key: str,
+    asset: pystac.Asset,
+    path: PathLike,
+    config: Config | None = None,
+    messages: Any = None,
+    clients: Sequence[Client] | None = None,
+    *,
+    client: ClientSpec | None = None,
+) -> pystac.Asset:
+    """Download one asset to ``path`` and return a copy whose href is that path."""
+    settings = _config(config, {})
+    target = Path(path).absolute()
+    plan = Plan()
+    owner = asset.owner if isinstance(asset.owner, pystac.Item) else None
+    plan.add(Job(owner, key, asset, asset_href(asset, settings.alternate_assets), target))
+    execute(plan, Resolver(clients or (), force=client), settings, as_callback(messages))
+    result = asset.clone()
+    result.href = str(target)
+    return result
+
+
+def download_file(
+    href: str,
+    path: PathLike,
+    config: Config | None = None,
+    messages: Any = None,
+    clients: Sequence[Client] | None = None,
+    *,
+    client: ClientSpec | None = None,
+) -> None:
+    """Download the single file at ``href`` to ``path`` (complete, or not at all)."""
+    download_asset(
+        Path(path).name, pystac.Asset(href), path, config, messages, clients, client=client
+    )
+
+
+def read_href(
+    href: str, clients: Sequence[Client] | None = None, *, client: ClientSpec | None = None
+) -> bytes:
+    """Read all the bytes at ``href`` into memory."""
+    return Fetcher(Resolver(clients or (), force=client)).read(Transfer(href))
+
+
+def open_href(
+    href: str, clients: Sequence[Client] | None = None, *, client: ClientSpec | None = None
+) -> Generator[bytes, None, None]:
+    """Yield the bytes at ``href`` chunk by chunk, without holding the whole object."""
+    with _open(href, clients, client) as stream:
+        yield from stream.chunks()
+
+
+def href_exists(
+    href: str, clients: Sequence[Client] | None = None, *, client: ClientSpec | None = None
+) -> bool:
+    """Whether ``href`` can be read (exists, and the credentials are accepted)."""
+    try:
+        assert_href_exists(href, clients, client=client)
+    except AccessError:
+        return False
+    return True
+
+
+def assert_href_exists(
+    href: str, clients: Sequence[Client] | None = None, *, client: ClientSpec | None = None
+) -> None:
+    """Raise an :class:`~stac_asset.errors.AccessError` unless ``href`` can be read."""
+    with _open(href, clients, client):
+        pass
+
+
+def asset_exists(
+    asset: pystac.Asset,
+    clients: Sequence[Client] | None = None,
+    *,
+    client: ClientSpec | None = None,
+) -> bool:
+    """Whether the asset's href can be read."""
+    return href_exists(asset_href(asset), clients, client=client)
+
+
+def assert_asset_exists(
+    asset: pystac.Asset,
+    clients: Sequence[Client] | None = None,
+    *,
+    client: ClientSpec | None = None,
+) -> None:
+    """Raise an :class:`~stac_asset.errors.AccessError` unless the asset's href can be read."""
+    assert_href_exists(asset_href(asset), clients, client=client)

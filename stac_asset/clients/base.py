@@ -1,0 +1,164 @@
+"""The client contract: decide whether an href is yours, resolve it, and stream its bytes."""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pystac
+
+from ..access import Access
+from ..retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+
+class ByteStream(ABC):
+    """An open read of one object's bytes, from :attr:`start` to its end."""
+
+    start: int
+    """The offset of the first byte this stream yields (0 when a range was ignored)."""
+
+    size: int | None
+    """The whole object's size in bytes, when the storage system tells it."""
+
+    validator: str | None
+    """What identifies this version of the object (an ETag or Last-Modified), if known."""
+
+    @abstractmethod
+    def chunks(self) -> Iterator[bytes]:
+        """Yield the bytes; a lost connection raises :class:`~stac_asset.errors.TransientError`."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection or file handle."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Client(ABC):
+    """One storage system or auth regime.
+
+    A client decides for itself whether it takes an href (:meth:`matches`),
+    turns an href into an :class:`~stac_asset.Access` once (:meth:`resolve`),
+    and streams the bytes of an access (:meth:`open_stream`). It owns its
+    session and credential cache and is safe to share between threads.
+
+    Use it with ``with`` or ``async with`` to close its sessions; the
+    coroutine methods (:meth:`download_item`, :meth:`read_href`, ...) keep
+    the vocabulary of stac-asset 0.4.
+    """
+
+    name: ClassVar[str]
+    """A short name used in messages and in ``Access.client``, e.g. ``"http"``."""
+
+    retry: RetryPolicy = RetryPolicy()
+    """How failed requests are retried."""
+
+    timeout: float = 60.0
+    """Seconds to wait for a connection or for the next bytes of a response."""
+
+    @classmethod
+    async def default(cls) -> Self:
+        """Create a client configured from the environment (awaitable, as in stac-asset 0.4)."""
+        return cls()
+
+    @abstractmethod
+    def matches(self, href: str) -> bool:
+        """Whether this client takes ``href`` (an absolute href) when no client is forced."""
+
+    @abstractmethod
+    def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
+        """Compute how ``href`` is reached: its GDAL view and its byte view.
+
+        ``asset`` gives context (its owner's ``storage:*`` fields, for
+        instance). Resolving may fetch credentials or tokens but never moves
+        the object's bytes.
+        """
+
+    @abstractmethod
+    def open_stream(
+        self, access: Access, start: int = 0, validator: str | None = None
+    ) -> ByteStream:
+        """Start reading the bytes of ``access`` from offset ``start``.
+
+        With ``validator``, a resumed read must return the same version of the
+        object, or else start again from offset 0 (``ByteStream.start == 0``).
+        """
+
+    def close(self) -> None:  # noqa: B027 - most clients hold nothing to close
+        """Close sessions and connection pools held by this client."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    # stac-asset 0.4 vocabulary: the client as the entry point for transfers.
+
+    async def download_item(
+        self, item: pystac.Item, directory: str | os.PathLike[str], **kwargs: Any
+    ) -> pystac.Item:
+        """Download an item's assets with this client; see :func:`stac_asset.download_item`."""
+        from .. import api
+
+        return await api.download_item(item, directory, clients=[self], **kwargs)
+
+    async def download_href(self, href: str, path: str | os.PathLike[str], **kwargs: Any) -> None:
+        """Download one href to ``path``; see :func:`stac_asset.download_file`."""
+        from .. import api
+
+        await api.download_file(href, path, clients=[self], **kwargs)
+
+    async def read_href(self, href: str) -> bytes:
+        """Read all the bytes of ``href`` into memory."""
+        from .. import api
+
+        return await api.read_href(href, clients=[self])
+
+    async def open_href(self, href: str) -> AsyncIterator[bytes]:
+        """Yield the bytes of ``href`` chunk by chunk."""
+        from .. import api
+
+        async for chunk in api.open_href(href, clients=[self]):
+            yield chunk
+
+    async def href_exists(self, href: str) -> bool:
+        """Whether ``href`` can be read with this client."""
+        from .. import api
+
+        return await api.href_exists(href, clients=[self])
+
+    async def assert_href_exists(self, href: str) -> None:
+        """Raise an :class:`~stac_asset.errors.AccessError` unless ``href`` can be read."""
+        from .. import api
+
+        await api.assert_href_exists(href, clients=[self])

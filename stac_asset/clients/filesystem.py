@@ -1,0 +1,90 @@
+"""Local files: absolute paths, ``file://`` URLs, and hrefs made absolute against a local item."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
+
+import pystac
+
+from ..access import Access
+from ..errors import AccessDeniedError, NotFoundError, ResolveError
+from .base import ByteStream, Client
+
+_CHUNK = 1024 * 1024
+
+
+def local_path(href: str) -> str | None:
+    """The local path an href names, or ``None`` if it is not a local href."""
+    if href.startswith("file://"):
+        parts = urlsplit(href)
+        if parts.netloc not in ("", "localhost"):
+            return None
+        return unquote(parts.path)
+    scheme = urlsplit(href).scheme
+    # A one-letter "scheme" is a Windows drive letter.
+    if scheme and len(scheme) > 1:
+        return None
+    return href
+
+
+class _FileStream(ByteStream):
+    def __init__(self, file: BinaryIO, start: int, size: int, validator: str) -> None:
+        self._file = file
+        self.start = start
+        self.size = size
+        self.validator = validator
+
+    def chunks(self) -> Iterator[bytes]:
+        while chunk := self._file.read(_CHUNK):
+            yield chunk
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class FilesystemClient(Client):
+    """Reads files on the local filesystem (or any mounted one).
+
+    Relative asset hrefs are made absolute against the item's self href
+    before a client is chosen, so a relative href of a local item lands here
+    and a relative href of a remote item goes to the remote item's client.
+    """
+
+    name = "filesystem"
+
+    def matches(self, href: str) -> bool:
+        """Whether ``href`` is a local path or a ``file://`` URL."""
+        return local_path(href) is not None
+
+    def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
+        """Resolve to the file's absolute path, which is both the GDAL and the byte view."""
+        path = local_path(href)
+        if path is None:
+            raise ResolveError(f"{self.name}: not a local path: {href}")
+        path = os.path.abspath(path)
+        return Access(href=href, client=self.name, vsi_path=path, path=path)
+
+    def open_stream(
+        self, access: Access, start: int = 0, validator: str | None = None
+    ) -> ByteStream:
+        """Open the file at ``start``, or from 0 if it changed since ``validator`` was taken."""
+        assert access.path is not None
+        path = Path(access.path)
+        try:
+            file = path.open("rb")
+        except FileNotFoundError:
+            raise NotFoundError(access.href, self.name, "no such file") from None
+        except IsADirectoryError:
+            raise NotFoundError(access.href, self.name, "is a directory, not a file") from None
+        except PermissionError:
+            raise AccessDeniedError(access.href, self.name, "permission denied") from None
+        stat = os.fstat(file.fileno())
+        current = f"{stat.st_size}-{stat.st_mtime_ns}"
+        if validator is not None and validator != current:
+            start = 0
+        file.seek(start)
+        return _FileStream(file, start, stat.st_size, current)

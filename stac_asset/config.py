@@ -1,0 +1,75 @@
+"""Download settings, with the field names of stac-asset 0.4's ``Config``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .errors import CannotIncludeAndExclude
+
+DEFAULT_MAX_CONCURRENT_DOWNLOADS = 16
+
+
+class FileNameStrategy(str, Enum):
+    """How an asset's file name is chosen."""
+
+    FILE_NAME = "file_name"
+    """The last part of the href's path (the default)."""
+
+    KEY = "key"
+    """The asset key, plus the href's file extension."""
+
+
+@dataclass
+class Config:
+    """What to download and how; the fields of stac-asset 0.4 keep their names."""
+
+    include: list[str] = field(default_factory=list)
+    """Asset keys or roles to download; all when empty. Exclusive with ``exclude``."""
+
+    exclude: list[str] = field(default_factory=list)
+    """Asset keys or roles to leave out. Exclusive with ``include``."""
+
+    file_name_strategy: FileNameStrategy = FileNameStrategy.FILE_NAME
+    """Name files after the href (default) or after the asset key."""
+
+    alternate_assets: list[str] = field(default_factory=list)
+    """Names of ``alternate`` hrefs to prefer, in order, when an asset has them."""
+
+    overwrite: bool = False
+    """Download again even when a complete file is already at the path."""
+
+    make_directory: bool = True
+    """Create the destination directory when it does not exist."""
+
+    fail_fast: bool = False
+    """Stop at the first failed asset (cleaning partial files); else report all at the end."""
+
+    max_concurrent_downloads: int = DEFAULT_MAX_CONCURRENT_DOWNLOADS
+    """How many files are transferred at once."""
+
+    def validate(self) -> None:
+        """Raise a clear error for settings that contradict each other."""
+        if self.include and self.exclude:
+            raise CannotIncludeAndExclude(self.include, self.exclude)
+        if self.max_concurrent_downloads < 1:
+            raise ValueError("max_concurrent_downloads must be at least 1")
+
+    def with_options(self, **options: Any) -> Config:
+        """A copy with some fields replaced; unknown names are a clear error."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(options) - names)
+        if unknown:
+            raise TypeError(f"unknown download option(s) {unknown}; known: {sorted(names)}")
+        for name in ("include", "exclude", "alternate_assets"):
+            value = options.get(name)
+            if isinstance(value, str):
+                options[name] = [value]
+            elif isinstance(value, Sequence):
+                options[name] = list(value)
+        if "file_name_strategy" in options:
+            options["file_name_strategy"] = FileNameStrategy(options["file_name_strategy"])
+        return dataclasses.replace(self, **options)

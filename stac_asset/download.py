@@ -1,0 +1,242 @@
+"""Downloading items and item collections: select assets, lay out files, fetch, rewrite items.
+
+This is the one engine; :mod:`stac_asset.blocking` calls it directly and the
+async functions of :mod:`stac_asset` await it in a thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pystac
+
+from ._secrets import logger
+from .config import Config, FileNameStrategy
+from .errors import (
+    AssetFailure,
+    AssetOverwriteError,
+    DownloadError,
+    StacAssetError,
+    UnsafePathError,
+)
+from .items import asset_href
+from .messages import (
+    ErrorAssetDownload,
+    FinishAssetDownload,
+    Progress,
+    SkipAssetDownload,
+    StartAssetDownload,
+)
+from .paths import check_component, href_file_name, safe_join
+from .resolver import Resolver
+from .transfer import Cancelled, Fetcher, Transfer
+
+ALTERNATE_ASSETS_EXTENSION = "https://stac-extensions.github.io/alternate-assets/v1.2.0/schema.json"
+ORIGIN = "origin"
+"""The ``alternate`` name under which a downloaded asset keeps its original href."""
+
+
+@dataclass
+class Job:
+    """One asset of one item, with the path it is written to."""
+
+    item: pystac.Item | None
+    key: str
+    asset: pystac.Asset
+    href: str
+    path: Path
+    done: bool = False
+
+    @property
+    def name(self) -> str:
+        """``<item id>/<key>``, or the key alone for an asset without an item."""
+        return f"{self.item.id}/{self.key}" if self.item else self.key
+
+
+@dataclass
+class Plan:
+    """Every job of a download, checked for unsafe and colliding paths before any byte moves."""
+
+    jobs: list[Job] = field(default_factory=list)
+    targets: dict[Path, Job] = field(default_factory=dict)
+
+    def add(self, job: Job) -> None:
+        """Add a job; two jobs writing the same file is an error naming both."""
+        other = self.targets.get(job.path)
+        if other is not None:
+            raise AssetOverwriteError(
+                f"assets {other.name} ({other.href}) and {job.name} ({job.href}) "
+                f"would both be written to {job.path}; "
+                "use file_name_strategy='key' or exclude one of them"
+            )
+        self.targets[job.path] = job
+        self.jobs.append(job)
+
+
+def selected(key: str, asset: pystac.Asset, config: Config) -> bool:
+    """Whether include/exclude (by key or role) let this asset through."""
+    names = {key, *(asset.roles or [])}
+    if config.include:
+        return bool(names & set(config.include))
+    return not names & set(config.exclude)
+
+
+def file_name(key: str, href: str, config: Config) -> str:
+    """The file name of an asset in its directory, from its href or its key."""
+    from_href = href_file_name(href)
+    if config.file_name_strategy == FileNameStrategy.KEY:
+        suffix = os.path.splitext(from_href)[1]
+        return check_component(f"{key}{suffix}", "asset key")
+    if not from_href:
+        raise UnsafePathError(f"href {href!r} has no file name; use file_name_strategy='key'")
+    return check_component(from_href, "file name from href")
+
+
+def prepare(item: pystac.Item) -> pystac.Item:
+    """A copy of the item with absolute link and asset hrefs, safe to rewrite."""
+    copy = item.clone()
+    self_href = item.get_self_href()
+    if self_href is not None:
+        copy.set_self_href(self_href)
+    for link in copy.links:
+        if link.rel != pystac.RelType.SELF:
+            target = link.get_absolute_href()
+            if target is not None:
+                link.target = target
+    return copy
+
+
+def plan_item(item: pystac.Item, directory: Path, config: Config, plan: Plan) -> None:
+    """Add the selected assets of ``item``, to be written under ``directory``."""
+    for key, asset in item.assets.items():
+        if not selected(key, asset, config):
+            continue
+        href = asset_href(asset, config.alternate_assets)
+        path = safe_join(directory, file_name(key, href, config), f"asset {key!r}")
+        plan.add(Job(item, key, asset, href, path))
+
+
+def _transfer(job: Job) -> Transfer:
+    size = job.asset.extra_fields.get("file:size")
+    checksum = job.asset.extra_fields.get("file:checksum")
+    return Transfer(
+        job.href,
+        job.asset,
+        size=size if isinstance(size, int) else None,
+        checksum=checksum if isinstance(checksum, str) else None,
+    )
+
+
+def _run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | None) -> None:
+    transfer = _transfer(job)
+    item_id = job.item.id if job.item else None
+    if not config.overwrite and fetcher.is_complete(transfer, job.path):
+        logger.debug("skipping %s: complete file at %s", job.href, job.path)
+        if progress:
+            progress(SkipAssetDownload(job.key, job.href, job.path, item_id))
+        job.done = True
+        return
+    if progress:
+        progress(StartAssetDownload(job.key, job.href, job.path, item_id))
+    try:
+        fetcher.download(transfer, job.path)
+    except BaseException as error:
+        if progress:
+            progress(ErrorAssetDownload(job.key, job.href, job.path, str(error), item_id))
+        raise
+    job.done = True
+    if progress:
+        progress(FinishAssetDownload(job.key, job.href, job.path, item_id))
+
+
+def execute(plan: Plan, resolver: Resolver, config: Config, progress: Progress | None) -> None:
+    """Run every job, ``config.max_concurrent_downloads`` at a time.
+
+    Raises :class:`DownloadError` listing every failed asset (or, with
+    ``fail_fast``, the first failure after cancelling the rest).
+    """
+    cancel = threading.Event()
+    fetcher = Fetcher(resolver, progress, cancel)
+    failures: list[AssetFailure] = []
+    with ThreadPoolExecutor(
+        max_workers=config.max_concurrent_downloads, thread_name_prefix="stac-asset"
+    ) as pool:
+        futures: dict[Future[None], Job] = {
+            pool.submit(_run_job, job, fetcher, config, progress): job for job in plan.jobs
+        }
+        try:
+            for future in _as_completed(futures):
+                error = future.exception()
+                if error is None or isinstance(error, Cancelled):
+                    continue
+                job = futures[future]
+                item_id = job.item.id if job.item else None
+                failures.append(AssetFailure(item_id, job.key, job.href, error))
+                if config.fail_fast:
+                    cancel.set()
+        except BaseException:
+            cancel.set()
+            raise
+    if failures:
+        if config.fail_fast:
+            raise failures[0].error
+        raise DownloadError(failures)
+
+
+def _as_completed(futures: Iterable[Future[None]]) -> Iterable[Future[None]]:
+    # concurrent.futures.as_completed, but waking up regularly so Ctrl-C is seen.
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.5, return_when="FIRST_COMPLETED")
+        yield from done
+
+
+def rewrite(
+    item: pystac.Item, jobs: Sequence[Job], item_path: Path, keep_non_downloaded: bool
+) -> None:
+    """Point downloaded assets at their files (relative to ``item_path``), keeping origins."""
+    done = {job.key: job for job in jobs if job.item is item and job.done}
+    item.set_self_href(str(item_path))
+    for key in list(item.assets):
+        asset = item.assets[key]
+        job = done.get(key)
+        if job is None:
+            if not keep_non_downloaded:
+                del item.assets[key]
+            continue
+        alternates = asset.extra_fields.setdefault("alternate", {})
+        if isinstance(alternates, dict) and not any(
+            isinstance(a, dict) and a.get("href") == job.href for a in alternates.values()
+        ):
+            alternates[ORIGIN] = {"href": job.href}
+            if ALTERNATE_ASSETS_EXTENSION not in item.stac_extensions:
+                item.stac_extensions.append(ALTERNATE_ASSETS_EXTENSION)
+        asset.href = os.path.relpath(job.path, item_path.parent).replace(os.sep, "/")
+
+
+def write_json(data: dict[str, Any], path: Path) -> None:
+    """Write JSON through a temporary file renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.part")
+    with part.open("w", encoding="utf-8") as file:
+        json.dump(data, file, indent=2)
+    os.replace(part, path)
+
+
+def prepare_directory(directory: str | os.PathLike[str], config: Config) -> Path:
+    """The destination as an absolute path, created if the config allows."""
+    root = Path(directory).absolute()
+    if not root.is_dir():
+        if root.exists():
+            raise StacAssetError(f"destination {root} exists and is not a directory")
+        if not config.make_directory:
+            raise StacAssetError(f"destination directory {root} does not exist")
+        root.mkdir(parents=True, exist_ok=True)
+    return root

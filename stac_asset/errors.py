@@ -1,0 +1,126 @@
+"""Exceptions raised by stac-asset.
+
+Every message is passed through the secret registry before it is stored, so
+no token, key or signature reaches a traceback, a log line or a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pystac
+
+from ._secrets import mask_url, redact
+
+
+class StacAssetError(Exception):
+    """Base class of every error raised by stac-asset."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
+
+
+class ResolveError(StacAssetError, ValueError):
+    """An href cannot be resolved: unknown scheme, malformed href, or no client takes it."""
+
+
+class AssetKeyError(StacAssetError, LookupError):
+    """An asset key is not on the item; the message lists the keys it has."""
+
+
+class NotAnItemError(StacAssetError, ValueError):
+    """An href or object is not a STAC item (or item collection) where one was expected."""
+
+
+class AccessError(StacAssetError):
+    """A request to a storage system failed; names the href and the client."""
+
+    def __init__(
+        self,
+        href: str,
+        client: str,
+        reason: str,
+        *,
+        status: int | None = None,
+    ) -> None:
+        self.href = mask_url(href)
+        self.client = client
+        self.status = status
+        self.reason = redact(reason)
+        super().__init__(f"{client}: {self.href}: {self.reason}")
+
+
+class NotFoundError(AccessError, FileNotFoundError):
+    """The object does not exist (HTTP 404, S3 NoSuchKey, missing file)."""
+
+
+class AccessDeniedError(AccessError, PermissionError):
+    """The storage system refused the request (HTTP 401/403): credentials are missing or wrong."""
+
+
+class TransientError(AccessError):
+    """A failure worth retrying: connection loss, timeout, HTTP 429 or 5xx."""
+
+    def __init__(
+        self,
+        href: str,
+        client: str,
+        reason: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(href, client, reason, status=status)
+        self.retry_after = retry_after
+
+
+class VerificationError(StacAssetError):
+    """A downloaded file does not match the item's ``file:size`` or ``file:checksum``."""
+
+
+class UnsafePathError(StacAssetError, ValueError):
+    """A destination path built from untrusted input would leave the destination directory."""
+
+
+class CannotIncludeAndExclude(StacAssetError, ValueError):
+    """``include`` and ``exclude`` were both given."""
+
+    def __init__(self, include: Sequence[str], exclude: Sequence[str]) -> None:
+        super().__init__(
+            f"include and exclude are mutually exclusive (include={list(include)}, "
+            f"exclude={list(exclude)})"
+        )
+
+
+class AssetOverwriteError(StacAssetError, ValueError):
+    """Two assets would be written to the same path."""
+
+
+@dataclass(frozen=True)
+class AssetFailure:
+    """One asset that could not be downloaded."""
+
+    item_id: str | None
+    key: str
+    href: str
+    error: BaseException
+
+    def __str__(self) -> str:
+        where = f"{self.item_id}/{self.key}" if self.item_id else self.key
+        return f"{where} ({mask_url(self.href)}): {self.error}"
+
+
+class DownloadError(StacAssetError):
+    """One or more assets failed to download; ``failures`` lists each with its reason."""
+
+    item: pystac.Item | None = None
+    """For :func:`~stac_asset.download_item`: the item as far as it was downloaded."""
+
+    item_collection: pystac.ItemCollection | None = None
+    """For :func:`~stac_asset.download_item_collection`: the items as far as downloaded."""
+
+    def __init__(self, failures: Sequence[AssetFailure]) -> None:
+        self.failures = list(failures)
+        lines = "\n".join(f"  - {failure}" for failure in self.failures)
+        super().__init__(f"{len(self.failures)} asset(s) failed to download:\n{lines}")

@@ -1,0 +1,40 @@
+"""GDAL configuration options shared by the clients' GDAL views."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Options that keep GDAL's network reads to what a cloud-optimized file needs:
+# no directory listing and no sidecar probes (.aux.xml, .ovr, .msk) on open,
+# neighbouring ranges merged into one request, and an in-process block cache.
+REQUEST_MINIMAL: dict[str, str] = {
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+    "GDAL_HTTP_MULTIPLEX": "YES",
+    "VSI_CACHE": "TRUE",
+}
+
+
+def network_options(timeout: float, max_retries: int) -> dict[str, str]:
+    """Timeouts and retries for GDAL's HTTP layer, matching the byte view's."""
+    return {
+        **REQUEST_MINIMAL,
+        "GDAL_HTTP_TIMEOUT": str(max(1, round(timeout))),
+        "GDAL_HTTP_CONNECTTIMEOUT": str(max(1, round(min(timeout, 30)))),
+        "GDAL_HTTP_MAX_RETRY": str(max(0, max_retries - 1)),
+        "GDAL_HTTP_RETRY_DELAY": "0.5",
+    }
+
+
+def encode_headers(headers: Mapping[str, str]) -> str:
+    r"""Encode headers for ``GDAL_HTTP_HEADERS`` (GDAL >= 3.6): ``\r\n``-separated lines.
+
+    A value holding a comma or a double quote is quoted, as GDAL requires.
+    """
+    lines = []
+    for name, value in headers.items():
+        if "," in value or '"' in value:
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+            value = f'"{escaped}"'
+        lines.append(f"{name}: {value}")
+    return "\r\n".join(lines)

@@ -1,0 +1,170 @@
+"""The byte engine: one href to one file, complete and verified, or nothing at the final path."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pystac
+
+from ._secrets import logger
+from .access import Access
+from .checksum import Verifier
+from .clients import Client
+from .errors import AccessDeniedError, StacAssetError, TransientError
+from .messages import OpenUrl, Progress, WriteChunk
+from .resolver import Resolver
+
+# A run of this many failures in a row without a byte of progress ends a transfer.
+_MAX_ATTEMPT_FACTOR = 10
+
+
+class Cancelled(StacAssetError):
+    """The transfer was cancelled (another asset failed with fail-fast, or Ctrl-C)."""
+
+
+@dataclass
+class Transfer:
+    """One object to fetch: its href, the asset it belongs to, and what the item says of it."""
+
+    href: str
+    asset: pystac.Asset | None = None
+    size: int | None = None
+    checksum: str | None = None
+
+
+def partial_path(path: Path) -> Path:
+    """Where ``path`` is written until it is complete: a hidden name beside it."""
+    return path.with_name(f".{path.name}.part")
+
+
+class Fetcher:
+    """Fetches objects through a :class:`Resolver`, retrying and resuming as needed."""
+
+    def __init__(
+        self,
+        resolver: Resolver,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.resolver = resolver
+        self.progress = progress
+        self.cancel = cancel or threading.Event()
+
+    def _stream_into(
+        self,
+        client: Client,
+        transfer: Transfer,
+        out: BinaryIO,
+        verifier: Verifier,
+        path: Path | None,
+    ) -> None:
+        """Write the object into ``out`` from byte 0, resuming after connection loss."""
+        policy = client.retry
+        access: Access = client.resolve(transfer.href, transfer.asset)
+        offset = 0
+        validator: str | None = None
+        failures = attempts = 0
+        waited = 0.0
+        refreshed = False
+        while True:
+            attempts += 1
+            try:
+                if access.expires_within():
+                    access = client.resolve(transfer.href, transfer.asset)
+                with client.open_stream(access, offset, validator) as stream:
+                    if stream.start != offset:
+                        # The server ignored the range or the object changed: start over.
+                        out.seek(0)
+                        out.truncate()
+                        verifier.reset()
+                        offset = 0
+                    validator = stream.validator
+                    if self.progress and path is not None:
+                        self.progress(OpenUrl(transfer.href, path, stream.size))
+                    for chunk in stream.chunks():
+                        if self.cancel.is_set():
+                            raise Cancelled(f"cancelled: {transfer.href}")
+                        out.write(chunk)
+                        verifier.update(chunk)
+                        offset += len(chunk)
+                        failures = 0
+                        if self.progress and path is not None:
+                            self.progress(WriteChunk(transfer.href, path, len(chunk)))
+                    if stream.size is not None and offset < stream.size:
+                        raise TransientError(
+                            transfer.href,
+                            client.name,
+                            f"body ended after {offset} of {stream.size} bytes",
+                        )
+                return
+            except AccessDeniedError:
+                # Signed material can expire mid-job: re-resolve once, then give up.
+                if access.expires_at is None or refreshed:
+                    raise
+                refreshed = True
+                access = client.resolve(transfer.href, transfer.asset)
+            except TransientError as error:
+                failures += 1
+                delay = policy.delay(failures, error.retry_after)
+                if (
+                    failures >= policy.max_attempts
+                    or attempts >= policy.max_attempts * _MAX_ATTEMPT_FACTOR
+                    or waited + delay > policy.max_total
+                ):
+                    raise
+                logger.info("%s; retrying from byte %d in %.2fs", error, offset, delay)
+                if self.cancel.wait(delay):
+                    raise Cancelled(f"cancelled: {transfer.href}") from None
+                waited += delay
+
+    def read(self, transfer: Transfer) -> bytes:
+        """Fetch the whole object into memory (for item JSON and small files)."""
+        client = self.resolver.client_for(transfer.href)
+        buffer = io.BytesIO()
+        verifier = Verifier(transfer.size, transfer.checksum)
+        self._stream_into(client, transfer, buffer, verifier, None)
+        verifier.check(transfer.href)
+        return buffer.getvalue()
+
+    def download(self, transfer: Transfer, path: Path) -> None:
+        """Fetch the object to ``path`` through a temporary file renamed when verified."""
+        client = self.resolver.client_for(transfer.href)
+        verifier = Verifier(transfer.size, transfer.checksum)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = partial_path(path)
+        try:
+            with part.open("wb") as out:
+                self._stream_into(client, transfer, out, verifier, path)
+            verifier.check(transfer.href)
+            os.replace(part, path)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+
+    def is_complete(self, transfer: Transfer, path: Path) -> bool:
+        """Whether ``path`` already holds the object, as far as the item can tell.
+
+        Without ``file:size`` or ``file:checksum`` an existing file counts as
+        complete (partial files never sit at a final path).
+        """
+        if not path.is_file():
+            return False
+        verifier = Verifier(transfer.size, transfer.checksum)
+        if transfer.size is not None and path.stat().st_size != transfer.size:
+            return False
+        if verifier.hashing:
+            with path.open("rb") as file:
+                while chunk := file.read(1024 * 1024):
+                    verifier.update(chunk)
+        else:
+            verifier.size = path.stat().st_size
+        try:
+            verifier.check(str(path))
+        except StacAssetError:
+            return False
+        return True
