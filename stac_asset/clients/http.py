@@ -132,9 +132,9 @@ class HttpClient(Client):
         self.host_headers = {host.lower(): dict(h) for host, h in (host_headers or {}).items()}
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        headers: list[Mapping[str, str | bytes]] = [self.session.headers, self.headers]
-        for values in (*headers, *self.host_headers.values()):
-            register(*(str(v) for k, v in values.items() if is_sensitive(k)))
+        register(*(str(v) for k, v in self.session.headers.items() if is_sensitive(k)))
+        for values in (self.headers, *self.host_headers.values()):
+            register(*(v for k, v in values.items() if is_sensitive(k)))
 
     def matches(self, href: str) -> bool:
         """Whether ``href`` is an ``http://`` or ``https://`` URL."""
