@@ -19,6 +19,7 @@ from .config import Config
 from .download import Job, Plan, execute, plan_item, prepare, prepare_directory, rewrite, write_json
 from .errors import AccessError, DownloadError, NotAnItemError
 from .items import asset_href, read_item, read_item_collection
+from .layout import item_directory
 from .messages import as_callback
 from .paths import check_component
 from .resolver import ClientSpec, Resolver
@@ -95,6 +96,7 @@ def download_item(
     settings = _config(config, options)
     root = prepare_directory(directory, settings)
     copy = prepare(item)
+    root = item_directory(root, copy, settings.path_template or "")
     plan = Plan()
     plan_item(copy, root, settings, plan)
     resolver = Resolver(clients or (), force=client)
@@ -104,9 +106,10 @@ def download_item(
         error.item = copy  # what did arrive, for callers that keep going
         raise
     name = file_name or (f"{item.id}.json" if infer_file_name else None)
-    rewrite(copy, plan.jobs, root / (name or f"{item.id}.json"), keep_non_downloaded)
+    item_file = root / check_component(name or f"{item.id}.json", "item file name")
+    rewrite(copy, plan.jobs, item_file, keep_non_downloaded)
     if name:
-        write_json(copy.to_dict(include_self_link=False, transform_hrefs=False), root / name)
+        write_json(copy.to_dict(include_self_link=False, transform_hrefs=False), item_file)
     return copy
 
 
@@ -152,7 +155,7 @@ def download_item_collection(
     client: ClientSpec | None = None,
     **options: Any,
 ) -> pystac.ItemCollection:
-    """Download every item of a collection, each into ``directory/<item id>/``.
+    """Download every item of a collection, each into ``directory/<item id>/`` (or ``path_template``).
 
     The items' assets are fetched together, ``max_concurrent_downloads`` at
     a time. Each item's JSON is written into its own directory, and the item
@@ -165,16 +168,18 @@ def download_item_collection(
         item_collection = read_item_collection(item_collection, Fetcher(resolver))
     items = [prepare(_check_item(i, "download_item_collection")) for i in item_collection]
     root = prepare_directory(directory, settings)
+    template = settings.path_template or "${id}"
+    directories = [item_directory(root, item, template) for item in items]
     plan = Plan()
-    for item in items:
-        plan_item(item, root / _item_directory(item), settings, plan)
+    for item, item_root in zip(items, directories, strict=True):
+        plan_item(item, item_root, settings, plan)
     failure: DownloadError | None = None
     try:
         execute(plan, resolver, settings, as_callback(messages))
     except DownloadError as error:
         failure = error
-    for item in items:
-        item_path = root / _item_directory(item) / f"{item.id}.json"
+    for item, item_root in zip(items, directories, strict=True):
+        item_path = item_root / f"{check_component(item.id, 'item id')}.json"
         rewrite(item, plan.jobs, item_path, keep_non_downloaded)
         if failure is None:
             write_json(item.to_dict(include_self_link=False, transform_hrefs=False), item_path)
@@ -194,10 +199,6 @@ def download_item_collection(
                     asset["href"] = os.path.relpath(local, collection_path.parent)
         write_json(data, collection_path)
     return result
-
-
-def _item_directory(item: pystac.Item) -> str:
-    return check_component(item.id, "item id")
 
 
 def download_asset(

@@ -10,7 +10,8 @@ from typing import Any
 
 from .errors import CannotIncludeAndExclude
 
-DEFAULT_MAX_CONCURRENT_DOWNLOADS = 16
+DEFAULT_MAX_CONCURRENT_DOWNLOADS = 32
+DEFAULT_MAX_CONCURRENT_PER_HOST = 16
 
 
 class FileNameStrategy(str, Enum):
@@ -51,12 +52,30 @@ class Config:
     max_concurrent_downloads: int = DEFAULT_MAX_CONCURRENT_DOWNLOADS
     """How many files are transferred at once."""
 
+    max_concurrent_per_host: int = DEFAULT_MAX_CONCURRENT_PER_HOST
+    """How many files are transferred at once from any one host."""
+
+    path_template: str | None = None
+    """Where each item's files go under the destination, e.g. ``${collection}/${id}``.
+
+    Names in ``${...}`` are ``id``, ``collection``, ``year``, ``month``,
+    ``day``, ``date`` and any item property (``${proj:code}``). By default an
+    item's files go in the destination itself, and the items of a collection
+    each in ``${id}``.
+    """
+
+    on_collision: str = "error"
+    """When two assets would be written to the same path: ``"error"`` (before
+    any byte moves) or ``"rename"`` (append ``-<asset key>`` to the later one)."""
+
     def validate(self) -> None:
         """Raise a clear error for settings that contradict each other."""
         if self.include and self.exclude:
             raise CannotIncludeAndExclude(self.include, self.exclude)
-        if self.max_concurrent_downloads < 1:
-            raise ValueError("max_concurrent_downloads must be at least 1")
+        if self.max_concurrent_downloads < 1 or self.max_concurrent_per_host < 1:
+            raise ValueError("max_concurrent_downloads and max_concurrent_per_host must be >= 1")
+        if self.on_collision not in ("error", "rename"):
+            raise ValueError(f"on_collision must be 'error' or 'rename', not {self.on_collision!r}")
 
     def with_options(self, **options: Any) -> Config:
         """A copy with some fields replaced; unknown names are a clear error."""

@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,16 @@ import pystac
 from ._secrets import logger
 from .config import Config, FileNameStrategy
 from .errors import (
+    AccessError,
     AssetFailure,
     AssetOverwriteError,
     DownloadError,
+    ResolveError,
     StacAssetError,
+    TransientError,
     UnsafePathError,
 )
-from .items import asset_href
+from .items import alternates, asset_href
 from .messages import (
     ErrorAssetDownload,
     FinishAssetDownload,
@@ -52,6 +55,8 @@ class Job:
     asset: pystac.Asset
     href: str
     path: Path
+    fallbacks: list[str] = field(default_factory=list)
+    """Alternate hrefs tried, in order, when ``href`` cannot be read."""
     done: bool = False
 
     @property
@@ -120,7 +125,10 @@ def plan_item(item: pystac.Item, directory: Path, config: Config, plan: Plan) ->
             continue
         href = asset_href(asset, config.alternate_assets)
         path = safe_join(directory, file_name(key, href, config), f"asset {key!r}")
-        plan.add(Job(item, key, asset, href, path))
+        if path in plan.targets and config.on_collision == "rename":
+            path = path.with_name(f"{path.stem}-{check_component(key, 'asset key')}{path.suffix}")
+        fallbacks = [h for h in alternates(asset).values() if h != href]
+        plan.add(Job(item, key, asset, href, path, fallbacks))
 
 
 def _transfer(job: Job) -> Transfer:
@@ -146,7 +154,7 @@ def _run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | No
     if progress:
         progress(StartAssetDownload(job.key, job.href, job.path, item_id))
     try:
-        fetcher.download(transfer, job.path)
+        _download_with_fallbacks(job, transfer, fetcher)
     except BaseException as error:
         if progress:
             progress(ErrorAssetDownload(job.key, job.href, job.path, str(error), item_id))
@@ -156,6 +164,27 @@ def _run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | No
         progress(FinishAssetDownload(job.key, job.href, job.path, item_id))
 
 
+def _download_with_fallbacks(job: Job, transfer: Transfer, fetcher: Fetcher) -> None:
+    """Download the job's href, or else the first of its alternates that can be read."""
+    try:
+        fetcher.download(transfer, job.path)
+        return
+    except (AccessError, ResolveError) as error:
+        if not job.fallbacks or isinstance(error, TransientError):
+            raise
+        first_error = error
+    for href in job.fallbacks:
+        try:
+            fetcher.download(replace(transfer, href=href), job.path)
+        except (AccessError, ResolveError) as error:
+            logger.info("alternate %s of %s failed too: %s", href, job.name, error)
+            continue
+        logger.info("%s: %s failed (%s); used alternate %s", job.name, job.href, first_error, href)
+        job.href = href
+        return
+    raise first_error
+
+
 def execute(plan: Plan, resolver: Resolver, config: Config, progress: Progress | None) -> None:
     """Run every job, ``config.max_concurrent_downloads`` at a time.
 
@@ -163,7 +192,7 @@ def execute(plan: Plan, resolver: Resolver, config: Config, progress: Progress |
     ``fail_fast``, the first failure after cancelling the rest).
     """
     cancel = threading.Event()
-    fetcher = Fetcher(resolver, progress, cancel)
+    fetcher = Fetcher(resolver, progress, cancel, config.max_concurrent_per_host)
     failures: list[AssetFailure] = []
     with ThreadPoolExecutor(
         max_workers=config.max_concurrent_downloads, thread_name_prefix="stac-asset"

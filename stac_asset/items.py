@@ -102,14 +102,24 @@ def get_asset(item: pystac.Item, key: str) -> pystac.Asset:
         raise AssetKeyError(f"item {item.id!r} has no asset {key!r}; its assets: {keys}") from None
 
 
+def alternates(asset: pystac.Asset) -> dict[str, str]:
+    """The asset's ``alternate`` hrefs by name, made absolute, in their order."""
+    entries = asset.extra_fields.get("alternate")
+    if not isinstance(entries, dict):
+        return {}
+    owner = asset.owner
+    start = owner.get_self_href() if owner is not None else None
+    return {
+        name: pystac.utils.make_absolute_href(entry["href"], start, start_is_dir=False)
+        for name, entry in entries.items()
+        if isinstance(entry, dict) and isinstance(entry.get("href"), str)
+    }
+
+
 def asset_href(asset: pystac.Asset, alternate_assets: list[str] | None = None) -> str:
     """The asset's absolute href, or the first of the preferred ``alternate`` hrefs it has."""
-    alternates = asset.extra_fields.get("alternate")
-    if isinstance(alternates, dict):
-        for name in alternate_assets or []:
-            entry = alternates.get(name)
-            if isinstance(entry, dict) and isinstance(entry.get("href"), str):
-                owner = asset.owner
-                start = owner.get_self_href() if owner is not None else None
-                return pystac.utils.make_absolute_href(entry["href"], start, start_is_dir=False)
+    hrefs = alternates(asset)
+    for name in alternate_assets or []:
+        if name in hrefs:
+            return hrefs[name]
     return absolute_href(asset)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 import pystac
 
@@ -50,10 +53,26 @@ class Fetcher:
         resolver: Resolver,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        max_per_host: int | None = None,
     ) -> None:
         self.resolver = resolver
         self.progress = progress
         self.cancel = cancel or threading.Event()
+        self._max_per_host = max_per_host
+        self._hosts: dict[str, threading.Semaphore] = {}
+        self._hosts_lock = threading.Lock()
+
+    @contextmanager
+    def _host_slot(self, href: str) -> Iterator[None]:
+        """Hold one of the host's transfer slots (when a per-host limit is set)."""
+        if self._max_per_host is None:
+            yield
+            return
+        host = urlsplit(href).netloc
+        with self._hosts_lock:
+            slot = self._hosts.setdefault(host, threading.Semaphore(self._max_per_host))
+        with slot:
+            yield
 
     def _stream_into(
         self,
@@ -138,7 +157,7 @@ class Fetcher:
         path.parent.mkdir(parents=True, exist_ok=True)
         part = partial_path(path)
         try:
-            with part.open("wb") as out:
+            with self._host_slot(transfer.href), part.open("wb") as out:
                 self._stream_into(client, transfer, out, verifier, path)
             verifier.check(transfer.href)
             os.replace(part, path)
