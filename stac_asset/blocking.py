@@ -155,7 +155,9 @@ def download_item_collection(
     client: ClientSpec | None = None,
     **options: Any,
 ) -> pystac.ItemCollection:
-    """Download every item of a collection, each into ``directory/<item id>/`` (or ``path_template``).
+    """Download every item of a collection, each into ``directory/${path_template}``.
+
+    The default template is ``${id}``: one directory per item.
 
     The items' assets are fetched together, ``max_concurrent_downloads`` at
     a time. Each item's JSON is written into its own directory, and the item
