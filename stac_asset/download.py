@@ -143,6 +143,8 @@ def _transfer(job: Job) -> Transfer:
 
 
 def _run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | None) -> None:
+    if fetcher.cancel.is_set():
+        raise Cancelled(f"cancelled before start: {job.href}")
     transfer = _transfer(job)
     item_id = job.item.id if job.item else None
     if not config.overwrite and fetcher.is_complete(transfer, job.path):

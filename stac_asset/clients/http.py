@@ -84,8 +84,11 @@ class HttpStream(ByteStream):
 
     def chunks(self) -> Iterator[bytes]:
         """Yield the body in chunks; a lost connection becomes a TransientError."""
+        raw = self._response.raw
         try:
-            yield from self._response.raw.stream(_CHUNK, decode_content=True)
+            # read1 hands over what has arrived, so a cut keeps every byte received.
+            while chunk := raw.read1(_CHUNK):
+                yield chunk
         except (
             urllib3.exceptions.HTTPError,
             requests.RequestException,
