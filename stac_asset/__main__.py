@@ -1,0 +1,5 @@
+"""``python -m stac_asset``: the command line."""
+
+from .cli import main
+
+main()
