@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -203,7 +203,8 @@ def execute(plan: Plan, resolver: Resolver, config: Config, progress: Progress |
             pool.submit(_run_job, job, fetcher, config, progress): job for job in plan.jobs
         }
         try:
-            for future in _as_completed(futures):
+            # Waiting on locks is interruptible on POSIX, so Ctrl-C is still seen.
+            for future in as_completed(futures):
                 error = future.exception()
                 if error is None or isinstance(error, Cancelled):
                     continue
@@ -219,14 +220,6 @@ def execute(plan: Plan, resolver: Resolver, config: Config, progress: Progress |
         if config.fail_fast:
             raise failures[0].error
         raise DownloadError(failures)
-
-
-def _as_completed(futures: Iterable[Future[None]]) -> Iterable[Future[None]]:
-    # concurrent.futures.as_completed, but waking up regularly so Ctrl-C is seen.
-    pending = set(futures)
-    while pending:
-        done, pending = wait(pending, timeout=0.5, return_when="FIRST_COMPLETED")
-        yield from done
 
 
 def rewrite(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import os
+import urllib.request
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -23,12 +25,26 @@ _CHUNK = 1024 * 1024
 _POOL_SIZE = 64
 
 
+def _environment_matters() -> bool:
+    """Whether requests' per-request look at the environment could change anything."""
+    proxies = urllib.request.getproxies()
+    netrc = os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
+    return bool(proxies) or os.path.exists(netrc)
+
+
 def new_session() -> requests.Session:
     """A session whose connection pool suits many concurrent downloads."""
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=_POOL_SIZE)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    # requests re-reads proxy variables and ~/.netrc on every request (about
+    # 0.5 ms each); with neither present, read the CA bundle setting once instead.
+    if not _environment_matters():
+        session.trust_env = False
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+            "CURL_CA_BUNDLE", True
+        )
     return session
 
 
