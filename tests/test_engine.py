@@ -280,3 +280,37 @@ def test_per_host_limit(http: HttpPeer, many_files: dict[str, bytes], tmp_path: 
     blocking.download_item(item, tmp_path, max_concurrent_per_host=2)
     # Ports used at once at the server are bounded by the per-host limit.
     assert len({r["client_port"] for r in http.log()}) <= 2
+
+
+def test_server_ignoring_ranges_restarts_cleanly(
+    http: HttpPeer, many_files: dict[str, bytes], tmp_path: Path
+) -> None:
+    http.configure(ignore_range=True, cut_first_n={"/many/f13.bin": 2})
+    client = HttpClient(retry=FAST_RETRY)
+    blocking.download_file(http.url_for("many/f13.bin"), tmp_path / "f.bin", clients=[client])
+    assert (tmp_path / "f.bin").read_bytes() == many_files["f13.bin"]
+    log = http.requests_for("/many/f13.bin")
+    assert [r["status"] for r in log] == [200, 200, 200]
+    assert log[1]["range"] is not None  # it asked to resume, got the whole body, started over
+
+
+def test_changed_object_restarts_from_zero(
+    http: HttpPeer, many_files: dict[str, bytes], tmp_path: Path
+) -> None:
+    path = http.root / "many" / "changing.bin"
+    path.write_bytes(b"old" * 100_000)
+    new = b"new" * 100_000
+
+    def change_after_first_chunk(message: stac_asset.Message) -> None:
+        if isinstance(message, stac_asset.WriteChunk) and path.read_bytes() != new:
+            path.write_bytes(new)
+
+    http.configure(cut_first_n={"/many/changing.bin": 1})
+    item = make_item("CHANGE", {"f": http.url_for("many/changing.bin")})
+    blocking.download_item(
+        item, tmp_path, clients=[HttpClient(retry=FAST_RETRY)], messages=change_after_first_chunk
+    )
+    # If-Range did not match the new ETag, so the server sent the whole new object.
+    assert (tmp_path / "changing.bin").read_bytes() == new
+    log = http.requests_for("/many/changing.bin")
+    assert log[1]["headers"].get("If-Range") and log[1]["status"] == 200
