@@ -1,0 +1,252 @@
+"""The command line, through click's runner and as real subprocesses against the peers."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pystac
+import pytest
+from click.testing import CliRunner
+
+from stac_asset.cli import cli
+from tests.conftest import make_item
+from tests.peers.http_peer import HttpPeer
+from tests.peers.process import PeerProcess
+
+SECRET = "Bearer sup3r-s3cret-t0ken"
+
+
+def stac_asset_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "stac_asset", *args]
+
+
+@pytest.fixture
+def collection(http: HttpPeer, small_cogs: dict[str, Path], tmp_path: Path) -> dict[str, object]:
+    items = [
+        make_item("one", {"B02": http.url_for("s2/B02.tif")}),
+        make_item("two", {"B03": http.url_for("s2/B03.tif"), "B04": http.url_for("s2/B04.tif")}),
+    ]
+    return pystac.ItemCollection(items).to_dict()
+
+
+@pytest.fixture
+def stac_api(collection: dict[str, object], tmp_path: Path) -> Iterator[str]:
+    path = tmp_path / "features.json"
+    path.write_text(json.dumps(collection))
+    with PeerProcess("tests.peers.stac_api", ["--items", str(path)]) as api:
+        yield f"http://127.0.0.1:{api.port}/"
+
+
+def test_pipe_from_stac_client_search(
+    stac_api: str, small_cogs: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    search = subprocess.Popen(
+        ["stac-client", "search", stac_api, "--max-items", "10"], stdout=subprocess.PIPE
+    )
+    result = subprocess.run(
+        stac_asset_command("download", "-", str(out), "--stdout"),
+        stdin=search.stdout,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert search.wait() == 0
+    assert result.returncode == 0, result.stderr
+    assert (out / "one" / "B02.tif").read_bytes() == small_cogs["B02"].read_bytes()
+    assert (out / "two" / "B04.tif").read_bytes() == small_cogs["B04"].read_bytes()
+    printed = json.loads(result.stdout)
+    assert printed["type"] == "FeatureCollection" and len(printed["features"]) == 2
+    assert json.loads((out / "item-collection.json").read_text())["features"][0]["id"] == "one"
+    assert "%|" not in result.stderr  # no bars when stderr is not a terminal
+
+
+def test_http_header_reaches_the_server_in_both_forms(
+    http: HttpPeer, remote_item: pystac.Item, tmp_path: Path
+) -> None:
+    http.configure(require_headers={"/s2/B0": {"X-One": "1", "X-Two": "2"}})
+    result = CliRunner().invoke(
+        cli,
+        [
+            "download",
+            http.url_for("s2/item.json"),
+            str(tmp_path),
+            "--http-header",
+            "X-One: 1",
+            "--http-header",
+            "X-Two=2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    gets = http.requests_for(lambda r: r["path"].endswith(".tif"))
+    assert len(gets) == 3 and all(r["status"] == 200 for r in gets)
+
+
+def test_partial_failure_exits_1_with_a_summary_and_no_secret(
+    http: HttpPeer, small_cogs: dict[str, Path], tmp_path: Path
+) -> None:
+    item = make_item("P", {"ok": http.url_for("s2/B02.tif"), "gone": http.url_for("s2/gone.tif")})
+    source = tmp_path / "item.json"
+    source.write_text(json.dumps(item.to_dict()))
+    result = subprocess.run(
+        stac_asset_command(
+            "download",
+            str(source),
+            str(tmp_path / "out"),
+            "--http-header",
+            f"Authorization: {SECRET}",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "P/gone" in result.stderr and "404" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert SECRET.split()[1] not in result.stderr + result.stdout
+    assert (tmp_path / "out" / "B02.tif").is_file()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["download", "x.json", "--fail-fast", "--keep-going"],
+        ["download", "x.json", "--http-header", "no separator"],
+        ["download", "x.json", "--max-concurrent-downloads", "0"],
+        ["nope"],
+    ],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    assert CliRunner().invoke(cli, args).exit_code == 2
+
+
+def test_bad_input_is_one_readable_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        stac_asset_command("download", str(tmp_path / "missing.json"), str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("error: filesystem:") and "missing.json" in result.stderr
+    verbose = subprocess.run(
+        stac_asset_command("-v", "download", str(tmp_path / "missing.json"), str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" in verbose.stderr
+
+
+def test_json_events(http: HttpPeer, remote_item: pystac.Item, tmp_path: Path) -> None:
+    result = subprocess.run(
+        stac_asset_command(
+            "download", http.url_for("s2/item.json"), str(tmp_path), "--json", "-i", "B04"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [e["event"] for e in events] == ["start", "open", "finish"]
+    assert events[-1]["key"] == "B04" and events[-1]["path"].endswith("B04.tif")
+
+
+def test_progress_bars_on_a_terminal_only(
+    http: HttpPeer, remote_item: pystac.Item, tmp_path: Path
+) -> None:
+    primary, secondary = pty.openpty()
+    # A terminal of 100 columns, as a real one has a size.
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    process = subprocess.Popen(
+        stac_asset_command("download", http.url_for("s2/item.json"), str(tmp_path)),
+        stderr=secondary,
+        stdout=subprocess.DEVNULL,
+    )
+    os.close(secondary)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=60) == 0
+    os.close(primary)
+    assert b"assets: 100%" in output and b"3/3" in output
+
+
+def test_info_lists_assets_clients_and_reachability(
+    http: HttpPeer, small_cogs: dict[str, Path], tmp_path: Path
+) -> None:
+    item = make_item("I", {"B02": http.url_for("s2/B02.tif"), "gone": http.url_for("s2/gone.tif")})
+    source = tmp_path / "item.json"
+    source.write_text(json.dumps(item.to_dict()))
+    result = CliRunner().invoke(cli, ["info", str(source), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["key"]: row for row in json.loads(result.output)}
+    assert rows["B02"]["client"] == "http" and rows["B02"]["reachable"] == "yes"
+    assert rows["B02"]["size"] == small_cogs["B02"].stat().st_size
+    assert rows["gone"]["reachable"].startswith("no:") and "404" in rows["gone"]["reachable"]
+
+
+def test_vsi_masks_secrets_unless_asked(
+    http: HttpPeer, remote_item: pystac.Item, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stac_asset import HttpClient
+    from stac_asset.resolver import _defaults
+
+    monkeypatch.setitem(_defaults, HttpClient, HttpClient(headers={"Authorization": SECRET}))
+    runner = CliRunner()
+    masked = runner.invoke(cli, ["vsi", http.url_for("s2/item.json"), "B04"])
+    assert masked.exit_code == 0, masked.output
+    assert "sup3r" not in masked.output and "GDAL_HTTP_HEADERS='***'" in masked.output
+    assert f"STAC_ASSET_VSI_PATH=/vsicurl/{http.url_for('s2/B04.tif')}" in masked.output
+    shown = runner.invoke(
+        cli, ["vsi", http.url_for("s2/item.json"), "B04", "--json", "--show-secrets"]
+    )
+    options = json.loads(shown.output)["gdal_options"]
+    assert options["GDAL_HTTP_HEADERS"] == f"Authorization: {SECRET}"
+
+
+def test_ctrl_c_exits_130_without_partial_files(http: HttpPeer, tmp_path: Path) -> None:
+    (http.root / "slow").mkdir(exist_ok=True)
+    names = []
+    for index in range(4):
+        (http.root / "slow" / f"s{index}.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+        names.append(f"s{index}.bin")
+    item = make_item("SLOW", {n: http.url_for(f"slow/{n}") for n in names})
+    source = tmp_path / "item.json"
+    source.write_text(json.dumps(item.to_dict()))
+    out = tmp_path / "out"
+    http.configure(latency_ms=200, cut_rate=0.7, seed=1)
+    process = subprocess.Popen(
+        stac_asset_command("download", str(source), str(out), "--quiet"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not list(out.glob(".*.part")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert not list(out.glob(".*.part"))
+    for name in names:
+        final = out / name
+        assert not final.exists() or final.read_bytes() == (http.root / "slow" / name).read_bytes()
