@@ -58,6 +58,7 @@ download_item = _awaitable(blocking.download_item)
 download_item_from_href = _awaitable(blocking.download_item_from_href)
 download_item_collection = _awaitable(blocking.download_item_collection)
 download_asset = _awaitable(blocking.download_asset)
+clip_asset = _awaitable(blocking.clip_asset)
 download_file = _awaitable(blocking.download_file)
 read_href = _awaitable(blocking.read_href)
 href_exists = _awaitable(blocking.href_exists)
@@ -88,6 +89,7 @@ __all__ = [
     "assert_asset_exists",
     "assert_href_exists",
     "asset_exists",
+    "clip_asset",
     "download_asset",
     "download_file",
     "download_item",

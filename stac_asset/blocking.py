@@ -15,8 +15,19 @@ from typing import Any
 import pystac
 
 from .clients import ByteStream, Client
+from .clip import WindowLike
 from .config import Config
-from .download import Job, Plan, execute, plan_item, prepare, prepare_directory, rewrite, write_json
+from .download import (
+    Job,
+    Plan,
+    describe_clip,
+    execute,
+    plan_item,
+    prepare,
+    prepare_directory,
+    rewrite,
+    write_json,
+)
 from .errors import AccessError, DownloadError, NotAnItemError
 from .items import asset_href, read_item, read_item_collection
 from .layout import item_directory
@@ -107,7 +118,7 @@ def download_item(
         raise
     name = file_name or (f"{item.id}.json" if infer_file_name else None)
     item_file = root / check_component(name or f"{item.id}.json", "item file name")
-    rewrite(copy, plan.jobs, item_file, keep_non_downloaded)
+    rewrite(copy, plan.jobs, item_file, keep_non_downloaded, settings.clip)
     if name:
         write_json(copy.to_dict(include_self_link=False, transform_hrefs=False), item_file)
     return copy
@@ -182,7 +193,7 @@ def download_item_collection(
         failure = error
     for item, item_root in zip(items, directories, strict=True):
         item_path = item_root / f"{check_component(item.id, 'item id')}.json"
-        rewrite(item, plan.jobs, item_path, keep_non_downloaded)
+        rewrite(item, plan.jobs, item_path, keep_non_downloaded, settings.clip)
         if failure is None:
             write_json(item.to_dict(include_self_link=False, transform_hrefs=False), item_path)
     result = pystac.ItemCollection(items, clone_items=False)
@@ -212,17 +223,80 @@ def download_asset(
     clients: Sequence[Client] | None = None,
     *,
     client: ClientSpec | None = None,
+    **options: Any,
 ) -> pystac.Asset:
-    """Download one asset to ``path`` and return a copy whose href is that path."""
-    settings = _config(config, {})
+    """Download one asset to ``path`` and return a copy whose href is that path.
+
+    With ``bbox=`` or ``window=`` (see :func:`clip_asset`) a raster asset is
+    clipped instead, and the returned asset describes the clip.
+    """
+    settings = _config(config, options)
     target = Path(path).absolute()
-    plan = Plan()
     owner = asset.owner if isinstance(asset.owner, pystac.Item) else None
-    plan.add(Job(owner, key, asset, asset_href(asset, settings.alternate_assets), target))
+    job = Job(owner, key, asset, asset_href(asset, settings.alternate_assets), target)
+    job.clip = settings.clip
+    plan = Plan()
+    plan.add(job)
     execute(plan, Resolver(clients or (), force=client), settings, as_callback(messages))
     result = asset.clone()
     result.href = str(target)
+    if job.clipped is not None:
+        describe_clip(result, job.clipped, target)
     return result
+
+
+def clip_asset(
+    key: str,
+    asset: pystac.Asset,
+    path: PathLike,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    bbox_crs: str = "EPSG:4326",
+    window: WindowLike | None = None,
+    overviews: bool = False,
+    compress: str | None = None,
+    clients: Sequence[Client] | None = None,
+    client: ClientSpec | None = None,
+) -> pystac.Asset:
+    """Copy the part of a raster asset inside ``bbox`` (or a pixel ``window``) to a local COG.
+
+    Only the tiles that intersect are read, through the same access as
+    :func:`stac_asset.open`. The output keeps the source's dtype, nodata,
+    band descriptions, colour interpretation, scales and offsets; a bbox that
+    crosses the raster's edge gives the intersection, one that misses it is
+    an error naming the asset and both extents.
+
+    Args:
+        key: The asset key (for messages).
+        asset: The raster asset.
+        path: Where the COG is written (complete, or not at all).
+        bbox: ``(west, south, east, north)`` in ``bbox_crs``.
+        bbox_crs: The CRS of ``bbox``; EPSG:4326 by default.
+        window: A :class:`rasterio.windows.Window` or
+            ``((row_start, row_stop), (col_start, col_stop))``, instead of a bbox.
+        overviews: Build overviews in the output.
+        compress: The output's compression; the source's by default.
+        clients: Clients to try before the default ones.
+        client: A client (or class) for every href.
+
+    Returns:
+        A copy of the asset pointing at ``path``, with ``proj:shape``,
+        ``proj:transform``, ``proj:bbox`` and ``file:size`` of the clip.
+
+    """
+    return download_asset(
+        key,
+        asset,
+        path,
+        clients=clients,
+        client=client,
+        overwrite=True,
+        bbox=bbox,
+        bbox_crs=bbox_crs,
+        window=window,
+        overviews=overviews,
+        compress=compress,
+    )
 
 
 def download_file(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import VerificationError
@@ -99,3 +100,12 @@ class Verifier:
                     f"{what}: {self.multihash.name} is {actual.hex()}, "
                     f"file:checksum says {self.multihash.digest.hex()}"
                 )
+
+
+def sha256_multihash(path: Path) -> str:
+    """The sha2-256 multihash of a file, as ``file:checksum`` holds it."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1024 * 1024):
+            digest.update(chunk)
+    return "1220" + digest.hexdigest()

@@ -21,6 +21,7 @@ from . import blocking
 from ._secrets import mask_mapping, mask_url
 from ._version import __version__
 from .clients import Client, HttpClient
+from .clip import Clip
 from .config import Config
 from .download import selected
 from .errors import StacAssetError
@@ -66,6 +67,18 @@ def _parse_header(text: str) -> tuple[str, str]:
         if found and name.strip():
             return name.strip(), value.strip()
     raise click.BadParameter(f"{text!r} is not 'Name: value'", param_hint="--http-header")
+
+
+def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not WEST,SOUTH,EAST,NORTH", param_hint="--bbox"
+        ) from None
+    return (west, south, east, north)
 
 
 def _read_input(href: str | None, resolver: Resolver) -> dict[str, Any]:
@@ -132,6 +145,12 @@ def _clients(headers: Sequence[str]) -> list[Client]:
 @click.option(
     "--http-header", multiple=True, help="'Name: value' sent with HTTP requests (repeatable)."
 )
+@click.option(
+    "--bbox",
+    callback=lambda _ctx, _param, value: _parse_bbox(value),
+    help="Clip raster assets to WEST,SOUTH,EAST,NORTH (a windowed copy).",
+)
+@click.option("--bbox-crs", default="EPSG:4326", show_default=True, help="The CRS of --bbox.")
 @click.option("--stdout", "to_stdout", is_flag=True, help="Print the written items as JSON.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or messages, only errors.")
@@ -148,6 +167,8 @@ def download(
     alternate: tuple[str, ...],
     max_concurrent_downloads: int,
     http_header: tuple[str, ...],
+    bbox: tuple[float, float, float, float] | None,
+    bbox_crs: str,
     to_stdout: bool,
     as_json: bool,
     quiet: bool,
@@ -169,6 +190,7 @@ def download(
         fail_fast=fail_fast,
         alternate_assets=list(alternate),
         max_concurrent_downloads=max_concurrent_downloads,
+        clip=Clip(bbox=bbox, bbox_crs=bbox_crs) if bbox else None,
     )
     bars = None
     try:

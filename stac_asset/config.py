@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .clip import Clip
 from .errors import CannotIncludeAndExclude
 
 DEFAULT_MAX_CONCURRENT_DOWNLOADS = 32
 DEFAULT_MAX_CONCURRENT_PER_HOST = 16
+
+
+CLIP_OPTIONS = ("bbox", "bbox_crs", "window", "overviews", "compress")
 
 
 class FileNameStrategy(str, Enum):
@@ -64,6 +68,12 @@ class Config:
     each in ``${id}``.
     """
 
+    clip: Clip | None = None
+    """Cut raster assets to a bbox or pixel window instead of copying them whole."""
+
+    non_raster: str = "copy"
+    """With ``clip``: ``"copy"`` assets that are not rasters whole, or ``"skip"`` them."""
+
     on_collision: str = "error"
     """When two assets would be written to the same path: ``"error"`` (before
     any byte moves) or ``"rename"`` (append ``-<asset key>`` to the later one)."""
@@ -74,11 +84,20 @@ class Config:
             raise CannotIncludeAndExclude(self.include, self.exclude)
         if self.max_concurrent_downloads < 1 or self.max_concurrent_per_host < 1:
             raise ValueError("max_concurrent_downloads and max_concurrent_per_host must be >= 1")
+        if self.non_raster not in ("copy", "skip"):
+            raise ValueError(f"non_raster must be 'copy' or 'skip', not {self.non_raster!r}")
         if self.on_collision not in ("error", "rename"):
             raise ValueError(f"on_collision must be 'error' or 'rename', not {self.on_collision!r}")
 
     def with_options(self, **options: Any) -> Config:
-        """A copy with some fields replaced; unknown names are a clear error."""
+        """A copy with some fields replaced; unknown names are a clear error.
+
+        ``bbox``, ``bbox_crs``, ``window``, ``overviews`` and ``compress`` are
+        gathered into :attr:`clip`.
+        """
+        clip_fields = {k: options.pop(k) for k in CLIP_OPTIONS if k in options}
+        if clip_fields.get("bbox") is not None or clip_fields.get("window") is not None:
+            options["clip"] = Clip(**{k: v for k, v in clip_fields.items() if v is not None})
         names = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(options) - names)
         if unknown:

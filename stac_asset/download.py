@@ -18,6 +18,8 @@ from typing import Any
 import pystac
 
 from ._secrets import logger
+from .checksum import sha256_multihash
+from .clip import Clip, ClipResult, clip_to_path, is_raster
 from .config import Config, FileNameStrategy
 from .errors import (
     AccessError,
@@ -29,6 +31,7 @@ from .errors import (
     TransientError,
     UnsafePathError,
 )
+from .geometry import BBox, clip_geometry, intersect_bbox
 from .items import alternates, asset_href
 from .messages import (
     ErrorAssetDownload,
@@ -57,6 +60,10 @@ class Job:
     path: Path
     fallbacks: list[str] = field(default_factory=list)
     """Alternate hrefs tried, in order, when ``href`` cannot be read."""
+    clip: Clip | None = None
+    """The cut to make, for a raster asset of a windowed copy."""
+    clipped: ClipResult | None = None
+    """The grid of the clipped file, once written."""
     done: bool = False
 
     @property
@@ -124,11 +131,17 @@ def plan_item(item: pystac.Item, directory: Path, config: Config, plan: Plan) ->
         if not selected(key, asset, config):
             continue
         href = asset_href(asset, config.alternate_assets)
-        path = safe_join(directory, file_name(key, href, config), f"asset {key!r}")
+        clip = config.clip if config.clip and is_raster(href, asset.media_type) else None
+        if config.clip and not clip and config.non_raster == "skip":
+            continue
+        name = file_name(key, href, config)
+        if clip:
+            name = f"{os.path.splitext(name)[0]}.tif"  # a clip is always a GeoTIFF
+        path = safe_join(directory, name, f"asset {key!r}")
         if path in plan.targets and config.on_collision == "rename":
             path = path.with_name(f"{path.stem}-{check_component(key, 'asset key')}{path.suffix}")
         fallbacks = [h for h in alternates(asset).values() if h != href]
-        plan.add(Job(item, key, asset, href, path, fallbacks))
+        plan.add(Job(item, key, asset, href, path, fallbacks, clip))
 
 
 def _transfer(job: Job) -> Transfer:
@@ -145,18 +158,26 @@ def _transfer(job: Job) -> Transfer:
 def _run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | None) -> None:
     if fetcher.cancel.is_set():
         raise Cancelled(f"cancelled before start: {job.href}")
-    transfer = _transfer(job)
+    # A clip's size and checksum are not the source's: any file left there by a
+    # previous run is complete (partial files never sit at a final path).
+    transfer = replace(_transfer(job), size=None, checksum=None) if job.clip else _transfer(job)
     item_id = job.item.id if job.item else None
     if not config.overwrite and fetcher.is_complete(transfer, job.path):
         logger.debug("skipping %s: complete file at %s", job.href, job.path)
         if progress:
             progress(SkipAssetDownload(job.key, job.href, job.path, item_id))
+        if job.clip:
+            job.clipped = ClipResult.of_file(job.path)
         job.done = True
         return
     if progress:
         progress(StartAssetDownload(job.key, job.href, job.path, item_id))
     try:
-        _download_with_fallbacks(job, transfer, fetcher)
+        if job.clip:
+            access = fetcher.resolver.resolve(job.href, job.asset)
+            job.clipped = clip_to_path(access, job.path, job.clip, f"asset {job.name}")
+        else:
+            _download_with_fallbacks(job, transfer, fetcher)
     except BaseException as error:
         if progress:
             progress(ErrorAssetDownload(job.key, job.href, job.path, str(error), item_id))
@@ -223,9 +244,18 @@ def execute(plan: Plan, resolver: Resolver, config: Config, progress: Progress |
 
 
 def rewrite(
-    item: pystac.Item, jobs: Sequence[Job], item_path: Path, keep_non_downloaded: bool
+    item: pystac.Item,
+    jobs: Sequence[Job],
+    item_path: Path,
+    keep_non_downloaded: bool,
+    clip: Clip | None = None,
 ) -> None:
-    """Point downloaded assets at their files (relative to ``item_path``), keeping origins."""
+    """Point downloaded assets at their files (relative to ``item_path``), keeping origins.
+
+    After a windowed copy (``clip``), clipped assets describe their new grid
+    and the item's bbox and geometry are cut to the clip's bbox (a pixel
+    window leaves them as they are).
+    """
     done = {job.key: job for job in jobs if job.item is item and job.done}
     item.set_self_href(str(item_path))
     for key in list(item.assets):
@@ -243,6 +273,39 @@ def rewrite(
             if ALTERNATE_ASSETS_EXTENSION not in item.stac_extensions:
                 item.stac_extensions.append(ALTERNATE_ASSETS_EXTENSION)
         asset.href = os.path.relpath(job.path, item_path.parent).replace(os.sep, "/")
+        if job.clipped is not None:
+            describe_clip(asset, job.clipped, job.path)
+    if clip is not None and (bbox := clip.bbox_wgs84()) is not None:
+        _intersect_item(item, bbox)
+
+
+def describe_clip(asset: pystac.Asset, clipped: ClipResult, path: Path) -> None:
+    """Make the asset's fields describe the clipped file rather than the source."""
+    fields = asset.extra_fields
+    fields["proj:shape"] = list(clipped.shape)
+    fields["proj:transform"] = list(clipped.transform)
+    fields["proj:bbox"] = list(clipped.bbox)
+    asset.media_type = pystac.MediaType.COG
+    fields["file:size"] = path.stat().st_size
+    if "file:checksum" in fields:
+        fields["file:checksum"] = sha256_multihash(path)
+    for band in fields.get("raster:bands") or []:
+        if isinstance(band, dict):
+            # Statistics of the whole raster are not those of the clip.
+            band.pop("statistics", None)
+            band.pop("histogram", None)
+
+
+def _intersect_item(item: pystac.Item, bbox: BBox) -> None:
+    """Shrink the item's bbox and geometry to the clip (a miss leaves them as they were)."""
+    if item.bbox is None or item.geometry is None:
+        return
+    flat = [item.bbox[i] for i in (0, 1, 3, 4)] if len(item.bbox) == 6 else item.bbox
+    box = intersect_bbox(flat, bbox)
+    geometry = clip_geometry(item.geometry, bbox)
+    if box is not None and geometry is not None:
+        item.bbox = list(box)
+        item.geometry = geometry
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:
