@@ -73,6 +73,7 @@ def download_item(
     keep_non_downloaded: bool = False,
     *,
     client: ClientSpec | None = None,
+    executor: Any = None,
     **options: Any,
 ) -> pystac.Item:
     """Download an item's assets into ``directory`` and write the item beside them.
@@ -91,6 +92,9 @@ def download_item(
         keep_non_downloaded: Keep assets that were not downloaded in the
             written item (with their original hrefs).
         client: A client (or client class) to use for every href.
+        executor: A :class:`concurrent.futures.Executor` or a dask.distributed
+            ``Client`` to run the per-asset work on (the destination must be
+            reachable from its workers); by default a local thread pool.
         **options: Fields of :class:`~stac_asset.Config`.
 
     Returns:
@@ -112,7 +116,7 @@ def download_item(
     plan_item(copy, root, settings, plan)
     resolver = Resolver(clients or (), force=client)
     try:
-        execute(plan, resolver, settings, as_callback(messages))
+        execute(plan, resolver, settings, as_callback(messages), executor)
     except DownloadError as error:
         error.item = copy  # what did arrive, for callers that keep going
         raise
@@ -135,6 +139,7 @@ def download_item_from_href(
     keep_non_downloaded: bool = False,
     *,
     client: ClientSpec | None = None,
+    executor: Any = None,
     **options: Any,
 ) -> pystac.Item:
     """Read the item at ``href`` with any client, then :func:`download_item` it."""
@@ -149,6 +154,7 @@ def download_item_from_href(
         clients,
         keep_non_downloaded,
         client=client,
+        executor=executor,
         **options,
     )
 
@@ -164,6 +170,7 @@ def download_item_collection(
     keep_non_downloaded: bool = False,
     *,
     client: ClientSpec | None = None,
+    executor: Any = None,
     **options: Any,
 ) -> pystac.ItemCollection:
     """Download every item of a collection, each into ``directory/${path_template}``.
@@ -173,7 +180,10 @@ def download_item_collection(
     The items' assets are fetched together, ``max_concurrent_downloads`` at
     a time. Each item's JSON is written into its own directory, and the item
     collection into ``directory/item-collection.json`` (or ``file_name``).
-    ``item_collection`` may also be an href to a FeatureCollection.
+    ``item_collection`` may also be an href to a FeatureCollection. With
+    ``executor`` (a :class:`concurrent.futures.Executor` or a dask.distributed
+    ``Client``) the per-asset work runs on its workers; see
+    :func:`download_item` for the other arguments.
     """
     settings = _config(config, options)
     resolver = Resolver(clients or (), force=client)
@@ -188,7 +198,7 @@ def download_item_collection(
         plan_item(item, item_root, settings, plan)
     failure: DownloadError | None = None
     try:
-        execute(plan, resolver, settings, as_callback(messages))
+        execute(plan, resolver, settings, as_callback(messages), executor)
     except DownloadError as error:
         failure = error
     for item, item_root in zip(items, directories, strict=True):

@@ -31,6 +31,7 @@ from .errors import (
     TransientError,
     UnsafePathError,
 )
+from .executors import RemoteJob, completed, submit
 from .geometry import BBox, clip_geometry, intersect_bbox
 from .items import alternates, asset_href
 from .messages import (
@@ -155,7 +156,8 @@ def _transfer(job: Job) -> Transfer:
     )
 
 
-def _run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | None) -> None:
+def run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | None) -> None:
+    """Download (or clip) one asset, or skip it when a complete file is already there."""
     if fetcher.cancel.is_set():
         raise Cancelled(f"cancelled before start: {job.href}")
     # A clip's size and checksum are not the source's: any file left there by a
@@ -208,12 +210,77 @@ def _download_with_fallbacks(job: Job, transfer: Transfer, fetcher: Fetcher) -> 
     raise first_error
 
 
-def execute(plan: Plan, resolver: Resolver, config: Config, progress: Progress | None) -> None:
-    """Run every job, ``config.max_concurrent_downloads`` at a time.
+def execute(
+    plan: Plan,
+    resolver: Resolver,
+    config: Config,
+    progress: Progress | None,
+    executor: Any = None,
+) -> None:
+    """Run every job, ``config.max_concurrent_downloads`` at a time (or on ``executor``).
 
     Raises :class:`DownloadError` listing every failed asset (or, with
     ``fail_fast``, the first failure after cancelling the rest).
     """
+    failures = (
+        _execute_on(executor, plan, resolver, config, progress)
+        if executor is not None
+        else _execute_here(plan, resolver, config, progress)
+    )
+    if failures:
+        if config.fail_fast:
+            raise failures[0].error
+        raise DownloadError(failures)
+
+
+def _failure(job: Job, error: BaseException) -> AssetFailure:
+    return AssetFailure(job.item.id if job.item else None, job.key, job.href, error)
+
+
+def _execute_on(
+    executor: Any, plan: Plan, resolver: Resolver, config: Config, progress: Progress | None
+) -> list[AssetFailure]:
+    """Ship each job to ``executor``'s workers; events are reported as jobs come back."""
+    futures = {}
+    for job in plan.jobs:
+        spec = RemoteJob(
+            job.key,
+            job.asset.to_dict(),
+            job.href,
+            job.fallbacks,
+            str(job.path),
+            job.clip,
+            config,
+            resolver,
+        )
+        futures[submit(executor, spec)] = job
+    failures: list[AssetFailure] = []
+    try:
+        for future in completed(executor, list(futures)):
+            job = futures[future]
+            item_id = job.item.id if job.item else None
+            try:
+                outcome = future.result()
+            except Exception as error:  # noqa: BLE001 - every failure is reported
+                failures.append(_failure(job, error))
+                if progress:
+                    progress(ErrorAssetDownload(job.key, job.href, job.path, str(error), item_id))
+                if config.fail_fast:
+                    break
+                continue
+            job.href, job.clipped, job.done = outcome.href, outcome.clipped, True
+            if progress:
+                progress(FinishAssetDownload(job.key, job.href, job.path, item_id))
+    finally:
+        for future in futures:
+            future.cancel()
+    return failures
+
+
+def _execute_here(
+    plan: Plan, resolver: Resolver, config: Config, progress: Progress | None
+) -> list[AssetFailure]:
+    """Run the jobs on a local thread pool."""
     cancel = threading.Event()
     fetcher = Fetcher(resolver, progress, cancel, config.max_concurrent_per_host)
     failures: list[AssetFailure] = []
@@ -221,7 +288,7 @@ def execute(plan: Plan, resolver: Resolver, config: Config, progress: Progress |
         max_workers=config.max_concurrent_downloads, thread_name_prefix="stac-asset"
     ) as pool:
         futures: dict[Future[None], Job] = {
-            pool.submit(_run_job, job, fetcher, config, progress): job for job in plan.jobs
+            pool.submit(run_job, job, fetcher, config, progress): job for job in plan.jobs
         }
         try:
             # Waiting on locks is interruptible on POSIX, so Ctrl-C is still seen.
@@ -229,18 +296,13 @@ def execute(plan: Plan, resolver: Resolver, config: Config, progress: Progress |
                 error = future.exception()
                 if error is None or isinstance(error, Cancelled):
                     continue
-                job = futures[future]
-                item_id = job.item.id if job.item else None
-                failures.append(AssetFailure(item_id, job.key, job.href, error))
+                failures.append(_failure(futures[future], error))
                 if config.fail_fast:
                     cancel.set()
         except BaseException:
             cancel.set()
             raise
-    if failures:
-        if config.fail_fast:
-            raise failures[0].error
-        raise DownloadError(failures)
+    return failures
 
 
 def rewrite(
