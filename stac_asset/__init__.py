@@ -24,6 +24,7 @@ from .api import (
 from .clients import (
     ByteStream,
     Client,
+    EarthdataClient,
     FilesystemClient,
     HttpClient,
     get_client_classes,
@@ -67,6 +68,7 @@ __all__ = [
     "Client",
     "Config",
     "DownloadError",
+    "EarthdataClient",
     "ErrorAssetDownload",
     "FileNameStrategy",
     "FilesystemClient",

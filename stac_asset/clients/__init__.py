@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import ByteStream, Client
+from .earthdata import EarthdataClient
 from .filesystem import FilesystemClient
 from .http import HttpClient
 
@@ -10,6 +11,7 @@ from .http import HttpClient
 # forced: specific ones first, the catch-all HTTP client last.
 CLIENT_CLASSES: list[type[Client]] = [
     FilesystemClient,
+    EarthdataClient,
     HttpClient,
 ]
 
@@ -23,6 +25,7 @@ __all__ = [
     "CLIENT_CLASSES",
     "ByteStream",
     "Client",
+    "EarthdataClient",
     "FilesystemClient",
     "HttpClient",
     "get_client_classes",
