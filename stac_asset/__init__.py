@@ -27,6 +27,7 @@ from .clients import (
     EarthdataClient,
     FilesystemClient,
     HttpClient,
+    UsgsErosClient,
     get_client_classes,
 )
 from .config import Config, FileNameStrategy
@@ -85,6 +86,7 @@ __all__ = [
     "StartAssetDownload",
     "TransientError",
     "UnsafePathError",
+    "UsgsErosClient",
     "VerificationError",
     "WriteChunk",
     "__version__",

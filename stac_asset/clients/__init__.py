@@ -6,12 +6,14 @@ from .base import ByteStream, Client
 from .earthdata import EarthdataClient
 from .filesystem import FilesystemClient
 from .http import HttpClient
+from .usgs_eros import UsgsErosClient
 
 # The order in which clients are asked whether they take an href when none is
 # forced: specific ones first, the catch-all HTTP client last.
 CLIENT_CLASSES: list[type[Client]] = [
     FilesystemClient,
     EarthdataClient,
+    UsgsErosClient,
     HttpClient,
 ]
 
@@ -28,5 +30,6 @@ __all__ = [
     "EarthdataClient",
     "FilesystemClient",
     "HttpClient",
+    "UsgsErosClient",
     "get_client_classes",
 ]

@@ -39,6 +39,7 @@ from .base import ByteStream
 from .http import (
     MAX_REDIRECTS,
     HttpClient,
+    host_matches,
     no_auth,
     origin,
     raise_for_status,
@@ -133,15 +134,7 @@ class EarthdataClient(HttpClient):
 
     def is_earthdata_host(self, url: str) -> bool:
         """Whether ``url``'s host is one of :attr:`hosts`."""
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        for entry in self.hosts:
-            name, _, port = entry.partition(":")
-            if port and str(parts.port) != port:
-                continue
-            if name == host or (name.startswith("*.") and host.endswith(name[1:])):
-                return True
-        return False
+        return host_matches(url, self.hosts)
 
     def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
         """Resolve ``href`` with the token, or with a login session (logging in once)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -66,6 +66,22 @@ def signed_url_expiry(url: str) -> datetime | None:
     except (ValueError, OverflowError):
         return None
     return None
+
+
+def host_matches(url: str, hosts: Iterable[str]) -> bool:
+    """Whether ``url``'s host is one of ``hosts``.
+
+    An entry is a host name, ``*.domain`` for any sub-domain, or ``host:port``.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    for entry in hosts:
+        name, _, port = entry.lower().partition(":")
+        if port and str(parts.port) != port:
+            continue
+        if name == host or (name.startswith("*.") and host.endswith(name[1:])):
+            return True
+    return False
 
 
 def no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:

@@ -80,6 +80,13 @@ def auth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def _gdal_reads_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep GDAL from answering from its cache of an earlier test's reads of the same URL,
+    which would hide what it sends now."""
+    monkeypatch.setenv("CPL_VSIL_CURL_NON_CACHED", "/vsicurl/:/vsigs/")
+
+
 def _start(role: str, host: str, **settings: Any) -> AuthPeer:
     return AuthPeer(role, host, settings)
 

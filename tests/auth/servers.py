@@ -20,7 +20,8 @@ that a client which works here speaks the real one:
   ``{"username", "token"}`` answers ``{"data": <api key>, "errorCode": null,
   "errorMessage": null}``, or an ``AUTH_INVALID`` error payload.
 * ``landsatlook``: serves files to requests whose ``X-Auth-Token`` the ``m2m``
-  peer knows; under ``/redirect/`` it sends a presigned URL on ``s3`` instead.
+  peer knows (it asks ``/_control/validate``); under ``/redirect/`` it sends a
+  presigned URL on ``s3`` instead.
 * ``gcs``: the GCS XML API, ``GET /{bucket}/{object}``; the bucket ``public``
   is readable by anyone, others need ``Authorization: Bearer`` with a token
   listed in ``settings["gcs_tokens"]``.
@@ -114,13 +115,14 @@ class Handler(BaseHTTPRequestHandler):
     # -- plumbing -----------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
+        self.entry: dict[str, Any] | None = None
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         if parts.path.startswith(CONTROL):
-            self._control(parts.path[len(CONTROL) :], body)
+            self._control(parts.path[len(CONTROL) :], body, parse_qs(parts.query))
             return
-        self.entry: dict[str, Any] = {
+        self.entry = {
             "role": self.server.role,
             "method": self.command,
             "path": self.path,
@@ -133,9 +135,13 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         getattr(self, f"_{self.server.role}")(parts.path, query, body)
 
-    def _control(self, name: str, body: bytes) -> None:
+    def _control(self, name: str, body: bytes, query: dict[str, list[str]]) -> None:
         server = self.server
         with server.lock:
+            if name == "validate":  # Landsat Look asking M2M about a key
+                known = query.get("key", [""])[0] in server.state["keys"]
+                self._send(200 if known else 401, b"")
+                return
             if name == "log":
                 payload: Any = list(server.records)
             elif name == "reset":
@@ -337,17 +343,13 @@ class Handler(BaseHTTPRequestHandler):
             with self.server.lock:
                 state["keys"].add(key)
             self._json(200, {"requestId": 1, "data": key, "errorCode": None, "errorMessage": None})
-        elif path == "/_internal/validate":
-            with self.server.lock:
-                known = query.get("key") in state["keys"]
-            self._json(200 if known else 401, {"valid": known})
         else:
             self._json(404, {"errorCode": "NOT_FOUND", "errorMessage": path})
 
     def _landsatlook(self, path: str, query: dict[str, str], body: bytes) -> None:
         settings = self.server.settings
         key = self.headers.get("X-Auth-Token", "")
-        check = f"{settings['m2m_url']}/_internal/validate?{urlencode({'key': key})}"
+        check = f"{settings['m2m_url']}/_control/validate?{urlencode({'key': key})}"
         try:
             with _OPENER.open(check, timeout=5):
                 pass
