@@ -5,6 +5,7 @@ from __future__ import annotations
 from .base import ByteStream, Client
 from .earthdata import EarthdataClient
 from .filesystem import FilesystemClient
+from .gcs import GcsClient
 from .http import HttpClient
 from .usgs_eros import UsgsErosClient
 
@@ -14,6 +15,7 @@ CLIENT_CLASSES: list[type[Client]] = [
     FilesystemClient,
     EarthdataClient,
     UsgsErosClient,
+    GcsClient,
     HttpClient,
 ]
 
@@ -29,6 +31,7 @@ __all__ = [
     "Client",
     "EarthdataClient",
     "FilesystemClient",
+    "GcsClient",
     "HttpClient",
     "UsgsErosClient",
     "get_client_classes",

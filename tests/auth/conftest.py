@@ -161,21 +161,59 @@ def usgs(usgs_peers: Usgs) -> Usgs:
     return usgs_peers
 
 
+@dataclass
+class Gcs:
+    """The GCS stand-in and a service account it trusts."""
+
+    peer: AuthPeer
+    credentials_file: Path
+    private_key: str
+
+
 @pytest.fixture(scope="session")
-def gcs_peer(auth_root: Path) -> Iterator[AuthPeer]:
-    """A GCS XML-API stand-in: bucket ``public`` is anonymous, ``private`` needs a token."""
-    peer = _start("gcs", DATA_HOST, root=str(auth_root), gcs_tokens=[])
+def gcs_peers(auth_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gcs]:
+    """GCS XML API + OAuth2 token endpoint; bucket ``public`` is anonymous, ``private`` is not."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    email = "reader@stac-asset-tests.iam.gserviceaccount.com"
+    peer = _start("gcs", DATA_HOST, root=str(auth_root), sa_public_key=public, sa_email=email)
+    credentials = tmp_path_factory.mktemp("gcs") / "service-account.json"
+    credentials.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "stac-asset-tests",
+                "private_key_id": "k1",
+                "private_key": private,
+                "client_email": email,
+                "client_id": "1",
+                "token_uri": f"{peer.url}/token",
+            }
+        )
+    )
     try:
-        yield peer
+        yield Gcs(peer, credentials, private)
     finally:
         peer.stop()
 
 
 @pytest.fixture
-def gcs(gcs_peer: AuthPeer) -> AuthPeer:
+def gcs(gcs_peers: Gcs) -> Gcs:
     """The GCS peer with an empty log."""
-    gcs_peer.reset()
-    return gcs_peer
+    gcs_peers.peer.reset()
+    return gcs_peers
 
 
 def seen_by(peers: list[AuthPeer], secret: str) -> set[str]:

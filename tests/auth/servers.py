@@ -24,7 +24,8 @@ that a client which works here speaks the real one:
   presigned URL on ``s3`` instead.
 * ``gcs``: the GCS XML API, ``GET /{bucket}/{object}``; the bucket ``public``
   is readable by anyone, others need ``Authorization: Bearer`` with a token
-  listed in ``settings["gcs_tokens"]``.
+  from ``POST /token``, Google's OAuth2 endpoint for service accounts (a JWT
+  assertion, verified with the service account's public key).
 
 Every role logs its requests (``GET /_control/log``; ``POST /_control/reset``;
 ``POST /_control/config`` merges JSON into the settings, e.g. to expire keys).
@@ -365,14 +366,53 @@ class Handler(BaseHTTPRequestHandler):
     # -- Google Cloud Storage (XML API) -----------------------------------------------------
 
     def _gcs(self, path: str, query: dict[str, str], body: bytes) -> None:
+        if path == "/token" and self.command == "POST":
+            self._service_account_token(body)
+            return
         bucket, _, name = path.lstrip("/").partition("/")
-        if bucket != "public" and self._bearer() not in self.server.settings.get("gcs_tokens", []):
+        with self.server.lock:
+            known = self._bearer() in self.server.state["keys"]
+        if bucket != "public" and not known:
             self._send(403, b"<Error><Code>AccessDenied</Code></Error>")
             return
         if not name:
             self._send(404, b"<Error><Code>NoSuchKey</Code></Error>")
             return
         self._file(f"{bucket}/{name}")
+
+    def _service_account_token(self, body: bytes) -> None:
+        """Google's OAuth2 token endpoint for service accounts: a JWT signed with the key."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        settings = self.server.settings
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        try:
+            header, claims, signature = form["assertion"].split(".")
+            key = serialization.load_pem_public_key(settings["sa_public_key"].encode())
+            key.verify(
+                _b64(signature),
+                f"{header}.{claims}".encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+            payload = json.loads(_b64(claims))
+        except (KeyError, ValueError, InvalidSignature):
+            self._json(400, {"error": "invalid_grant", "error_description": "bad assertion"})
+            return
+        if payload.get("iss") != settings["sa_email"] or payload.get("exp", 0) < time.time():
+            self._json(400, {"error": "invalid_grant", "error_description": "bad claims"})
+            return
+        token = "ya29." + secrets.token_urlsafe(24)
+        with self.server.lock:
+            self.server.state["keys"].add(token)
+            self.server.state["logins"] += 1
+        self._json(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
+
+
+def _b64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _exit(signum: int, frame: FrameType | None) -> None:
