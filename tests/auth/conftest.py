@@ -216,6 +216,36 @@ def gcs(gcs_peers: Gcs) -> Gcs:
     return gcs_peers
 
 
+@dataclass
+class Files:
+    """Two plain file servers on two hosts; ``/r/...`` on ``home`` redirects to ``away``."""
+
+    home: AuthPeer
+    away: AuthPeer
+
+    def reset(self) -> None:
+        self.home.reset()
+        self.away.reset()
+
+
+@pytest.fixture(scope="session")
+def files_peers(auth_root: Path) -> Iterator[Files]:
+    away = _start("files", STORE_HOST, root=str(auth_root))
+    home = _start("files", DATA_HOST, root=str(auth_root), redirect_to=away.url)
+    try:
+        yield Files(home, away)
+    finally:
+        home.stop()
+        away.stop()
+
+
+@pytest.fixture
+def files(files_peers: Files) -> Files:
+    """The file servers with empty logs and no required headers."""
+    files_peers.reset()
+    return files_peers
+
+
 def seen_by(peers: list[AuthPeer], secret: str) -> set[str]:
     """The roles of the peers whose logged requests contain ``secret`` anywhere."""
     return {peer.role for peer in peers if any(secret in json.dumps(r) for r in peer.log())}

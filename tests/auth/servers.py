@@ -22,6 +22,8 @@ that a client which works here speaks the real one:
 * ``landsatlook``: serves files to requests whose ``X-Auth-Token`` the ``m2m``
   peer knows (it asks ``/_control/validate``); under ``/redirect/`` it sends a
   presigned URL on ``s3`` instead.
+* ``files``: plain files; ``/r/...`` redirects to ``settings["redirect_to"]``,
+  and ``settings["require"]`` maps path prefixes to headers a request must carry.
 * ``gcs``: the GCS XML API, ``GET /{bucket}/{object}``; the bucket ``public``
   is readable by anyone, others need ``Authorization: Bearer`` with a token
   from ``POST /token``, Google's OAuth2 endpoint for service accounts (a JWT
@@ -363,6 +365,21 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._file(path)
 
+    # -- plain files, with an optional redirect elsewhere ----------------------------------
+
+    def _files(self, path: str, query: dict[str, str], body: bytes) -> None:
+        target = self.server.settings.get("redirect_to")
+        if target and path.startswith("/r/"):
+            self._redirect(f"{target}{path[2:]}")
+            return
+        for prefix, required in self.server.settings.get("require", {}).items():
+            if path.startswith(prefix) and any(
+                self.headers.get(name) != value for name, value in required.items()
+            ):
+                self._send(401, b"missing header")
+                return
+        self._file(path)
+
     # -- Google Cloud Storage (XML API) -----------------------------------------------------
 
     def _gcs(self, path: str, query: dict[str, str], body: bytes) -> None:
@@ -422,7 +439,8 @@ def _exit(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments and serve until SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("role", choices=["login", "data", "s3", "m2m", "landsatlook", "gcs"])
+    roles = ["login", "data", "s3", "m2m", "landsatlook", "gcs", "files"]
+    parser.add_argument("role", choices=roles)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--settings", default="{}")
     args = parser.parse_args(argv)
