@@ -76,6 +76,7 @@ class Server(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # 32 clients connecting at once must not wait for a SYN retry
 
     def __init__(self, address: tuple[str, int], role: str, settings: dict[str, Any]) -> None:
         super().__init__(address, Handler)
