@@ -244,6 +244,8 @@ class HttpClient(Client):
         """GDAL options for reading over ``/vsicurl/`` with ``headers``."""
         options = gdal.network_options(self.timeout, self.retry.max_attempts)
         options["GDAL_HTTP_NETRC"] = "NO"
+        # GDAL 3.10's default, pinned so a global YES cannot send Authorization elsewhere.
+        options["CPL_VSIL_CURL_AUTHORIZATION_HEADER_ALLOWED_IF_REDIRECT"] = "IF_SAME_HOST"
         if headers:
             options["GDAL_HTTP_HEADERS"] = gdal.encode_headers(headers)
         return options
