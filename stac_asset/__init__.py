@@ -25,8 +25,11 @@ from .api import (
 from .clients import (
     ByteStream,
     Client,
+    EarthdataClient,
     FilesystemClient,
+    GcsClient,
     HttpClient,
+    UsgsErosClient,
     get_client_classes,
 )
 from .config import Config, FileNameStrategy
@@ -68,10 +71,12 @@ __all__ = [
     "Client",
     "Config",
     "DownloadError",
+    "EarthdataClient",
     "ErrorAssetDownload",
     "FileNameStrategy",
     "FilesystemClient",
     "FinishAssetDownload",
+    "GcsClient",
     "HttpClient",
     "Message",
     "NotAnItemError",
@@ -84,6 +89,7 @@ __all__ = [
     "StartAssetDownload",
     "TransientError",
     "UnsafePathError",
+    "UsgsErosClient",
     "VerificationError",
     "WriteChunk",
     "__version__",

@@ -221,7 +221,7 @@ def test_vsi_masks_secrets_unless_asked(
         cli, ["vsi", http.url_for("s2/item.json"), "B04", "--json", "--show-secrets"]
     )
     options = json.loads(shown.output)["gdal_options"]
-    assert options["GDAL_HTTP_HEADERS"] == f"Authorization: {SECRET}"
+    assert options["GDAL_HTTP_HEADERS"] == f"Authorization: {SECRET}\r\n"
 
 
 def test_ctrl_c_exits_130_without_partial_files(http: HttpPeer, tmp_path: Path) -> None:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from .base import ByteStream, Client
+from .earthdata import EarthdataClient
 from .filesystem import FilesystemClient
+from .gcs import GcsClient
 from .http import HttpClient
+from .usgs_eros import UsgsErosClient
 
 # The order in which clients are asked whether they take an href when none is
 # forced: specific ones first, the catch-all HTTP client last.
 CLIENT_CLASSES: list[type[Client]] = [
     FilesystemClient,
+    EarthdataClient,
+    UsgsErosClient,
+    GcsClient,
     HttpClient,
 ]
 
@@ -23,7 +29,10 @@ __all__ = [
     "CLIENT_CLASSES",
     "ByteStream",
     "Client",
+    "EarthdataClient",
     "FilesystemClient",
+    "GcsClient",
     "HttpClient",
+    "UsgsErosClient",
     "get_client_classes",
 ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import os
 import urllib.request
-from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
-from urllib.parse import urlsplit
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pystac
 import requests
@@ -18,18 +19,76 @@ from .. import gdal
 from .._secrets import is_sensitive, mask_mapping, register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError, TransientError
-from ..retry import RetryPolicy
+from ..retry import RetryPolicy, call_with_retries
 from .base import ByteStream, Client
 
 _CHUNK = 1024 * 1024
 _POOL_SIZE = 64
+MAX_REDIRECTS = 10
+_REDIRECTS = (301, 302, 303, 307, 308)
+# GDAL (libcurl) drops only Authorization on a redirect to another origin; it
+# sends every other header of GDAL_HTTP_HEADERS on, and GDAL 3.10 even sends
+# Cookie straight to an S3-style redirect URL it caches (seen in request logs).
+_GDAL_DROPS_ON_REDIRECT = frozenset({"authorization"})
 
 
-def _environment_matters() -> bool:
-    """Whether requests' per-request look at the environment could change anything."""
-    proxies = urllib.request.getproxies()
-    netrc = os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
-    return bool(proxies) or os.path.exists(netrc)
+def origin(url: str) -> tuple[str, str, int | None]:
+    """The scheme, host and port of ``url``: what a credential is scoped to."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def portable_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers that may follow a redirect to another origin: the non-secret ones."""
+    return {name: value for name, value in headers.items() if not is_sensitive(name)}
+
+
+def redirect_target(response: requests.Response) -> str | None:
+    """Where a redirect response points (absolute), or None if it is not a redirect."""
+    location = response.headers.get("Location")
+    if response.status_code not in _REDIRECTS or not location:
+        return None
+    return urljoin(response.url, location)
+
+
+def signed_url_expiry(url: str) -> datetime | None:
+    """When a presigned URL stops working, if it says so.
+
+    Reads S3's ``X-Amz-Date`` + ``X-Amz-Expires``, or ``Expires`` in epoch seconds.
+    """
+    query = {k.lower(): v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    try:
+        if "x-amz-date" in query and "x-amz-expires" in query:
+            start = datetime.strptime(query["x-amz-date"], "%Y%m%dT%H%M%SZ")
+            lifetime = timedelta(seconds=int(query["x-amz-expires"]))
+            return start.replace(tzinfo=timezone.utc) + lifetime
+        if "expires" in query:
+            return datetime.fromtimestamp(int(query["expires"]), timezone.utc)
+    except (ValueError, OverflowError):
+        return None
+    return None
+
+
+def host_matches(url: str, hosts: Iterable[str]) -> bool:
+    """Whether ``url``'s host is one of ``hosts``.
+
+    An entry is a host name, ``*.domain`` for any sub-domain, or ``host:port``.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    for entry in hosts:
+        name, _, port = entry.lower().partition(":")
+        if port and str(parts.port) != port:
+            continue
+        if name == host or (name.startswith("*.") and host.endswith(name[1:])):
+            return True
+    return False
+
+
+def no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An ``auth=`` that keeps requests from adding ``session.auth`` or ~/.netrc credentials."""
+    return request
 
 
 def new_session() -> requests.Session:
@@ -38,9 +97,10 @@ def new_session() -> requests.Session:
     adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=_POOL_SIZE)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    # requests re-reads proxy variables and ~/.netrc on every request (about
-    # 0.5 ms each); with neither present, read the CA bundle setting once instead.
-    if not _environment_matters():
+    # requests re-reads the proxy variables on every request (about 0.5 ms);
+    # with none set, read the CA bundle setting once instead. (~/.netrc is
+    # never used: requests go out with auth=no_auth.)
+    if not urllib.request.getproxies():
         session.trust_env = False
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
             "CURL_CA_BUNDLE", True
@@ -123,10 +183,21 @@ class HttpStream(ByteStream):
 class HttpClient(Client):
     """Any HTTP(S) server, with optional headers for all hosts or per host.
 
+    The headers of an access (the session's own, its basic auth and cookies,
+    ``headers`` and ``host_headers``) go to the origin of the href only. On a
+    redirect to another origin (scheme, host or port) only the non-secret ones
+    follow, in both views: the byte view follows redirects itself, and when
+    the headers hold a secret GDAL would pass on (anything but
+    ``Authorization``), :meth:`resolve` asks the server once where the href
+    leads and hands GDAL that URL. Credentials from ``~/.netrc`` are never
+    added implicitly (the GDAL view sets ``GDAL_HTTP_NETRC=NO``).
+
     Args:
-        session: A configured :class:`requests.Session` (its custom headers
-            and auth are used for both the byte view and GDAL's).
-        headers: Headers sent to every host.
+        session: A configured :class:`requests.Session`; its custom headers,
+            basic auth (``session.auth = (user, password)``) and cookies are
+            used for both the byte view and GDAL's. Another kind of
+            ``session.auth`` applies to the byte view only, on the href's origin.
+        headers: Headers sent to the host of every href.
         host_headers: Headers per host name, e.g.
             ``{"api.example.com": {"Authorization": "Bearer ..."}}``; sent only
             to that host.
@@ -160,20 +231,34 @@ class HttpClient(Client):
         return urlsplit(href).scheme in ("http", "https")
 
     def headers_for(self, url: str) -> dict[str, str]:
-        """The headers this client sends to ``url``'s host: the session's own, then its extras."""
+        """The headers this client sends to ``url``'s host.
+
+        In order: the session's own headers, its basic auth, its cookies for
+        ``url``, then ``headers`` and the ``host_headers`` of the host.
+        """
         defaults = requests.utils.default_headers()
         headers = {
             name: str(value)
             for name, value in self.session.headers.items()
             if defaults.get(name) != value
         }
+        basic = _basic_auth(self.session.auth)
+        if basic is not None:
+            headers["Authorization"] = basic
+        cookie = _cookie_header(self.session, url)
+        if cookie is not None:
+            headers["Cookie"] = cookie
         headers.update(self.headers)
         headers.update(self.host_headers.get((urlsplit(url).hostname or "").lower(), {}))
+        register(*(value for name, value in headers.items() if is_sensitive(name)))
         return headers
 
     def gdal_options(self, headers: Mapping[str, str]) -> dict[str, str]:
         """GDAL options for reading over ``/vsicurl/`` with ``headers``."""
         options = gdal.network_options(self.timeout, self.retry.max_attempts)
+        options["GDAL_HTTP_NETRC"] = "NO"
+        # GDAL 3.10's default, pinned so a global YES cannot send Authorization elsewhere.
+        options["CPL_VSIL_CURL_AUTHORIZATION_HEADER_ALLOWED_IF_REDIRECT"] = "IF_SAME_HOST"
         if headers:
             options["GDAL_HTTP_HEADERS"] = gdal.encode_headers(headers)
         return options
@@ -185,28 +270,101 @@ class HttpClient(Client):
         headers: Mapping[str, str],
         expires_at: datetime | None = None,
     ) -> Access:
-        """Build the access for reading ``url`` with ``headers`` (for subclasses that sign)."""
+        """Build the access for reading ``url`` with ``headers`` (for subclasses that sign).
+
+        The GDAL view is :meth:`gdal_target`'s; when that is a presigned URL
+        on another origin, ``expires_at`` is brought forward to its expiry.
+        """
+        gdal_url, gdal_headers = self.gdal_target(href, url, headers)
+        if gdal_url != url:
+            signed = signed_url_expiry(gdal_url)
+            if signed is not None and (expires_at is None or signed < expires_at):
+                expires_at = signed
         return Access(
             href=href,
             client=self.name,
-            vsi_path=f"/vsicurl/{url}",
-            gdal_options=self.gdal_options(headers),
+            vsi_path=f"/vsicurl/{gdal_url}",
+            gdal_options=self.gdal_options(gdal_headers),
             url=url,
             headers=dict(headers),
             expires_at=expires_at,
         )
 
+    def gdal_target(
+        self, href: str, url: str, headers: Mapping[str, str]
+    ) -> tuple[str, Mapping[str, str]]:
+        """The URL and headers for GDAL's view of ``url``, so that no secret leaves its origin.
+
+        GDAL drops ``Authorization`` on a redirect to another origin but sends
+        every other header on. When ``headers`` hold another secret, ask the
+        server where ``url`` leads (one small request; redirects followed on
+        the same origin only): GDAL then reads the first URL on another
+        origin, without the secrets, or ``url`` itself when it stays.
+        """
+        if not any(
+            is_sensitive(name) and name.lower() not in _GDAL_DROPS_ON_REDIRECT for name in headers
+        ):
+            return url, headers
+        start = origin(url)
+        hop = url
+        for _ in range(MAX_REDIRECTS):
+            probe = Access(href=href, client=self.name, vsi_path="", url=hop, headers=dict(headers))
+            target = self._probe(probe)
+            if target is None:
+                return hop, headers
+            if origin(target) != start:
+                return target, portable_headers(headers)
+            hop = target
+        raise AccessError(href, self.name, f"more than {MAX_REDIRECTS} redirects")
+
+    def _probe(self, access: Access) -> str | None:
+        """Where ``access.url`` redirects to (asking for one byte), or None if it does not."""
+        assert access.url is not None, "an HTTP access always has a url"
+        url = access.url
+
+        def ask() -> requests.Response:
+            response = self._send(access, url, {"Range": "bytes=0-0"})
+            response.close()
+            if response.status_code in (408, 429) or response.status_code >= 500:
+                raise_for_status(response, access.href, self.name)
+            return response
+
+        return redirect_target(call_with_retries(ask, self.retry))
+
     def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
         """Resolve to ``/vsicurl/`` plus this client's headers for the href's host."""
         return self.access_for_url(href, href, self.headers_for(href))
 
-    def get(self, access: Access, headers: Mapping[str, str] | None = None) -> requests.Response:
-        """Send a streamed GET for ``access``; connection failures become TransientError."""
-        request_headers = {**access.headers, **(headers or {})}
+    def hop_headers(self, access: Access, url: str) -> dict[str, str]:
+        """The headers of one request in the redirect chain that starts at ``access.url``.
+
+        The access's headers go to its own origin; elsewhere only the
+        non-secret ones.
+        """
         assert access.url is not None, "an HTTP access always has a url"
+        if origin(url) == origin(access.url):
+            return dict(access.headers)
+        return portable_headers(access.headers)
+
+    def _send(self, access: Access, url: str, headers: Mapping[str, str]) -> requests.Response:
+        """Send one streamed GET of the redirect chain, without following redirects."""
+        assert access.url is not None, "an HTTP access always has a url"
+        request_headers: dict[str, str | None] = {**self.hop_headers(access, url), **headers}
+        same_origin = origin(url) == origin(access.url)
+        if not same_origin:
+            # requests adds the session's headers to every request: keep its secrets home.
+            for name in self.session.headers:
+                if is_sensitive(name):
+                    request_headers[name] = None
+        custom = self.session.auth if _basic_auth(self.session.auth) is None else None
         try:
-            response = self.session.get(
-                access.url, headers=request_headers, stream=True, timeout=self.timeout
+            return self.session.get(
+                url,
+                headers=request_headers,
+                stream=True,
+                timeout=self.timeout,
+                allow_redirects=False,
+                auth=custom if same_origin and custom is not None else no_auth,
             )
         except (requests.ConnectionError, requests.Timeout) as error:
             raise TransientError(
@@ -214,7 +372,22 @@ class HttpClient(Client):
             ) from None
         except requests.RequestException as error:
             raise AccessError(access.href, self.name, f"request failed: {error}") from None
-        return response
+
+    def get(self, access: Access, headers: Mapping[str, str] | None = None) -> requests.Response:
+        """Send a streamed GET for ``access``, following redirects with :meth:`hop_headers`.
+
+        Connection failures become :class:`~stac_asset.errors.TransientError`.
+        """
+        assert access.url is not None, "an HTTP access always has a url"
+        url = access.url
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(access, url, headers or {})
+            target = redirect_target(response)
+            if target is None:
+                return response
+            response.close()
+            url = target
+        raise AccessError(access.href, self.name, f"more than {MAX_REDIRECTS} redirects")
 
     def open_stream(
         self, access: Access, start: int = 0, validator: str | None = None
@@ -245,3 +418,26 @@ class HttpClient(Client):
             f"{type(self).__name__}(headers={mask_mapping(self.headers)!r}, "
             f"host_headers={hosts!r}, timeout={self.timeout!r})"
         )
+
+
+def _basic_auth(auth: object) -> str | None:
+    """The ``Authorization`` value of a session's basic auth, or None for other kinds."""
+    if type(auth) is requests.auth.HTTPBasicAuth:
+        auth = (auth.username, auth.password)
+    if not (isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(a, str) for a in auth)):
+        return None
+    user, password = auth
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    register(password, token)
+    return f"Basic {token}"
+
+
+def _cookie_header(session: requests.Session, url: str) -> str | None:
+    """The ``Cookie`` header the session's cookie jar holds for ``url``."""
+    if not session.cookies:
+        return None
+    request = requests.Request("GET", url).prepare()
+    header: str | None = requests.cookies.get_cookie_header(  # type: ignore[no-untyped-call]
+        session.cookies, request
+    )
+    return header

@@ -1,0 +1,458 @@
+"""Loopback stand-ins for the auth regimes of NASA Earthdata, USGS EROS and Google Cloud Storage.
+
+Run as ``python -m tests.auth.servers ROLE --host 127.0.0.N --settings JSON``;
+prints ``READY <port>``. Each role follows the real protocol closely enough
+that a client which works here speaks the real one:
+
+* ``login``: Earthdata Login (URS). ``GET /oauth/authorize`` with HTTP Basic
+  credentials answers 302 back to the app's ``redirect_uri`` with ``?code=``;
+  without them, 401 and a Basic challenge. ``POST /oauth/token`` (the data
+  host's client credentials + the code) answers ``{"access_token": ...}``.
+* ``data``: an Earthdata data host (TEA-like). A valid ``Bearer`` token or
+  session cookie gets a 307 to a presigned URL on the ``s3`` host (or, under
+  ``/direct/``, the bytes themselves); no credential gets a 302 to the login
+  host; ``/login?code=`` exchanges the code with the login host, sets the
+  session cookie and redirects back to the object.
+* ``s3``: serves files for presigned URLs only (``X-Amz-Signature`` is an
+  HMAC shared with ``data``); any ``Authorization`` header is refused, as S3
+  refuses two auth mechanisms.
+* ``m2m``: the USGS M2M API. ``POST {base}login-token`` with
+  ``{"username", "token"}`` answers ``{"data": <api key>, "errorCode": null,
+  "errorMessage": null}``, or an ``AUTH_INVALID`` error payload.
+* ``landsatlook``: serves files to requests whose ``X-Auth-Token`` the ``m2m``
+  peer knows (it asks ``/_control/validate``); under ``/redirect/`` it sends a
+  presigned URL on ``s3`` instead.
+* ``files``: plain files; ``/r/...`` redirects to ``settings["redirect_to"]``,
+  and ``settings["require"]`` maps path prefixes to headers a request must carry.
+* ``gcs``: the GCS XML API, ``GET /{bucket}/{object}``; the bucket ``public``
+  is readable by anyone, others need ``Authorization: Bearer`` with a token
+  from ``POST /token``, Google's OAuth2 endpoint for service accounts (a JWT
+  assertion, verified with the service account's public key).
+
+Every role logs its requests (``GET /_control/log``; ``POST /_control/reset``;
+``POST /_control/config`` merges JSON into the settings, e.g. to expire keys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+CONTROL = "/_control/"
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def presign(secret: str, path: str, lifetime: int = 3600) -> str:
+    """A query string that makes ``path`` readable on the ``s3`` peer for ``lifetime`` s."""
+    date = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    signature = hmac.new(secret.encode(), f"{path}\n{date}\n{lifetime}".encode(), "sha256")
+    return urlencode(
+        {
+            "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+            "X-Amz-Date": date,
+            "X-Amz-Expires": str(lifetime),
+            "X-Amz-Signature": signature.hexdigest(),
+        }
+    )
+
+
+class Server(ThreadingHTTPServer):
+    """Holds the role, its settings, its state and the request log."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128  # 32 clients connecting at once must not wait for a SYN retry
+
+    def __init__(self, address: tuple[str, int], role: str, settings: dict[str, Any]) -> None:
+        super().__init__(address, Handler)
+        self.role = role
+        self.initial = dict(settings)
+        self.settings = dict(settings)
+        self.lock = threading.Lock()
+        self.records: list[dict[str, Any]] = []
+        self.state: dict[str, Any] = {"codes": {}, "sessions": set(), "keys": set(), "logins": 0}
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore clients that hang up."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Dispatches to the role's handler; logs every request but control calls."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """No access log on stderr."""
+
+    def do_GET(self) -> None:
+        """GET."""
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        """HEAD."""
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        """POST."""
+        self._dispatch()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        self.entry: dict[str, Any] | None = None
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if parts.path.startswith(CONTROL):
+            self._control(parts.path[len(CONTROL) :], body, parse_qs(parts.query))
+            return
+        self.entry = {
+            "role": self.server.role,
+            "method": self.command,
+            "path": self.path,
+            "headers": dict(self.headers.items()),
+            "body": body.decode("utf-8", "replace"),
+            "status": None,
+        }
+        with self.server.lock:
+            self.server.records.append(self.entry)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        getattr(self, f"_{self.server.role}")(parts.path, query, body)
+
+    def _control(self, name: str, body: bytes, query: dict[str, list[str]]) -> None:
+        server = self.server
+        with server.lock:
+            if name == "validate":  # Landsat Look asking M2M about a key
+                known = query.get("key", [""])[0] in server.state["keys"]
+                self._send(200 if known else 401, b"")
+                return
+            if name == "log":
+                payload: Any = list(server.records)
+            elif name == "reset":
+                server.records.clear()
+                server.settings = dict(server.initial)
+                server.state["logins"] = 0
+                payload = {"ok": True}
+            elif name == "config":
+                server.settings.update(json.loads(body or b"{}"))
+                if server.settings.pop("expire_keys", False):
+                    server.state["keys"].clear()
+                if server.settings.pop("expire_sessions", False):
+                    server.state["sessions"].clear()
+                payload = {"ok": True}
+            elif name == "state":
+                payload = {"logins": server.state["logins"], "keys": len(server.state["keys"])}
+            else:
+                payload = {"error": name}
+        self._send(200, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+
+    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        if getattr(self, "entry", None) is not None:
+            self.entry["status"] = status
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, payload: Any) -> None:
+        self._send(status, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+
+    def _redirect(
+        self, location: str, status: int = 302, extra: dict[str, str] | None = None
+    ) -> None:
+        self._send(status, b"", {"Location": location, **(extra or {})})
+
+    def _file(self, relpath: str) -> None:
+        """Serve a file under the root, honouring a single byte range."""
+        root = Path(self.server.settings["root"]).resolve()
+        target = (root / relpath.lstrip("/")).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            self._send(404, b"not found")
+            return
+        data = target.read_bytes()
+        headers = {"Accept-Ranges": "bytes", "ETag": f'"{hashlib.md5(data).hexdigest()}"'}
+        spec = self.headers.get("Range", "")
+        if spec.startswith("bytes=") and "," not in spec:
+            first, _, last = spec[6:].partition("-")
+            start = int(first) if first else max(0, len(data) - int(last))
+            end = min(int(last), len(data) - 1) if first and last else len(data) - 1
+            if start >= len(data):
+                self._send(416, b"", {"Content-Range": f"bytes */{len(data)}"})
+                return
+            headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+            self._send(206, data[start : end + 1], headers)
+            return
+        self._send(200, data, headers)
+
+    def _basic(self) -> tuple[str, str] | None:
+        value = self.headers.get("Authorization", "")
+        if not value.startswith("Basic "):
+            return None
+        user, _, password = base64.b64decode(value[6:]).decode().partition(":")
+        return user, password
+
+    def _bearer(self) -> str | None:
+        value = self.headers.get("Authorization", "")
+        return value[7:] if value.startswith("Bearer ") else None
+
+    def _cookie(self, name: str) -> str | None:
+        for part in self.headers.get("Cookie", "").split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == name:
+                return value
+        return None
+
+    # -- Earthdata Login ------------------------------------------------------------------------
+
+    def _login(self, path: str, query: dict[str, str], body: bytes) -> None:
+        settings, state = self.server.settings, self.server.state
+        if path == "/oauth/authorize":
+            if self._basic() != (settings["username"], settings["password"]):
+                challenge = 'Basic realm="Please enter your Earthdata Login credentials"'
+                self._send(401, b"unauthorized", {"WWW-Authenticate": challenge})
+                return
+            code = secrets.token_urlsafe(16)
+            with self.server.lock:
+                state["codes"][code] = query.get("redirect_uri")
+                state["logins"] += 1
+            back = {"code": code, "state": query.get("state", "")}
+            self._redirect(f"{query['redirect_uri']}?{urlencode(back)}")
+        elif path == "/oauth/token" and self.command == "POST":
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            client = self._basic()
+            with self.server.lock:
+                known = state["codes"].pop(form.get("code", ""), None)
+            if client != (settings["client_id"], settings["client_secret"]) or known is None:
+                self._json(400, {"error": "invalid_grant"})
+                return
+            self._json(200, {"access_token": secrets.token_urlsafe(24), "token_type": "Bearer"})
+        else:
+            self._send(404, b"not found")
+
+    # -- Earthdata data host (TEA-like) ----------------------------------------------------------
+
+    def _data(self, path: str, query: dict[str, str], body: bytes) -> None:
+        settings, state = self.server.settings, self.server.state
+        origin = f"http://{self.headers['Host']}"
+        if path == "/login":
+            self._exchange(origin, query)
+            return
+        token = self._bearer()
+        session = self._cookie("urs-session")
+        if token is not None:
+            if token != settings["token"]:
+                self._send(401, b"invalid token")
+                return
+        elif session is None or session not in state["sessions"]:
+            authorize = {
+                "client_id": settings["client_id"],
+                "response_type": "code",
+                "redirect_uri": f"{origin}/login",
+                "state": path,
+            }
+            self._redirect(f"{settings['login_url']}/oauth/authorize?{urlencode(authorize)}")
+            return
+        if path.startswith("/direct/"):
+            self._file(path)
+            return
+        signed = f"/bucket{path}"
+        self._redirect(
+            f"{settings['s3_url']}{signed}?{presign(settings['s3_secret'], signed)}", 307
+        )
+
+    def _exchange(self, origin: str, query: dict[str, str]) -> None:
+        """The OAuth code exchange TEA does with Earthdata Login, server to server."""
+        settings = self.server.settings
+        client = f"{settings['client_id']}:{settings['client_secret']}".encode()
+        form = {
+            "grant_type": "authorization_code",
+            "code": query.get("code", ""),
+            "redirect_uri": f"{origin}/login",
+        }
+        request = urllib.request.Request(
+            f"{settings['login_url']}/oauth/token",
+            data=urlencode(form).encode(),
+            headers={"Authorization": f"Basic {base64.b64encode(client).decode()}"},
+        )
+        try:
+            with _OPENER.open(request, timeout=5) as response:
+                json.load(response)
+        except OSError:
+            self._send(401, b"code exchange failed")
+            return
+        session = secrets.token_urlsafe(24)
+        with self.server.lock:
+            self.server.state["sessions"].add(session)
+        cookie = f"urs-session={session}; Path=/; HttpOnly"
+        self._redirect(quote(query.get("state", "/")), 302, {"Set-Cookie": cookie})
+
+    # -- presigned object store -------------------------------------------------------------------
+
+    def _s3(self, path: str, query: dict[str, str], body: bytes) -> None:
+        secret = self.server.settings["s3_secret"]
+        if "Authorization" in self.headers:
+            self._send(400, b"InvalidArgument: Only one auth mechanism allowed")
+            return
+        date, lifetime = query.get("X-Amz-Date", ""), query.get("X-Amz-Expires", "0")
+        expected = hmac.new(secret.encode(), f"{path}\n{date}\n{lifetime}".encode(), "sha256")
+        if not hmac.compare_digest(expected.hexdigest(), query.get("X-Amz-Signature", "")):
+            self._send(403, b"SignatureDoesNotMatch")
+            return
+        self._file(path.removeprefix("/bucket"))
+
+    # -- USGS M2M API and Landsat Look -------------------------------------------------------------
+
+    def _m2m(self, path: str, query: dict[str, str], body: bytes) -> None:
+        settings, state = self.server.settings, self.server.state
+        base = settings.get("base_path", "/api/api/json/stable/")
+        if path == f"{base}login-token" and self.command == "POST":
+            try:
+                request = json.loads(body)
+            except ValueError:
+                request = {}
+            time.sleep(settings.get("login_delay", 0.0))
+            with self.server.lock:
+                state["logins"] += 1
+            if (request.get("username"), request.get("token")) != (
+                settings["username"],
+                settings["pat"],
+            ):
+                payload = {"errorCode": "AUTH_INVALID", "errorMessage": "User credential denied"}
+                self._json(200, {"requestId": 1, "data": None, **payload})
+                return
+            key = secrets.token_hex(16)
+            with self.server.lock:
+                state["keys"].add(key)
+            self._json(200, {"requestId": 1, "data": key, "errorCode": None, "errorMessage": None})
+        else:
+            self._json(404, {"errorCode": "NOT_FOUND", "errorMessage": path})
+
+    def _landsatlook(self, path: str, query: dict[str, str], body: bytes) -> None:
+        settings = self.server.settings
+        key = self.headers.get("X-Auth-Token", "")
+        check = f"{settings['m2m_url']}/_control/validate?{urlencode({'key': key})}"
+        try:
+            with _OPENER.open(check, timeout=5):
+                pass
+        except OSError:
+            self._send(401, b"invalid or expired X-Auth-Token")
+            return
+        if path.startswith("/redirect/"):
+            signed = f"/bucket/{path.removeprefix('/redirect/')}"
+            self._redirect(f"{settings['s3_url']}{signed}?{presign(settings['s3_secret'], signed)}")
+            return
+        self._file(path)
+
+    # -- plain files, with an optional redirect elsewhere ----------------------------------
+
+    def _files(self, path: str, query: dict[str, str], body: bytes) -> None:
+        target = self.server.settings.get("redirect_to")
+        if target and path.startswith("/r/"):
+            self._redirect(f"{target}{path[2:]}")
+            return
+        for prefix, required in self.server.settings.get("require", {}).items():
+            if path.startswith(prefix) and any(
+                self.headers.get(name) != value for name, value in required.items()
+            ):
+                self._send(401, b"missing header")
+                return
+        self._file(path)
+
+    # -- Google Cloud Storage (XML API) -----------------------------------------------------
+
+    def _gcs(self, path: str, query: dict[str, str], body: bytes) -> None:
+        if path == "/token" and self.command == "POST":
+            self._service_account_token(body)
+            return
+        bucket, _, name = path.lstrip("/").partition("/")
+        with self.server.lock:
+            known = self._bearer() in self.server.state["keys"]
+        if bucket != "public" and not known:
+            self._send(403, b"<Error><Code>AccessDenied</Code></Error>")
+            return
+        if not name:
+            self._send(404, b"<Error><Code>NoSuchKey</Code></Error>")
+            return
+        self._file(f"{bucket}/{name}")
+
+    def _service_account_token(self, body: bytes) -> None:
+        """Google's OAuth2 token endpoint for service accounts: a JWT signed with the key."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        settings = self.server.settings
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        try:
+            header, claims, signature = form["assertion"].split(".")
+            key = serialization.load_pem_public_key(settings["sa_public_key"].encode())
+            key.verify(
+                _b64(signature),
+                f"{header}.{claims}".encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+            payload = json.loads(_b64(claims))
+        except (KeyError, ValueError, InvalidSignature):
+            self._json(400, {"error": "invalid_grant", "error_description": "bad assertion"})
+            return
+        if payload.get("iss") != settings["sa_email"] or payload.get("exp", 0) < time.time():
+            self._json(400, {"error": "invalid_grant", "error_description": "bad claims"})
+            return
+        token = "ya29." + secrets.token_urlsafe(24)
+        with self.server.lock:
+            self.server.state["keys"].add(token)
+            self.server.state["logins"] += 1
+        self._json(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
+
+
+def _b64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments and serve until SIGTERM."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    roles = ["login", "data", "s3", "m2m", "landsatlook", "gcs", "files"]
+    parser.add_argument("role", choices=roles)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--settings", default="{}")
+    args = parser.parse_args(argv)
+    server = Server((args.host, 0), args.role, json.loads(args.settings))
+    signal.signal(signal.SIGTERM, _exit)
+    print(f"READY {server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
