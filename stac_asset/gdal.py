@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
+
+import rasterio
+import rasterio.session
 
 # Options that keep GDAL's network reads to what a cloud-optimized file needs:
 # no directory listing and no sidecar probes (.aux.xml, .ovr, .msk) on open,
@@ -38,3 +42,36 @@ def encode_headers(headers: Mapping[str, str]) -> str:
             value = f'"{escaped}"'
         lines.append(f"{name}: {value}")
     return "\r\n".join(lines)
+
+
+# GDAL's AWS credential options, which rasterio.Env refuses as keyword options.
+_AWS_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+class _GivenCredentials(rasterio.session.Session):  # type: ignore[misc]
+    """A rasterio session that hands GDAL the credentials an access resolved, and nothing else.
+
+    Giving rasterio a session also stops it from creating its own from the
+    environment's AWS variables, which would override the access's options.
+    """
+
+    def __init__(self, options: Mapping[str, str]) -> None:
+        self._options = dict(options)
+
+    @classmethod
+    def hascreds(cls, config: Mapping[str, Any]) -> bool:
+        return True
+
+    def get_credential_options(self) -> dict[str, str]:
+        return dict(self._options)
+
+
+def rasterio_env(options: Mapping[str, str]) -> rasterio.Env:
+    """A ``rasterio.Env`` with these GDAL options, AWS credentials included.
+
+    ``rasterio.Env(**options)`` refuses ``AWS_ACCESS_KEY_ID`` and
+    ``AWS_SECRET_ACCESS_KEY``; use this for an access's ``gdal_options``.
+    """
+    credentials = {k: v for k, v in options.items() if k in _AWS_CREDENTIALS}
+    rest = {k: v for k, v in options.items() if k not in _AWS_CREDENTIALS}
+    return rasterio.Env(session=_GivenCredentials(credentials), **rest)
