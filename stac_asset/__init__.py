@@ -26,6 +26,7 @@ from .clients import (
     Client,
     FilesystemClient,
     HttpClient,
+    S3Client,
     get_client_classes,
 )
 from .config import Config, FileNameStrategy
@@ -78,6 +79,7 @@ __all__ = [
     "OpenUrl",
     "ResolveError",
     "RetryPolicy",
+    "S3Client",
     "SkipAssetDownload",
     "StacAssetError",
     "StartAssetDownload",

@@ -5,11 +5,13 @@ from __future__ import annotations
 from .base import ByteStream, Client
 from .filesystem import FilesystemClient
 from .http import HttpClient
+from .s3 import S3Client
 
 # The order in which clients are asked whether they take an href when none is
 # forced: specific ones first, the catch-all HTTP client last.
 CLIENT_CLASSES: list[type[Client]] = [
     FilesystemClient,
+    S3Client,
     HttpClient,
 ]
 
@@ -25,5 +27,6 @@ __all__ = [
     "Client",
     "FilesystemClient",
     "HttpClient",
+    "S3Client",
     "get_client_classes",
 ]
