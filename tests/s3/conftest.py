@@ -50,8 +50,9 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def moto(moto_peer: MotoPeer) -> MotoPeer:
-    """The moto peer with auth off and an empty request log."""
+    """The moto peer with auth off, buckets in no particular region, and an empty request log."""
     moto_peer.set_auth(False)
+    moto_peer.set_bucket_regions({})
     moto_peer.reset()
     return moto_peer
 

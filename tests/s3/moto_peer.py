@@ -100,9 +100,14 @@ class MotoPeer:
         path = "/" + href.removeprefix("s3://").lstrip("/")
         return [e for e in self.log() if e["path"] == path and e["method"] == "GET"]
 
-    def _control(self, method: str, name: str) -> Any:
+    def set_bucket_regions(self, regions: dict[str, str]) -> None:
+        """Make these buckets refuse requests signed for another region, as S3 does."""
+        self._control("POST", "bucket-regions", regions)
+
+    def _control(self, method: str, name: str, payload: object = None) -> Any:
         request = urllib.request.Request(
-            f"{self.endpoint_url}/_peer/{name}", data=b"" if method == "POST" else None
+            f"{self.endpoint_url}/_peer/{name}",
+            data=json.dumps(payload).encode() if method == "POST" else None,
         )
         request.method = method
         with _OPENER.open(request, timeout=CONTROL_TIMEOUT) as response:

@@ -4,7 +4,10 @@ Run as ``python -m tests.s3.moto_server``: binds a free loopback port, prints
 ``READY <port>`` and serves until terminated. Every request is logged (method,
 path, query, ``Range``, ``x-amz-request-payer``, the signing key id and region,
 the status) at ``GET /_peer/log``; ``POST /_peer/reset`` clears the log. The
-log never holds signatures or secrets.
+log never holds signatures or secrets. ``POST /_peer/bucket-regions`` with
+``{"bucket": "region"}`` makes those buckets answer requests signed for another
+region as S3 does (400 AuthorizationHeaderMalformed naming the right region),
+which moto itself does not.
 """
 
 from __future__ import annotations
@@ -39,7 +42,28 @@ class RequestLog:
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.entries: list[dict[str, Any]] = []
+        self.bucket_regions: dict[str, str] = {}
         self.lock = threading.Lock()
+
+    @staticmethod
+    def wrong_region(start_response: Callable[..., Any], sent: str, home: str) -> list[bytes]:
+        """What S3 answers a request signed for another region than its bucket's."""
+        body = (
+            "<?xml version='1.0' encoding='UTF-8'?>\n<Error>"
+            "<Code>AuthorizationHeaderMalformed</Code>"
+            f"<Message>The authorization header is malformed; the region '{sent}' is wrong; "
+            f"expecting '{home}'</Message><Region>{home}</Region>"
+            "<RequestId>PEER</RequestId><HostId>PEER</HostId></Error>"
+        ).encode()
+        start_response(
+            "400 Bad Request",
+            [
+                ("Content-Type", "application/xml"),
+                ("Content-Length", str(len(body))),
+                ("x-amz-bucket-region", home),
+            ],
+        )
+        return [body]
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
@@ -61,6 +85,10 @@ class RequestLog:
         }
         with self.lock:
             self.entries.append(entry)
+            home = self.bucket_regions.get(path.lstrip("/").split("/", 1)[0])
+        if home is not None and entry["region"] not in (None, home):
+            entry["status"] = 400
+            return self.wrong_region(start_response, entry["region"], home)
 
         def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             entry["status"] = int(status.split()[0])
@@ -76,6 +104,10 @@ class RequestLog:
                 body: Any = list(self.entries)
             elif name == "reset" and environ["REQUEST_METHOD"] == "POST":
                 self.entries.clear()
+                body = {"status": "ok"}
+            elif name == "bucket-regions" and environ["REQUEST_METHOD"] == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                self.bucket_regions = json.loads(environ["wsgi.input"].read(length) or b"{}")
                 body = {"status": "ok"}
             else:
                 start_response("404 Not Found", [("Content-Type", "application/json")])

@@ -324,3 +324,21 @@ def test_temporary_credentials_of_an_assumed_role_are_fresh(
         assert np.array_equal(ds.read(), pixels(small_cogs["B02"]))
     key_ids = {entry["key_id"] for entry in locked.gets(href)}
     assert key_ids and all(key_id.startswith("ASIA") for key_id in key_ids)
+
+
+def test_wrong_region_is_corrected_on_both_views(
+    moto: MotoPeer, signed_client: S3Client, small_cogs: dict[str, Path]
+) -> None:
+    href = fresh_object(moto, small_cogs["B03"])
+    moto.set_bucket_regions({PRIVATE: "eu-west-1"})  # the item says nothing: us-east-1 is tried
+    moto.reset()
+    access = signed_client.resolve(href)
+    assert access.extra["region"] == "us-east-1"
+    with signed_client.open_stream(access) as stream:
+        assert b"".join(stream.chunks()) == small_cogs["B03"].read_bytes()
+    with stac_asset.open(access) as ds:
+        assert np.array_equal(ds.read(), pixels(small_cogs["B03"]))
+    log = [(entry["region"], entry["status"]) for entry in moto.gets(href)]
+    # Each view is told the bucket's region once, then asks there.
+    assert log[:2] == [("us-east-1", 400), ("eu-west-1", 200)]
+    assert log[2:4] == [("us-east-1", 400), ("eu-west-1", 206)]
