@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import rasterio
 import rasterio.session
@@ -57,10 +56,6 @@ class _GivenCredentials(rasterio.session.Session):  # type: ignore[misc]
 
     def __init__(self, options: Mapping[str, str]) -> None:
         self._options = dict(options)
-
-    @classmethod
-    def hascreds(cls, config: Mapping[str, Any]) -> bool:
-        return True
 
     def get_credential_options(self) -> dict[str, str]:
         return dict(self._options)
