@@ -29,6 +29,7 @@ from .clients import (
     FilesystemClient,
     GcsClient,
     HttpClient,
+    S3Client,
     UsgsErosClient,
     get_client_classes,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "OpenUrl",
     "ResolveError",
     "RetryPolicy",
+    "S3Client",
     "SkipAssetDownload",
     "StacAssetError",
     "StartAssetDownload",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import rasterio
+import rasterio.session
+
 # Options that keep GDAL's network reads to what a cloud-optimized file needs:
 # no directory listing and no sidecar probes (.aux.xml, .ovr, .msk) on open,
 # neighbouring ranges merged into one request, and an in-process block cache.
@@ -41,3 +44,32 @@ def encode_headers(headers: Mapping[str, str]) -> str:
             raise ValueError(f"header {name!r} holds a line break")
         lines.append(f"{name}: {value}\r\n")
     return "".join(lines)
+
+
+# GDAL's AWS credential options, which rasterio.Env refuses as keyword options.
+_AWS_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+class _GivenCredentials(rasterio.session.Session):  # type: ignore[misc]
+    """A rasterio session that hands GDAL the credentials an access resolved, and nothing else.
+
+    Giving rasterio a session also stops it from creating its own from the
+    environment's AWS variables, which would override the access's options.
+    """
+
+    def __init__(self, options: Mapping[str, str]) -> None:
+        self._options = dict(options)
+
+    def get_credential_options(self) -> dict[str, str]:
+        return dict(self._options)
+
+
+def rasterio_env(options: Mapping[str, str]) -> rasterio.Env:
+    """A ``rasterio.Env`` with these GDAL options, AWS credentials included.
+
+    ``rasterio.Env(**options)`` refuses ``AWS_ACCESS_KEY_ID`` and
+    ``AWS_SECRET_ACCESS_KEY``; use this for an access's ``gdal_options``.
+    """
+    credentials = {k: v for k, v in options.items() if k in _AWS_CREDENTIALS}
+    rest = {k: v for k, v in options.items() if k not in _AWS_CREDENTIALS}
+    return rasterio.Env(session=_GivenCredentials(credentials), **rest)

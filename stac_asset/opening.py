@@ -14,6 +14,7 @@ from rasterio.io import DatasetReader
 from .access import Access
 from .clients import Client
 from .errors import AccessError
+from .gdal import rasterio_env
 from .items import asset_href, get_asset
 from .resolver import ClientSpec, Resolver
 
@@ -77,7 +78,7 @@ def open(  # noqa: A001 - the rasterio verb, on purpose
         access = target
     else:
         access = resolve(target, key, clients=clients, client=client)
-    with rasterio.Env(**access.gdal_options):
+    with rasterio_env(access.gdal_options):
         try:
             dataset = rasterio.open(access.vsi_path, **kwargs)
         except rasterio.errors.RasterioIOError as error:

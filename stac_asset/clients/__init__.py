@@ -7,6 +7,7 @@ from .earthdata import EarthdataClient
 from .filesystem import FilesystemClient
 from .gcs import GcsClient
 from .http import HttpClient
+from .s3 import S3Client
 from .usgs_eros import UsgsErosClient
 
 # The order in which clients are asked whether they take an href when none is
@@ -16,6 +17,7 @@ CLIENT_CLASSES: list[type[Client]] = [
     EarthdataClient,
     UsgsErosClient,
     GcsClient,
+    S3Client,
     HttpClient,
 ]
 
@@ -34,5 +36,6 @@ __all__ = [
     "GcsClient",
     "HttpClient",
     "UsgsErosClient",
+    "S3Client",
     "get_client_classes",
 ]

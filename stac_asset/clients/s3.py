@@ -1,0 +1,538 @@
+"""Amazon S3 and S3-compatible stores (MinIO, Ceph): ``s3://`` hrefs and AWS S3 URLs.
+
+The GDAL view is ``/vsis3/bucket/key`` with the credentials, region,
+endpoint and request payer in GDAL options; the byte view is a boto3
+``get_object`` with the same settings. Both views sign with the credentials
+carried in the access's GDAL options, so an access is self-contained (it can
+be pickled to another process) while its ``extra`` holds nothing secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import unquote, urlsplit
+
+import boto3
+import botocore.exceptions
+import pystac
+import urllib3.exceptions
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+
+from .. import gdal
+from .._secrets import register
+from .._version import __version__
+from ..access import Access
+from ..errors import AccessDeniedError, AccessError, NotFoundError, ResolveError, TransientError
+from ..retry import RetryPolicy
+from ..storage import storage_info
+from .base import ByteStream, Client
+
+if TYPE_CHECKING:
+    from botocore.response import StreamingBody
+    from mypy_boto3_s3 import S3Client as Boto3S3Client
+
+_CHUNK = 1024 * 1024
+_POOL_SIZE = 64
+_MAX_CACHED_CLIENTS = 32
+DEFAULT_REGION = "us-east-1"
+# Read a COG's whole header in the first GET (GDAL's default of 16 KiB often
+# falls short by a few bytes, which costs a second request).
+_INGESTED_BYTES_AT_OPEN = "65536"
+
+# A region name such as us-east-1, eu-central-1 or us-gov-west-1.
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
+# AWS S3 REST endpoints: s3.amazonaws.com, s3.<region>.amazonaws.com, the legacy
+# s3-<region> form and dualstack, each either path-style or with a bucket in front.
+_AWS_HOST = re.compile(
+    rf"^(?:(?P<bucket>.+)\.)?s3(?:[.-](?:dualstack\.)?(?P<region>{_REGION}))?"
+    r"\.amazonaws\.com(?:\.cn)?$"
+)
+# Bucket names S3 (and S3-compatible stores) accept, loosely.
+_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
+
+_NOT_FOUND = {"NoSuchKey", "NotFound", "NoSuchVersion", "404"}
+_DENIED = {
+    "AccessDenied",
+    "AllAccessDisabled",
+    "ExpiredToken",
+    "InvalidAccessKeyId",
+    "InvalidToken",
+    "SignatureDoesNotMatch",
+    "TokenRefreshRequired",
+    "401",
+    "403",
+}
+_TRANSIENT = {
+    "InternalError",
+    "RequestTimeout",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+}
+_WRONG_REGION = {
+    "AuthorizationHeaderMalformed",
+    "IllegalLocationConstraintException",
+    "PermanentRedirect",
+    "TemporaryRedirect",
+    "301",
+    "307",
+}
+
+_NO_CREDENTIALS = "no credentials found"
+_ANONYMOUS = "anonymous"
+_HOW_TO_SIGN = (
+    "provide AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
+    "~/.aws/credentials, or S3Client(session=boto3.Session(...)))"
+)
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """Where an S3 href points: a bucket, a key, and the region its URL names (if any)."""
+
+    bucket: str
+    key: str
+    region: str | None = None
+
+
+def _checked(href: str, bucket: str, key: str, region: str | None = None) -> S3Location:
+    if not bucket:
+        raise ResolveError(f"s3: {href!r} names no bucket; an S3 href is s3://bucket/key")
+    if not _BUCKET.match(bucket):
+        raise ResolveError(f"s3: {href!r}: {bucket!r} is not a valid bucket name")
+    if not key or key.endswith("/"):
+        raise ResolveError(
+            f"s3: {href!r} names no object (an empty key or a prefix); "
+            "an S3 href is s3://bucket/key"
+        )
+    return S3Location(bucket, key, region)
+
+
+def parse_s3_href(href: str, endpoint_url: str | None = None) -> S3Location | None:
+    """The bucket and key of an S3 href, ``None`` if it is not one.
+
+    Takes ``s3://bucket/key``, AWS URLs (``https://bucket.s3.<region>.amazonaws.com/key``,
+    ``https://bucket.s3.amazonaws.com/key``, ``https://s3.<region>.amazonaws.com/bucket/key``)
+    and path-style URLs on ``endpoint_url``. URLs with a query string (presigned
+    URLs) are left to the HTTP client. Raises :class:`~stac_asset.errors.ResolveError`
+    for an S3 href without a bucket or a key.
+    """
+    if href[:5].lower() == "s3://":
+        bucket, _, key = href[5:].partition("/")
+        return _checked(href, bucket, key)
+    parts = urlsplit(href)
+    if parts.scheme not in ("http", "https") or parts.query or not parts.hostname:
+        return None
+    path = unquote(parts.path).lstrip("/")
+    if endpoint_url is not None:
+        endpoint = urlsplit(endpoint_url)
+        prefix = endpoint.path.strip("/")
+        if (parts.scheme, parts.netloc.lower()) == (endpoint.scheme, endpoint.netloc.lower()) and (
+            not prefix or path.startswith(f"{prefix}/")
+        ):
+            bucket, _, key = path[len(prefix) :].lstrip("/").partition("/")
+            return _checked(href, bucket, key)
+    match = _AWS_HOST.match(parts.hostname)
+    if match is None:
+        return None
+    if match["bucket"]:
+        return _checked(href, match["bucket"], path, match["region"])
+    bucket, _, key = path.partition("/")
+    return _checked(href, bucket, key, match["region"])
+
+
+def _endpoint_from_environment() -> str | None:
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return None
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def gdal_endpoint_options(endpoint_url: str) -> dict[str, str]:
+    """GDAL options that send ``/vsis3/`` to a custom endpoint, path-style."""
+    parts = urlsplit(endpoint_url)
+    return {
+        "AWS_S3_ENDPOINT": parts.netloc + parts.path.rstrip("/"),
+        "AWS_HTTPS": "YES" if parts.scheme == "https" else "NO",
+        "AWS_VIRTUAL_HOSTING": "FALSE",
+    }
+
+
+class _ClientKey(NamedTuple):
+    """What a boto3 client is bound to; never shown (it holds the secret key)."""
+
+    access_key: str | None
+    secret_key: str | None
+    token: str | None
+    region: str
+    endpoint_url: str | None
+
+
+def _error_details(error: botocore.exceptions.ClientError) -> tuple[str, int | None, str]:
+    response: Any = error.response
+    details = response.get("Error", {})
+    metadata = response.get("ResponseMetadata", {})
+    code = str(details.get("Code", ""))
+    status = metadata.get("HTTPStatusCode")
+    message = str(details.get("Message", "")).strip()
+    return code, status if isinstance(status, int) else None, message
+
+
+def _size(response: Any) -> int | None:
+    content_range = response.get("ContentRange") or ""
+    if "/" in content_range:
+        total = content_range.rsplit("/", 1)[1]
+        return int(total) if total.isdigit() else None
+    length = response.get("ContentLength")
+    return length if isinstance(length, int) else None
+
+
+class S3Stream(ByteStream):
+    """A streamed ``get_object`` body."""
+
+    def __init__(
+        self, body: StreamingBody, start: int, size: int | None, validator: str | None, href: str
+    ) -> None:
+        self._body = body
+        self._href = href
+        self.start = start
+        self.size = size
+        self.validator = validator
+
+    def chunks(self) -> Iterator[bytes]:
+        """Yield the body in chunks; a lost connection becomes a TransientError."""
+        try:
+            yield from self._body.iter_chunks(_CHUNK)
+        except (
+            botocore.exceptions.BotoCoreError,
+            urllib3.exceptions.HTTPError,
+            ConnectionError,
+            TimeoutError,
+        ) as error:
+            raise TransientError(
+                self._href, S3Client.name, f"connection lost mid-body ({type(error).__name__})"
+            ) from None
+
+    def close(self) -> None:
+        """Release the connection."""
+        self._body.close()
+
+
+class S3Client(Client):
+    """Amazon S3 and S3-compatible object stores, through boto3 and GDAL's ``/vsis3/``.
+
+    Credentials come from the standard boto3 chain (environment variables,
+    ``AWS_PROFILE``, the config and credentials files, SSO, assumed roles,
+    instance metadata) or from the ``session`` handed in; they are looked up
+    once per client, and temporary ones are refreshed whenever an href is
+    resolved. With no credentials found, requests go unsigned (public
+    buckets).
+
+    Args:
+        session: The :class:`boto3.Session` whose credentials and region are used.
+        anonymous: Send unsigned requests even when credentials exist, so
+            credentials meant for private buckets are never sent to public data.
+        region: The region for buckets whose item does not name one
+            (``storage:region``); by default the session's, else ``us-east-1``.
+        requester_pays: Agree to pay for requests to requester-pays buckets
+            (otherwise only items whose ``storage:requester_pays`` is true are).
+        endpoint_url: An S3-compatible endpoint such as ``http://localhost:9000``
+            (MinIO); by default ``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``.
+            Path-style URLs on this endpoint are taken as S3 hrefs too.
+        timeout: Seconds to wait to connect and between bytes.
+        retry: How transient failures are retried.
+
+    """
+
+    name = "s3"
+
+    def __init__(
+        self,
+        session: boto3.Session | None = None,
+        *,
+        anonymous: bool = False,
+        region: str | None = None,
+        requester_pays: bool = False,
+        endpoint_url: str | None = None,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._session = session
+        self.anonymous = anonymous
+        self.region = region
+        self.requester_pays = requester_pays
+        self.endpoint_url = (endpoint_url or _endpoint_from_environment() or "").rstrip("/") or None
+        if self.endpoint_url is not None:
+            parts = urlsplit(self.endpoint_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(
+                    f"endpoint_url must be an http(s) URL such as http://localhost:9000, "
+                    f"not {self.endpoint_url!r}"
+                )
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._lock = threading.Lock()
+        self._credentials_looked_up = False
+        self._credentials: Any = None
+        self._clients: OrderedDict[_ClientKey, Boto3S3Client] = OrderedDict()
+
+    def matches(self, href: str) -> bool:
+        """Whether ``href`` is ``s3://...``, an AWS S3 URL, or a URL on this client's endpoint."""
+        try:
+            return parse_s3_href(href, self.endpoint_url) is not None
+        except ResolveError:
+            return True  # ours, but malformed: resolve says why
+
+    @property
+    def session(self) -> boto3.Session:
+        """The boto3 session whose credentials and region are used (created when first needed)."""
+        with self._lock:
+            if self._session is None:
+                self._session = boto3.Session()
+            return self._session
+
+    def _lookup_credentials(self) -> Any:
+        # Looked up once: with none configured, the chain probes instance metadata each time.
+        session = self.session
+        with self._lock:
+            if not self._credentials_looked_up:
+                self._credentials = session.get_credentials()
+                self._credentials_looked_up = True
+            return self._credentials
+
+    def _sign(self, options: dict[str, str], extra: dict[str, str]) -> datetime | None:
+        """Put the credentials (or the unsigned flag) into ``options``; return their expiry."""
+        source = None if self.anonymous else self._lookup_credentials()
+        frozen = source.get_frozen_credentials() if source is not None else None
+        if frozen is None or not frozen.access_key or not frozen.secret_key:
+            options["AWS_NO_SIGN_REQUEST"] = "YES"
+            extra["signing"] = _ANONYMOUS if self.anonymous else _NO_CREDENTIALS
+            return None
+        register(frozen.secret_key, frozen.token)
+        options.update(
+            AWS_NO_SIGN_REQUEST="NO",
+            AWS_ACCESS_KEY_ID=frozen.access_key,
+            AWS_SECRET_ACCESS_KEY=frozen.secret_key,
+        )
+        if frozen.token:
+            options["AWS_SESSION_TOKEN"] = frozen.token
+        extra["signing"] = str(getattr(source, "method", None) or "credentials")
+        # Temporary credentials (assumed roles, SSO, ...): the engine re-resolves before this.
+        expiry = getattr(source, "_expiry_time", None)
+        if isinstance(source, RefreshableCredentials) and isinstance(expiry, datetime):
+            return expiry
+        return None
+
+    def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
+        """Resolve to ``/vsis3/bucket/key``, with the credentials, region and payer for both views.
+
+        The region is the one the href's URL names, else the item's
+        (``storage:region`` or its ``storage:schemes``), else this client's,
+        else the session's (``AWS_DEFAULT_REGION``, the profile's), else
+        ``AWS_REGION``, else ``us-east-1``.
+        """
+        location = parse_s3_href(href, self.endpoint_url)
+        if location is None:
+            raise ResolveError(f"{self.name}: not an S3 href: {href}")
+        info = storage_info(asset, location.bucket)
+        options = gdal.network_options(self.timeout, self.retry.max_attempts)
+        options["GDAL_INGESTED_BYTES_AT_OPEN"] = _INGESTED_BYTES_AT_OPEN
+        extra: dict[str, str] = {}
+        try:
+            region = (
+                location.region
+                or info.region
+                or self.region
+                or self.session.region_name
+                or os.environ.get("AWS_REGION")
+                or DEFAULT_REGION
+            )
+            expires_at = self._sign(options, extra)
+        except botocore.exceptions.HTTPClientError as error:
+            raise TransientError(
+                href, self.name, f"could not get AWS credentials ({type(error).__name__})"
+            ) from None
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+            raise AccessError(href, self.name, f"could not get AWS credentials: {error}") from None
+        options["AWS_REGION"] = extra["region"] = region
+        if self.endpoint_url is not None:
+            options.update(gdal_endpoint_options(self.endpoint_url))
+            extra["endpoint_url"] = self.endpoint_url
+        else:
+            # Pinned, so a stray AWS_S3_ENDPOINT for GDAL cannot part the two views.
+            options.update(AWS_S3_ENDPOINT="s3.amazonaws.com", AWS_HTTPS="YES")
+        if self.requester_pays or info.requester_pays:
+            options["AWS_REQUEST_PAYER"] = "requester"
+            extra["requester_pays"] = "true"
+        return Access(
+            href=href,
+            client=self.name,
+            vsi_path=f"/vsis3/{location.bucket}/{location.key}",
+            gdal_options=options,
+            bucket=location.bucket,
+            key=location.key,
+            extra=extra,
+            expires_at=expires_at,
+        )
+
+    def _boto3_client(self, key: _ClientKey) -> Boto3S3Client:
+        """The boto3 client bound to ``key``'s credentials, region and endpoint (cached)."""
+        session = self.session
+        with self._lock:
+            client = self._clients.get(key)
+            if client is not None:
+                self._clients.move_to_end(key)
+                return client
+            config = Config(
+                connect_timeout=min(self.timeout, 30.0),
+                read_timeout=self.timeout,
+                # The engine retries (and resumes) with self.retry; botocore must not multiply it.
+                retries={"mode": "standard", "total_max_attempts": 1},
+                max_pool_connections=_POOL_SIZE,
+                user_agent_extra=f"stac-asset/{__version__}",
+                s3={"addressing_style": "path"} if key.endpoint_url else None,
+            )
+            if key.access_key is None:
+                config = config.merge(Config(signature_version=UNSIGNED))
+            client = session.client(
+                "s3",
+                region_name=key.region,
+                endpoint_url=key.endpoint_url,
+                aws_access_key_id=key.access_key,
+                aws_secret_access_key=key.secret_key,
+                aws_session_token=key.token,
+                config=config,
+            )
+            self._clients[key] = client
+            while len(self._clients) > _MAX_CACHED_CLIENTS:
+                self._clients.popitem(last=False)[1].close()
+            return client
+
+    def _client_for(self, access: Access) -> Boto3S3Client:
+        options = access.gdal_options
+        signed = options.get("AWS_NO_SIGN_REQUEST") != "YES"
+        return self._boto3_client(
+            _ClientKey(
+                access_key=options.get("AWS_ACCESS_KEY_ID") if signed else None,
+                secret_key=options.get("AWS_SECRET_ACCESS_KEY") if signed else None,
+                token=options.get("AWS_SESSION_TOKEN") if signed else None,
+                region=access.extra.get("region") or DEFAULT_REGION,
+                endpoint_url=access.extra.get("endpoint_url"),
+            )
+        )
+
+    def open_stream(
+        self, access: Access, start: int = 0, validator: str | None = None
+    ) -> ByteStream:
+        """``get_object`` from ``start`` (a Range request guarded by ``If-Match``).
+
+        If the object changed since ``validator`` was taken, the read starts
+        again from offset 0.
+        """
+        if access.bucket is None or access.key is None:
+            raise ResolveError(f"{self.name}: {access.href} was not resolved by an S3 client")
+        params: dict[str, Any] = {"Bucket": access.bucket, "Key": access.key}
+        if access.extra.get("requester_pays") == "true":
+            params["RequestPayer"] = "requester"
+        client = self._client_for(access)
+        ranged = dict(params)
+        if start:
+            ranged["Range"] = f"bytes={start}-"
+            if validator:
+                ranged["IfMatch"] = validator
+        try:
+            try:
+                response = client.get_object(**ranged)
+            except botocore.exceptions.ClientError as error:
+                if not start or _error_details(error)[0] not in ("PreconditionFailed", "412"):
+                    raise
+                # The object changed since the first bytes were read: start over.
+                start = 0
+                response = client.get_object(**params)
+        except botocore.exceptions.ClientError as error:
+            raise self._access_error(access, error) from None
+        except botocore.exceptions.HTTPClientError as error:
+            raise TransientError(
+                access.href, self.name, f"request failed ({type(error).__name__})"
+            ) from None
+        except botocore.exceptions.BotoCoreError as error:
+            raise AccessError(access.href, self.name, f"request failed: {error}") from None
+        return S3Stream(response["Body"], start, _size(response), response.get("ETag"), access.href)
+
+    def _access_error(self, access: Access, error: botocore.exceptions.ClientError) -> AccessError:
+        """The error to raise for a failed ``get_object``, with a hint where one helps."""
+        code, status, message = _error_details(error)
+        reason = f"{code or status}: {message}" if message else f"{code or status}"
+        where = f"s3://{access.bucket}/{access.key}"
+        if code == "NoSuchBucket":
+            return NotFoundError(
+                access.href, self.name, f"no such bucket {access.bucket!r}", status=status
+            )
+        if code in _NOT_FOUND or status == 404:
+            return NotFoundError(access.href, self.name, f"no such key: {where}", status=status)
+        if code in _DENIED or status in (401, 403):
+            return AccessDeniedError(
+                access.href, self.name, f"{reason}; {self._denied_hint(access)}", status=status
+            )
+        if code in _TRANSIENT or status in (408, 429) or (status or 0) >= 500:
+            return TransientError(access.href, self.name, reason, status=status)
+        if code in _WRONG_REGION or status in (301, 307):
+            response: Any = error.response
+            headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            actual = headers.get("x-amz-bucket-region") or response.get("Error", {}).get("Region")
+            region = access.extra.get("region")
+            found = f" but the bucket is in {actual}" if actual else ""
+            return AccessError(
+                access.href,
+                self.name,
+                f"{reason}; the request was sent to region {region}{found}: set the item's "
+                "storage:region or S3Client(region=...)",
+                status=status,
+            )
+        return AccessError(access.href, self.name, reason, status=status)
+
+    def _denied_hint(self, access: Access) -> str:
+        signing = access.extra.get("signing")
+        if signing == _NO_CREDENTIALS:
+            return (
+                "no AWS credentials were found, so the request was unsigned and only public "
+                f"objects can be read; {_HOW_TO_SIGN}"
+            )
+        if signing == _ANONYMOUS:
+            return (
+                "S3Client(anonymous=True) sends unsigned requests, which only public objects "
+                "allow; use S3Client() to sign with your credentials"
+            )
+        hint = f"the credentials (from {signing}) were refused or lack s3:GetObject"
+        if access.extra.get("requester_pays") != "true":
+            hint += (
+                "; if the bucket is requester-pays, use S3Client(requester_pays=True) "
+                "or set the item's storage:requester_pays"
+            )
+        return hint
+
+    def close(self) -> None:
+        """Close the connection pools of the boto3 clients."""
+        with self._lock:
+            clients = list(self._clients.values())
+            self._clients.clear()
+        for client in clients:
+            client.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(anonymous={self.anonymous!r}, region={self.region!r}, "
+            f"requester_pays={self.requester_pays!r}, endpoint_url={self.endpoint_url!r}, "
+            f"timeout={self.timeout!r})"
+        )
