@@ -13,9 +13,11 @@ class Access:
     """How one asset href is reached, computed once by a client and used by everything else.
 
     The *GDAL view* is :attr:`vsi_path` plus :attr:`gdal_options`: what
-    ``rasterio.open`` gets inside ``rasterio.Env(**gdal_options)``. The *byte
-    view* is :attr:`url` plus :attr:`headers` for HTTP(S), :attr:`bucket` and
-    :attr:`key` for object stores, or :attr:`path` for local files.
+    ``rasterio.open`` gets inside ``stac_asset.gdal.rasterio_env(gdal_options)``
+    (that is ``rasterio.Env(**gdal_options)``, but for AWS keys, which
+    rasterio takes only through a session). The *byte view* is :attr:`url`
+    plus :attr:`headers` for HTTP(S), :attr:`bucket` and :attr:`key` for
+    object stores, or :attr:`path` for local files.
 
     An ``Access`` may carry secrets (signed URLs, tokens in headers or GDAL
     options); its ``repr()`` and ``str()`` never show them. It is picklable, so
@@ -33,7 +35,7 @@ class Access:
     """The path given to ``rasterio.open``, e.g. ``/vsicurl/https://...`` or ``/vsis3/b/k``."""
 
     gdal_options: dict[str, str] = field(default_factory=dict)
-    """GDAL configuration options for ``rasterio.Env(**gdal_options)``."""
+    """GDAL configuration options, for ``stac_asset.gdal.rasterio_env(gdal_options)``."""
 
     url: str | None = None
     """The URL the bytes are fetched from (possibly signed)."""

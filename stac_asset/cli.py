@@ -20,7 +20,7 @@ import pystac
 from . import blocking
 from ._secrets import mask_mapping, mask_url
 from ._version import __version__
-from .clients import Client, HttpClient
+from .clients import Client, HttpClient, S3Client
 from .clip import Clip
 from .config import Config
 from .download import selected
@@ -115,10 +115,12 @@ def _progress(quiet: bool, as_json: bool, files: int) -> tuple[Progress | None, 
     return bars, bars
 
 
-def _clients(headers: Sequence[str]) -> list[Client]:
+def _clients(headers: Sequence[str], requester_pays: bool) -> list[Client]:
     clients: list[Client] = []
     if headers:
         clients.append(HttpClient(headers=dict(_parse_header(h) for h in headers)))
+    if requester_pays:
+        clients.append(S3Client(requester_pays=True))
     return clients
 
 
@@ -141,6 +143,9 @@ def _clients(headers: Sequence[str]) -> list[Client]:
 @click.option("--alternate", multiple=True, help="Alternate href name to prefer (repeatable).")
 @click.option(
     "--max-concurrent-downloads", type=click.IntRange(min=1), default=32, show_default=True
+)
+@click.option(
+    "--s3-requester-pays", is_flag=True, help="Pay for requests to requester-pays buckets."
 )
 @click.option(
     "--http-header", multiple=True, help="'Name: value' sent with HTTP requests (repeatable)."
@@ -166,6 +171,7 @@ def download(
     keep_going: bool,
     alternate: tuple[str, ...],
     max_concurrent_downloads: int,
+    s3_requester_pays: bool,
     http_header: tuple[str, ...],
     bbox: tuple[float, float, float, float] | None,
     bbox_crs: str,
@@ -180,7 +186,7 @@ def download(
     """
     if fail_fast and keep_going:
         raise click.UsageError("--fail-fast and --keep-going contradict each other")
-    clients = _clients(http_header)
+    clients = _clients(http_header, s3_requester_pays)
     resolver = Resolver(clients)
     config = Config(
         include=list(include),
