@@ -26,8 +26,8 @@ from rasterio.windows import Window
 
 from . import opening
 from .access import Access
+from .clients.filesystem import partial_path
 from .errors import StacAssetError
-from .transfer import partial_path
 
 WGS84 = "EPSG:4326"
 _BLOCK = 512

@@ -54,6 +54,11 @@ class Resolver:
         self._given = list(clients)
         self._forced = force
 
+    @property
+    def clients(self) -> list[Client]:
+        """The clients handed in, asked before the defaults."""
+        return list(self._given)
+
     def _instance(self, cls: type[Client]) -> Client:
         for client in self._given:
             if type(client) is cls:

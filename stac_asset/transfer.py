@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import pystac
@@ -17,8 +15,8 @@ import pystac
 from ._secrets import logger
 from .access import Access
 from .checksum import Verifier
-from .clients import Client
-from .errors import AccessDeniedError, StacAssetError, TransientError
+from .clients import ByteWriter, Client
+from .errors import AccessDeniedError, StacAssetError, TransientError, VerificationError
 from .messages import OpenUrl, Progress, WriteChunk
 from .resolver import Resolver
 
@@ -40,9 +38,26 @@ class Transfer:
     checksum: str | None = None
 
 
-def partial_path(path: Path) -> Path:
-    """Where ``path`` is written until it is complete: a hidden name beside it."""
-    return path.with_name(f".{path.name}.part")
+class _MemoryWriter(ByteWriter):
+    """Collects an object in memory (item JSON, small files)."""
+
+    def __init__(self) -> None:
+        self._buffer = io.BytesIO()
+
+    def write(self, chunk: bytes) -> None:
+        self._buffer.write(chunk)
+
+    def restart(self) -> None:
+        self._buffer = io.BytesIO()
+
+    def commit(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        self._buffer = io.BytesIO()
+
+    def getvalue(self) -> bytes:
+        return self._buffer.getvalue()
 
 
 class Fetcher:
@@ -56,6 +71,9 @@ class Fetcher:
         max_per_host: int | None = None,
     ) -> None:
         self.resolver = resolver
+        # Targets (where bytes are written) take the same clients, but a client
+        # forced for the sources never applies to them.
+        self.targets = Resolver(resolver.clients)
         self.progress = progress
         self.cancel = cancel or threading.Event()
         self._max_per_host = max_per_host
@@ -78,7 +96,7 @@ class Fetcher:
         self,
         client: Client,
         transfer: Transfer,
-        out: BinaryIO,
+        out: ByteWriter,
         verifier: Verifier,
         path: Path | None,
     ) -> None:
@@ -98,8 +116,7 @@ class Fetcher:
                 with client.open_stream(access, offset, validator) as stream:
                     if stream.start != offset:
                         # The server ignored the range or the object changed: start over.
-                        out.seek(0)
-                        out.truncate()
+                        out.restart()
                         verifier.reset()
                         offset = 0
                     validator = stream.validator
@@ -144,26 +161,53 @@ class Fetcher:
     def read(self, transfer: Transfer) -> bytes:
         """Fetch the whole object into memory (for item JSON and small files)."""
         client = self.resolver.client_for(transfer.href)
-        buffer = io.BytesIO()
+        buffer = _MemoryWriter()
         verifier = Verifier(transfer.size, transfer.checksum)
         self._stream_into(client, transfer, buffer, verifier, None)
         verifier.check(transfer.href)
         return buffer.getvalue()
 
-    def download(self, transfer: Transfer, path: Path) -> None:
-        """Fetch the object to ``path`` through a temporary file renamed when verified."""
+    def target(self, href: str) -> tuple[Client, Access]:
+        """The client and access for writing ``href`` (hrefs are never forced to a client)."""
+        client = self.targets.client_for(href)
+        return client, client.resolve(href)
+
+    def copy(self, transfer: Transfer, target: str, path: Path | None = None) -> None:
+        """Copy the object to ``target`` (a local path or a store's href), verified.
+
+        The object appears at ``target`` only when complete and verified: a
+        local file is renamed into place, a multipart upload is completed.
+        Inside one store, a server-side copy is used when the store allows.
+        ``path`` names the asset in progress events.
+        """
         client = self.resolver.client_for(transfer.href)
-        verifier = Verifier(transfer.size, transfer.checksum)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        part = partial_path(path)
-        try:
-            with self._host_slot(transfer.href), part.open("wb") as out:
-                self._stream_into(client, transfer, out, verifier, path)
-            verifier.check(transfer.href)
-            os.replace(part, path)
-        except BaseException:
-            part.unlink(missing_ok=True)
-            raise
+        target_client, target_access = self.target(target)
+        with self._host_slot(transfer.href):
+            source = client.resolve(transfer.href, transfer.asset)
+            if target_client.copy_from(source, client, target_access):
+                self._check_copied(transfer, target_client, target_access)
+                return
+            verifier = Verifier(transfer.size, transfer.checksum)
+            media_type = transfer.asset.media_type if transfer.asset else None
+            writer = target_client.open_writer(target_access, media_type)
+            try:
+                self._stream_into(client, transfer, writer, verifier, path)
+                verifier.check(transfer.href)
+                writer.commit()
+            except BaseException:
+                writer.abort()
+                raise
+
+    def _check_copied(self, transfer: Transfer, client: Client, access: Access) -> None:
+        size = client.size_of(access)
+        if transfer.size is not None and size != transfer.size:
+            raise VerificationError(
+                f"{transfer.href}: the copy is {size} bytes, file:size says {transfer.size}"
+            )
+
+    def download(self, transfer: Transfer, path: Path) -> None:
+        """Fetch the object to the local ``path`` (complete and verified, or not at all)."""
+        self.copy(transfer, str(path), path)
 
     def is_complete(self, transfer: Transfer, path: Path) -> bool:
         """Whether ``path`` already holds the object, as far as the item can tell.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import ByteStream, Client
+from .base import ByteStream, ByteWriter, Client
 from .earthdata import EarthdataClient
 from .filesystem import FilesystemClient
 from .gcs import GcsClient
@@ -30,6 +30,7 @@ def get_client_classes() -> list[type[Client]]:
 __all__ = [
     "CLIENT_CLASSES",
     "ByteStream",
+    "ByteWriter",
     "Client",
     "EarthdataClient",
     "FilesystemClient",

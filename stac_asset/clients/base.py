@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pystac
 
 from ..access import Access
+from ..errors import AccessError
 from ..retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -42,6 +43,26 @@ class ByteStream(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ByteWriter(ABC):
+    """Bytes on their way to one object; they appear at its final place only on :meth:`commit`."""
+
+    @abstractmethod
+    def write(self, chunk: bytes) -> None:
+        """Add the next bytes."""
+
+    @abstractmethod
+    def restart(self) -> None:
+        """Drop everything written so far (the source started over from byte 0)."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make the complete object appear at its final place."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Give up: leave nothing at the final place and no partial object behind."""
 
 
 class Client(ABC):
@@ -93,6 +114,18 @@ class Client(ABC):
         With ``validator``, a resumed read must return the same version of the
         object, or else start again from offset 0 (``ByteStream.start == 0``).
         """
+
+    def open_writer(self, access: Access, content_type: str | None = None) -> ByteWriter:
+        """Start writing the object at ``access`` (for clients of writable stores)."""
+        raise AccessError(access.href, self.name, "this client cannot write objects")
+
+    def size_of(self, access: Access) -> int | None:
+        """The size of the object at ``access``, or None if there is none (or cannot tell)."""
+        return None
+
+    def copy_from(self, source: Access, source_client: Client, target: Access) -> bool:
+        """Copy ``source`` to ``target`` inside the store, if this client can; else False."""
+        return False
 
     def close(self) -> None:  # noqa: B027 - most clients hold nothing to close
         """Close sessions and connection pools held by this client."""

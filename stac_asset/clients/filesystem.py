@@ -12,7 +12,7 @@ import pystac
 
 from ..access import Access
 from ..errors import AccessDeniedError, NotFoundError, ResolveError
-from .base import ByteStream, Client
+from .base import ByteStream, ByteWriter, Client
 
 _CHUNK = 1024 * 1024
 
@@ -46,6 +46,36 @@ class _FileStream(ByteStream):
         self._file.close()
 
 
+class _FileWriter(ByteWriter):
+    """A hidden partial file beside the target, renamed into place on commit."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._part = partial_path(path)
+        self._file = self._part.open("wb")
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+
+    def restart(self) -> None:
+        self._file.seek(0)
+        self._file.truncate()
+
+    def commit(self) -> None:
+        self._file.close()
+        os.replace(self._part, self._path)
+
+    def abort(self) -> None:
+        self._file.close()
+        self._part.unlink(missing_ok=True)
+
+
+def partial_path(path: Path) -> Path:
+    """Where ``path`` is written until it is complete: a hidden name beside it."""
+    return path.with_name(f".{path.name}.part")
+
+
 class FilesystemClient(Client):
     """Reads files on the local filesystem (or any mounted one).
 
@@ -72,7 +102,8 @@ class FilesystemClient(Client):
         self, access: Access, start: int = 0, validator: str | None = None
     ) -> ByteStream:
         """Open the file at ``start``, or from 0 if it changed since ``validator`` was taken."""
-        assert access.path is not None
+        if access.path is None:
+            raise ResolveError(f"{self.name}: {access.href} is not a local path")
         path = Path(access.path)
         try:
             file = path.open("rb")
@@ -88,3 +119,14 @@ class FilesystemClient(Client):
             start = 0
         file.seek(start)
         return _FileStream(file, start, stat.st_size, current)
+
+    def open_writer(self, access: Access, content_type: str | None = None) -> ByteWriter:
+        """Write to a hidden partial file beside the path, renamed into place on commit."""
+        if access.path is None:
+            raise ResolveError(f"{self.name}: {access.href} is not a local path")
+        return _FileWriter(Path(access.path))
+
+    def size_of(self, access: Access) -> int | None:
+        """The file's size, or None if there is no file."""
+        path = Path(access.path or access.href)
+        return path.stat().st_size if path.is_file() else None
