@@ -22,10 +22,12 @@ from .api import (
     read_href,
 )
 from .clients import (
+    AzureClient,
     ByteStream,
     Client,
     FilesystemClient,
     HttpClient,
+    PlanetaryComputerClient,
     get_client_classes,
 )
 from .config import Config, FileNameStrategy
@@ -62,6 +64,7 @@ __all__ = [
     "AccessError",
     "AssetKeyError",
     "AssetOverwriteError",
+    "AzureClient",
     "ByteStream",
     "CannotIncludeAndExclude",
     "Client",
@@ -76,6 +79,7 @@ __all__ = [
     "NotAnItemError",
     "NotFoundError",
     "OpenUrl",
+    "PlanetaryComputerClient",
     "ResolveError",
     "RetryPolicy",
     "SkipAssetDownload",

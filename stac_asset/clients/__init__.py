@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from .azure import AzureClient
 from .base import ByteStream, Client
 from .filesystem import FilesystemClient
 from .http import HttpClient
+from .planetary_computer import PlanetaryComputerClient
 
 # The order in which clients are asked whether they take an href when none is
 # forced: specific ones first, the catch-all HTTP client last.
+# AzureClient takes every Azure Blob href and hands the Planetary Computer's to
+# its default PlanetaryComputerClient; that one, listed too, takes hrefs under an
+# endpoint it was configured with.
 CLIENT_CLASSES: list[type[Client]] = [
     FilesystemClient,
+    AzureClient,
+    PlanetaryComputerClient,
     HttpClient,
 ]
 
@@ -21,9 +28,11 @@ def get_client_classes() -> list[type[Client]]:
 
 __all__ = [
     "CLIENT_CLASSES",
+    "AzureClient",
     "ByteStream",
     "Client",
     "FilesystemClient",
     "HttpClient",
+    "PlanetaryComputerClient",
     "get_client_classes",
 ]
