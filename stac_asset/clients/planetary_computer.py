@@ -8,7 +8,8 @@ takes Azure hrefs and hands them to this client when it has no credentials
 of its own for the account and either the account is a known Planetary
 Computer account (:data:`KNOWN_ACCOUNTS`, plus ``STAC_ASSET_PC_ACCOUNTS``) or
 the asset's item comes from the Planetary Computer STAC API (a link of the
-item points at ``planetarycomputer.microsoft.com``).
+item points at ``planetarycomputer.microsoft.com``); hrefs under
+``STAC_ASSET_PC_ENDPOINT`` come here directly.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 import pystac
 import requests
 
+from .. import gdal
 from .._secrets import logger, register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError, TransientError
@@ -37,6 +39,8 @@ DEFAULT_SAS_URL = "https://planetarycomputer.microsoft.com/api/sas/v1/token"
 PC_HOST = "planetarycomputer.microsoft.com"
 ACCOUNTS_ENV = "STAC_ASSET_PC_ACCOUNTS"
 """Comma-separated storage accounts to treat as the Planetary Computer's, besides the known ones."""
+ENDPOINT_ENV = "STAC_ASSET_PC_ENDPOINT"
+"""A blob endpoint whose hrefs are the Planetary Computer's (a stand-in such as Azurite)."""
 
 KNOWN_ACCOUNTS = frozenset(
     {
@@ -140,8 +144,8 @@ def is_planetary_computer_item(asset: pystac.Asset | None) -> bool:
     owner = asset.owner if asset is not None else None
     if not isinstance(owner, (pystac.Item, pystac.Collection)):
         return False
-    hrefs = [owner.get_self_href() or ""] + [link.href for link in owner.links]
-    return any(urlsplit(href).hostname == PC_HOST for href in hrefs if isinstance(href, str))
+    hrefs = [owner.get_self_href()] + [link.get_href(transform_href=False) for link in owner.links]
+    return any(urlsplit(href).hostname == PC_HOST for href in hrefs if href)
 
 
 def _parse_expiry(value: object) -> datetime:
@@ -166,8 +170,8 @@ class PlanetaryComputerClient(AzureClient):
     from the planetary-computer package's settings (``PC_SDK_SAS_URL``,
     ``PC_SDK_SUBSCRIPTION_KEY``, ``~/.planetarycomputer/settings.env``,
     ``planetary_computer.set_subscription_key``), read when the first token
-    is needed. Extra accounts come from ``STAC_ASSET_PC_ACCOUNTS``, read when
-    the client is created.
+    is needed. Extra accounts (``STAC_ASSET_PC_ACCOUNTS``) and a custom
+    endpoint (``STAC_ASSET_PC_ENDPOINT``) are read when the client is created.
 
     Args:
         session: A configured :class:`requests.Session` (token API and blobs).
@@ -176,7 +180,8 @@ class PlanetaryComputerClient(AzureClient):
         accounts: The storage accounts default routing sends here
             (default: :data:`KNOWN_ACCOUNTS` and ``STAC_ASSET_PC_ACCOUNTS``).
         endpoint_url: A custom blob endpoint whose hrefs this client takes
-            (a stand-in for the Planetary Computer's storage, such as Azurite).
+            (a stand-in for the Planetary Computer's storage, such as Azurite);
+            default ``STAC_ASSET_PC_ENDPOINT``.
         refresh_margin: How long before expiry a token is replaced.
         timeout: Seconds to wait to connect and between bytes.
         retry: How transient failures (of the token API too) are retried.
@@ -198,7 +203,11 @@ class PlanetaryComputerClient(AzureClient):
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(
-            session, endpoint_url=endpoint_url, anonymous=True, timeout=timeout, retry=retry
+            session,
+            endpoint_url=endpoint_url or os.environ.get(ENDPOINT_ENV),
+            anonymous=True,
+            timeout=timeout,
+            retry=retry,
         )
         self._sas_url = sas_url
         self._subscription_key = subscription_key
@@ -253,13 +262,14 @@ class PlanetaryComputerClient(AzureClient):
         token = self._token(href, location)
         sas_url, _ = self.settings()
         collection = f"{location.account}/{location.container}"
-        options = self._gdal_options(location)
         gdal_prefix = f"/vsicurl?pc_url_signing=yes&pc_collection={collection}&url="
+        options = gdal.network_options(self.timeout, self.retry.max_attempts)
         options.update(
             {
                 # GDAL appends the "collection" (here account/container) to this URL
                 # and renews its token 60 s before msft:expiry, even mid-read.
                 "VSICURL_PC_SAS_TOKEN_URL": f"{sas_url}/",
+                # GDAL caches a 403 per URL, whatever token comes next: don't cache.
                 "CPL_VSIL_CURL_NON_CACHED": gdal_prefix,
             }
         )

@@ -34,6 +34,7 @@ _ENV = [
     "PC_SDK_SAS_URL",
     "PC_SDK_SUBSCRIPTION_KEY",
     "STAC_ASSET_PC_ACCOUNTS",
+    "STAC_ASSET_PC_ENDPOINT",
 ]
 
 
@@ -49,6 +50,13 @@ class Blobs:
     @property
     def endpoint(self) -> str:
         return self.azurite.endpoint
+
+    def add_container(self, container: str, names: list[str]) -> None:
+        """A private container with some of the test blobs."""
+        self.service.create_container(container)
+        for name in names:
+            with self.sources[name].open("rb") as data:
+                self.service.get_blob_client(container, name).upload_blob(data)
 
     def url(self, container: str, name: str) -> str:
         return f"{self.endpoint}/{container}/{name}"
@@ -90,12 +98,14 @@ def blobs(azurite: Azurite, small_cogs: dict[str, Path], big_cog: Path) -> Blobs
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     sources = {f"s2/{band}.tif": path for band, path in small_cogs.items()}
     sources["big/big.tif"] = big_cog
-    for container in (PUBLIC, PRIVATE, PC):
-        service.create_container(container, public_access="blob" if container == PUBLIC else None)
-        for name, path in sources.items():
-            with path.open("rb") as data:
-                service.get_blob_client(container, name).upload_blob(data)
-    return Blobs(azurite, service, sources)
+    blobs = Blobs(azurite, service, sources)
+    service.create_container(PUBLIC, public_access="blob")
+    for name, path in sources.items():
+        with path.open("rb") as data:
+            service.get_blob_client(PUBLIC, name).upload_blob(data)
+    blobs.add_container(PRIVATE, list(sources))
+    blobs.add_container(PC, list(sources))
+    return blobs
 
 
 @pytest.fixture(scope="session")

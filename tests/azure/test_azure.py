@@ -37,7 +37,9 @@ def test_matches_azure_hrefs(blobs: Blobs) -> None:
     assert not client.matches("https://acct.dfs.core.windows.net/c/b.tif")
     assert not AzureClient().matches(blobs.url(PUBLIC, "s2/B02.tif"))
     location = client.locate("https://acct.blob.core.windows.net/c/dir/a%20b.tif")
-    assert location == BlobLocation("acct", "https://acct.blob.core.windows.net", "c", "dir/a b.tif")
+    assert location == BlobLocation(
+        "acct", "https://acct.blob.core.windows.net", "c", "dir/a b.tif"
+    )
     assert location.url == "https://acct.blob.core.windows.net/c/dir/a%20b.tif"
     with pytest.raises(stac_asset.ResolveError, match="no container and blob"):
         client.resolve("https://acct.blob.core.windows.net/onlycontainer")
@@ -181,9 +183,7 @@ def test_credentials_from_environment(
         blocking.read_href(href, clients=[AzureClient(endpoint_url=blobs.endpoint, anonymous=True)])
 
 
-def test_gdal_ignores_other_azure_variables(
-    blobs: Blobs, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_gdal_ignores_other_azure_variables(blobs: Blobs, monkeypatch: pytest.MonkeyPatch) -> None:
     # GDAL reads AZURE_* variables of the environment too: the access overrides them all.
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", "AccountName=other;AccountKey=QUJD")
     monkeypatch.setenv("AZURE_STORAGE_SAS_TOKEN", "se=2000-01-01&sig=bad")
