@@ -154,8 +154,8 @@ class AzureClient(HttpClient):
     """Azure Blob Storage, with an account key, a SAS, or anonymously.
 
     Arguments left out are read from the environment when the client is
-    created: ``AZURE_STORAGE_CONNECTION_STRING`` (``AccountName``,
-    ``AccountKey``, ``SharedAccessSignature``, ``BlobEndpoint``), then
+    created: ``AZURE_STORAGE_CONNECTION_STRING`` when set (its ``AccountName``,
+    ``AccountKey``, ``SharedAccessSignature``, ``BlobEndpoint``), else
     ``AZURE_STORAGE_ACCOUNT``, ``AZURE_STORAGE_SAS_TOKEN``,
     ``AZURE_STORAGE_ACCESS_KEY`` (or ``AZURE_STORAGE_KEY``). Credentials
     apply to the configured account; blobs of other accounts are read
