@@ -91,3 +91,7 @@ class RedactingFilter(logging.Filter):
 
 logger = logging.getLogger("stac_asset")
 logger.addFilter(RedactingFilter())
+
+# Libraries below us log request lines (with signed query strings) at DEBUG level.
+for _name in ("urllib3.connectionpool", "rasterio._env"):
+    logging.getLogger(_name).addFilter(RedactingFilter())

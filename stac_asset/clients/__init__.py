@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from .azure import AzureClient
 from .base import ByteStream, ByteWriter, Client
 from .earthdata import EarthdataClient
 from .filesystem import FilesystemClient
 from .gcs import GcsClient
 from .http import HttpClient
+from .planetary_computer import PlanetaryComputerClient
 from .s3 import S3Client
 from .usgs_eros import UsgsErosClient
 
 # The order in which clients are asked whether they take an href when none is
 # forced: specific ones first, the catch-all HTTP client last.
+# AzureClient takes every Azure Blob href and hands the Planetary Computer's to
+# its default PlanetaryComputerClient; that one, listed too, takes hrefs under an
+# endpoint it was configured with.
 CLIENT_CLASSES: list[type[Client]] = [
     FilesystemClient,
     EarthdataClient,
     UsgsErosClient,
     GcsClient,
     S3Client,
+    AzureClient,
+    PlanetaryComputerClient,
     HttpClient,
 ]
 
@@ -29,6 +36,7 @@ def get_client_classes() -> list[type[Client]]:
 
 __all__ = [
     "CLIENT_CLASSES",
+    "AzureClient",
     "ByteStream",
     "ByteWriter",
     "Client",
@@ -38,5 +46,6 @@ __all__ = [
     "HttpClient",
     "UsgsErosClient",
     "S3Client",
+    "PlanetaryComputerClient",
     "get_client_classes",
 ]

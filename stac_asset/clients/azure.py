@@ -1,0 +1,412 @@
+"""Azure Blob Storage: ``https://<account>.blob.core.windows.net/...`` and ``az://`` hrefs.
+
+Credentials follow the Azure conventions (``AZURE_STORAGE_CONNECTION_STRING``,
+``AZURE_STORAGE_ACCOUNT`` with ``AZURE_STORAGE_SAS_TOKEN`` or
+``AZURE_STORAGE_ACCESS_KEY``), or none for public containers. The GDAL view
+is ``/vsiaz/<container>/<blob>``; the byte view is the blob URL plus a SAS
+(the given one, or a short-lived read-only one signed with the account key).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+import pystac
+import requests
+
+from .. import gdal
+from .._secrets import mask_url, register
+from ..access import Access
+from ..errors import AccessDeniedError, ResolveError
+from ..retry import RetryPolicy
+from .base import ByteStream
+from .http import HttpClient
+
+if TYPE_CHECKING:
+    from .planetary_computer import PlanetaryComputerClient
+
+API_VERSION = "2022-11-02"
+"""The Blob service version our byte-view requests and SAS tokens are made for."""
+
+# Public-cloud and sovereign-cloud blob hosts: <account>.blob.<suffix>.
+_BLOB_HOST = re.compile(
+    r"^(?P<account>[a-z0-9]{3,24})\.blob\."
+    r"(?P<suffix>core\.windows\.net|core\.chinacloudapi\.cn|core\.usgovcloudapi\.net)$"
+)
+_PUBLIC_SUFFIX = "core.windows.net"
+_KEY_SAS_LIFETIME = timedelta(hours=1)
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class BlobLocation:
+    """Where a blob lives: its account, the account's endpoint, container and blob name."""
+
+    account: str
+    endpoint: str
+    """The account's blob endpoint, e.g. ``https://acct.blob.core.windows.net`` or an
+    Azurite-style ``http://127.0.0.1:10000/devstoreaccount1``."""
+    container: str
+    blob: str
+    """The blob name, not percent-encoded."""
+    sas: str | None = None
+    """A SAS that came with the href itself (a pre-signed URL)."""
+
+    @property
+    def url(self) -> str:
+        """The blob's URL, without any SAS."""
+        return f"{self.endpoint}/{self.container}/{quote(self.blob, safe='/~')}"
+
+    @property
+    def is_public_cloud(self) -> bool:
+        """Whether the endpoint is the default one of the public Azure cloud."""
+        return self.endpoint == public_endpoint(self.account)
+
+
+def public_endpoint(account: str) -> str:
+    """The public-cloud blob endpoint of ``account``."""
+    return f"https://{account}.blob.{_PUBLIC_SUFFIX}"
+
+
+def parse_connection_string(value: str) -> dict[str, str]:
+    """Split an Azure Storage connection string into its ``Key=Value`` parts."""
+    parts: dict[str, str] = {}
+    for item in value.split(";"):
+        name, sep, setting = item.strip().partition("=")
+        if sep and name:
+            parts[name.strip()] = setting.strip()
+    return parts
+
+
+def _sas_expiry(sas: str) -> datetime | None:
+    """The ``se`` (expiry) of a SAS, when it has one that parses."""
+    values = parse_qs(sas).get("se")
+    if not values:
+        return None
+    try:
+        expiry = datetime.fromisoformat(values[0].replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return expiry if expiry.tzinfo else expiry.replace(tzinfo=timezone.utc)
+
+
+def register_sas(sas: str) -> None:
+    """Register a SAS, and its signature in both encodings, as secrets."""
+    signatures = parse_qs(sas).get("sig", [])
+    register(sas, *signatures, *(quote(s, safe="") for s in signatures))
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sign_blob_sas(
+    location: BlobLocation, account_key: str, expiry: datetime, start: datetime
+) -> str:
+    """A read-only service SAS for one blob, signed with the account key.
+
+    The string to sign is the one of service versions 2020-12-06 and later
+    (with the encryption-scope line); see the "Create a service SAS"
+    reference of Azure Storage.
+    """
+    fields = {"sp": "r", "st": _timestamp(start), "se": _timestamp(expiry), "sv": API_VERSION}
+    string_to_sign = "\n".join(
+        [
+            fields["sp"],
+            fields["st"],
+            fields["se"],
+            f"/blob/{location.account}/{location.container}/{location.blob}",
+            "",  # signed identifier
+            "",  # signed IP
+            "",  # signed protocol
+            fields["sv"],
+            "b",  # signed resource: a blob
+            "",  # snapshot time
+            "",  # encryption scope
+            "",  # rscc
+            "",  # rscd
+            "",  # rsce
+            "",  # rscl
+            "",  # rsct
+        ]
+    )
+    digest = hmac.new(base64.b64decode(account_key), string_to_sign.encode(), hashlib.sha256)
+    signature = base64.b64encode(digest.digest()).decode()
+    return urlencode({**fields, "sr": "b", "sig": signature})
+
+
+@dataclass(frozen=True)
+class _Credential:
+    kind: str  # "key" or "sas"
+    secret: str
+
+
+class AzureClient(HttpClient):
+    """Azure Blob Storage, with an account key, a SAS, or anonymously.
+
+    Arguments left out are read from the environment when the client is
+    created: ``AZURE_STORAGE_CONNECTION_STRING`` when set (its ``AccountName``,
+    ``AccountKey``, ``SharedAccessSignature``, ``BlobEndpoint``), else
+    ``AZURE_STORAGE_ACCOUNT``, ``AZURE_STORAGE_SAS_TOKEN``,
+    ``AZURE_STORAGE_ACCESS_KEY`` (or ``AZURE_STORAGE_KEY``). Credentials
+    apply to the configured account; blobs of other accounts are read
+    anonymously, except that blobs the Planetary Computer serves (see
+    :class:`~stac_asset.PlanetaryComputerClient`) are signed with its tokens.
+
+    Args:
+        session: A configured :class:`requests.Session` for the byte view.
+        account: The storage account (needed for ``az://`` hrefs).
+        account_key: The account's shared key (base64).
+        sas_token: A SAS token (container or account SAS), with or without ``?``.
+        endpoint_url: A custom blob endpoint (Azurite, sovereign clouds), e.g.
+            ``http://127.0.0.1:10000/devstoreaccount1``; hrefs under it are taken.
+        anonymous: Ignore credentials from the environment.
+        timeout: Seconds to wait to connect and between bytes.
+        retry: How transient failures are retried.
+
+    """
+
+    name = "azure"
+
+    def __init__(
+        self,
+        session: requests.Session | None = None,
+        *,
+        account: str | None = None,
+        account_key: str | None = None,
+        sas_token: str | None = None,
+        endpoint_url: str | None = None,
+        anonymous: bool = False,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(session, timeout=timeout, retry=retry)
+        env = {} if anonymous else _settings_from_env(os.environ)
+        self.endpoint_url = (endpoint_url or env.get("endpoint") or "").rstrip("/") or None
+        self.account = account or env.get("account") or _account_of_endpoint(self.endpoint_url)
+        if account_key is None and sas_token is None:
+            account_key, sas_token = env.get("key"), env.get("sas")
+        self._credential: _Credential | None = None
+        if sas_token:
+            sas_token = sas_token.lstrip("?")
+            register_sas(sas_token)
+            self._credential = _Credential("sas", sas_token)
+        elif account_key:
+            register(account_key)
+            self._credential = _Credential("key", account_key)
+
+    def matches(self, href: str) -> bool:
+        """Whether ``href`` is an ``az://`` URL, a blob URL, or under this client's endpoint."""
+        parts = urlsplit(href)
+        if parts.scheme == "az":
+            return True
+        if parts.scheme not in ("http", "https"):
+            return False
+        return self._under_endpoint(href) or bool(_BLOB_HOST.match(parts.hostname or ""))
+
+    def _under_endpoint(self, href: str) -> bool:
+        return self.endpoint_url is not None and href.startswith(self.endpoint_url + "/")
+
+    def locate(self, href: str) -> BlobLocation | None:
+        """The blob an href names, or ``None`` if it is not an Azure Blob href."""
+        parts = urlsplit(href)
+        if parts.scheme == "az":
+            if not self.account:
+                raise ResolveError(
+                    f"{self.name}: {href}: az:// hrefs need a storage account; set "
+                    "AZURE_STORAGE_ACCOUNT or use AzureClient(account=...)"
+                )
+            endpoint = self.endpoint_url or public_endpoint(self.account)
+            account, path = self.account, f"{parts.netloc}{parts.path}"
+        elif self._under_endpoint(href):
+            assert self.endpoint_url is not None
+            if not self.account:
+                raise ResolveError(
+                    f"{self.name}: {mask_url(href)}: no storage account for endpoint "
+                    f"{self.endpoint_url}; give AzureClient(account=...)"
+                )
+            endpoint, account = self.endpoint_url, self.account
+            path = urlsplit(href[len(self.endpoint_url) :]).path
+        else:
+            host = _BLOB_HOST.match(parts.hostname or "")
+            if host is None or parts.scheme not in ("http", "https"):
+                return None
+            endpoint, account = f"{parts.scheme}://{parts.netloc}", host["account"]
+            path = parts.path
+        container, _, blob = path.lstrip("/").partition("/")
+        if not container or not blob:
+            raise ResolveError(f"{self.name}: {mask_url(href)}: no container and blob name in it")
+        sas = parts.query if "sig" in parse_qs(parts.query) else None
+        if sas:
+            register_sas(sas)
+        return BlobLocation(account, endpoint, container, unquote(blob), sas)
+
+    def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
+        """Resolve to ``/vsiaz/`` and the blob URL, signed as the credentials allow."""
+        location = self.locate(href)
+        if location is None:
+            return super().resolve(href, asset)
+        credential = self._credential_for(location)
+        if credential is None and location.sas is None:
+            planetary_computer = self._planetary_computer()
+            if planetary_computer.serves(location, asset):
+                return planetary_computer.resolve_location(href, location)
+        return self.blob_access(href, location, credential)
+
+    def _credential_for(self, location: BlobLocation) -> _Credential | None:
+        return self._credential if location.account == self.account else None
+
+    def blob_access(
+        self, href: str, location: BlobLocation, credential: _Credential | None
+    ) -> Access:
+        """The access to a blob with a credential (or anonymously, or with the href's SAS)."""
+        gdal_options = self._gdal_options(location)
+        sas = location.sas
+        expires_at = None
+        if sas is None and credential is not None and credential.kind == "sas":
+            sas = credential.secret
+        if sas is not None:
+            gdal_options["AZURE_STORAGE_SAS_TOKEN"] = sas
+            expires_at = _sas_expiry(sas)
+        elif credential is not None:
+            gdal_options["AZURE_STORAGE_ACCESS_KEY"] = credential.secret
+            now = datetime.now(timezone.utc)
+            expires_at = now + _KEY_SAS_LIFETIME
+            sas = sign_blob_sas(location, credential.secret, expires_at, now - _CLOCK_SKEW)
+            register_sas(sas)
+        else:
+            gdal_options["AZURE_NO_SIGN_REQUEST"] = "YES"
+        url = f"{location.url}?{sas}" if sas else location.url
+        return Access(
+            href=href,
+            client=self.name,
+            vsi_path=f"/vsiaz/{location.container}/{location.blob}",
+            gdal_options=gdal_options,
+            url=url,
+            headers={**self.headers_for(url), "x-ms-version": API_VERSION},
+            bucket=location.container,
+            key=location.blob,
+            extra={"account": location.account, "endpoint": location.endpoint},
+            expires_at=expires_at,
+        )
+
+    def _gdal_options(self, location: BlobLocation) -> dict[str, str]:
+        options = gdal.network_options(self.timeout, self.retry.max_attempts)
+        options.update(
+            {
+                "AZURE_STORAGE_ACCOUNT": location.account,
+                # Set, possibly empty, so that no AZURE_* variable of the
+                # environment mixes other credentials into this access.
+                "AZURE_STORAGE_CONNECTION_STRING": "",
+                "AZURE_STORAGE_SAS_TOKEN": "",
+                "AZURE_STORAGE_ACCESS_KEY": "",
+                "AZURE_NO_SIGN_REQUEST": "NO",
+                # Never wait on the Azure VM metadata service for a managed identity.
+                "CPL_AZURE_VM_API_ROOT_URL": "disabled",
+                # GDAL caches a 403 per path, whatever credentials come next: don't cache.
+                "CPL_VSIL_CURL_NON_CACHED": f"/vsiaz/{location.container}/",
+            }
+        )
+        if not location.is_public_cloud:
+            options["CPL_AZURE_ENDPOINT"] = location.endpoint
+        return options
+
+    def _planetary_computer(self) -> PlanetaryComputerClient:
+        from ..resolver import default_client
+        from .planetary_computer import PlanetaryComputerClient
+
+        client = default_client(PlanetaryComputerClient)
+        assert isinstance(client, PlanetaryComputerClient)
+        return client
+
+    def open_stream(
+        self, access: Access, start: int = 0, validator: str | None = None
+    ) -> ByteStream:
+        """GET the blob from ``start``; a refusal says which credential was refused."""
+        if access.client != self.name:
+            # Resolved on our behalf by the Planetary Computer client: it owns the token.
+            return self._planetary_computer().open_stream(access, start, validator)
+        try:
+            return super().open_stream(access, start, validator)
+        except AccessDeniedError as error:
+            reason = f"{error.reason}: {self.denial_hint(access)}"
+            raise AccessDeniedError(access.href, self.name, reason, status=error.status) from None
+
+    def denial_hint(self, access: Access) -> str:
+        """Why a request of ``access`` was probably refused, for the error message."""
+        options = access.gdal_options
+        account = access.extra.get("account")
+        if "VSICURL_PC_SAS_TOKEN_URL" in options:
+            return (
+                f"the Planetary Computer SAS token for {account}/{access.bucket} was refused "
+                "(expired or revoked); the next resolve fetches a new one"
+            )
+        if options.get("AZURE_NO_SIGN_REQUEST") == "YES":
+            return (
+                f"container {access.bucket!r} of account {account!r} is not public; give a SAS "
+                "or a key (AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_ACCESS_KEY, "
+                "AZURE_STORAGE_CONNECTION_STRING)"
+            )
+        if options.get("AZURE_STORAGE_SAS_TOKEN"):
+            if access.expires_at and access.expires_at <= datetime.now(timezone.utc):
+                return f"the SAS token expired at {access.expires_at.isoformat()}"
+            return "the SAS token was refused (wrong, or not valid for this container)"
+        if options.get("AZURE_STORAGE_ACCESS_KEY"):
+            return f"the key of account {account!r} was refused"
+        return "access denied"
+
+    def __repr__(self) -> str:
+        kind = self._credential.kind if self._credential else "anonymous"
+        return (
+            f"{type(self).__name__}(account={self.account!r}, endpoint_url={self.endpoint_url!r}, "
+            f"credential={kind!r}, timeout={self.timeout!r})"
+        )
+
+
+def _account_of_endpoint(endpoint: str | None) -> str | None:
+    """The account an endpoint serves: Azurite-style path, else the host's first label."""
+    if not endpoint:
+        return None
+    parts = urlsplit(endpoint)
+    segment = parts.path.strip("/").split("/")[-1]
+    if segment:
+        return segment
+    host = _BLOB_HOST.match(parts.hostname or "")
+    return host["account"] if host else None
+
+
+def _settings_from_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """Account, endpoint and credentials from the ``AZURE_STORAGE_*`` variables.
+
+    As in GDAL, a connection string, when set, is the whole configuration.
+    """
+    raw = environ.get("AZURE_STORAGE_CONNECTION_STRING", "")
+    if raw:
+        register(raw)
+        connection = parse_connection_string(raw)
+        settings = {
+            "account": connection.get("AccountName"),
+            "endpoint": connection.get("BlobEndpoint"),
+            "sas": connection.get("SharedAccessSignature"),
+            "key": connection.get("AccountKey"),
+        }
+        suffix = connection.get("EndpointSuffix")
+        if not settings["endpoint"] and suffix and settings["account"]:
+            protocol = connection.get("DefaultEndpointsProtocol", "https")
+            settings["endpoint"] = f"{protocol}://{settings['account']}.blob.{suffix}"
+    else:
+        settings = {
+            "account": environ.get("AZURE_STORAGE_ACCOUNT"),
+            "sas": environ.get("AZURE_STORAGE_SAS_TOKEN"),
+            "key": environ.get("AZURE_STORAGE_ACCESS_KEY") or environ.get("AZURE_STORAGE_KEY"),
+        }
+    return {name: value for name, value in settings.items() if value}

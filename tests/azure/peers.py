@@ -1,0 +1,199 @@
+"""Handles on the Azure peers: Azurite (blob service) and the local Planetary Computer token API.
+
+Both run in their own processes. Azurite's access log (its stdout, one line
+per request) goes to a file the tests read to count requests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from tests.azure.token_api import ACCOUNT, ACCOUNT_KEY
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+AZURITE_MAIN = REPO_ROOT / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"
+START_TIMEOUT = 20.0
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_LISTENING = re.compile(r"listens on https?://[^:\s]+:(\d+)")
+_ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class Azurite:
+    """Azurite's blob service on a free loopback port, in memory, with an access log."""
+
+    def __init__(self) -> None:
+        self._log = tempfile.NamedTemporaryFile(prefix="azurite-", suffix=".log")  # noqa: SIM115
+        self._process = subprocess.Popen(
+            [
+                "node",
+                str(AZURITE_MAIN),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                "0",
+                "--skipApiVersionCheck",
+                "--loose",
+                "--inMemoryPersistence",
+                "--disableTelemetry",
+            ],
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self.port = self._wait_listening()
+
+    def _wait_listening(self) -> int:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            match = _LISTENING.search(self._text())
+            if match:
+                return int(match.group(1))
+            if self._process.poll() is not None:
+                break
+            time.sleep(0.05)
+        _stop(self._process)
+        raise RuntimeError(f"Azurite did not start:\n{self._text()}")
+
+    def _text(self) -> str:
+        return Path(self._log.name).read_text(errors="replace")
+
+    @property
+    def endpoint(self) -> str:
+        """The blob endpoint of account ``devstoreaccount1``."""
+        return f"http://127.0.0.1:{self.port}/{ACCOUNT}"
+
+    @property
+    def connection_string(self) -> str:
+        """A connection string with the account key."""
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint={self.endpoint};"
+        )
+
+    def mark(self) -> int:
+        """A position in the access log; see :meth:`requests_since`."""
+        return len(self._access_lines())
+
+    def requests_since(self, mark: int) -> list[dict[str, str]]:
+        """Requests logged after ``mark``, once the log has stopped growing.
+
+        Azurite writes a line when it has sent a response, which may be just
+        after the client has read it, so wait for the log to settle.
+        """
+        lines = self._access_lines()
+        stable_since = time.monotonic()
+        while time.monotonic() - stable_since < 0.3:
+            time.sleep(0.05)
+            now = self._access_lines()
+            if len(now) != len(lines):
+                lines, stable_since = now, time.monotonic()
+        return [m.groupdict() for line in lines[mark:] if (m := _ACCESS.search(line))]
+
+    def _access_lines(self) -> list[str]:
+        return [line for line in self._text().splitlines() if _ACCESS.search(line)]
+
+    def stop(self) -> None:
+        """Stop Azurite and drop its log."""
+        _stop(self._process)
+        self._log.close()
+
+    def __enter__(self) -> Azurite:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class TokenApi:
+    """The local Planetary Computer token API (:mod:`tests.azure.token_api`) in a child process."""
+
+    def __init__(self) -> None:
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tests.azure.token_api", "--port", "0"],
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline().strip()
+        if not line.startswith("READY "):
+            _stop(self._process)
+            self._stderr.seek(0)
+            raise RuntimeError(f"token API did not start: {line!r}\n{self._stderr.read()}")
+        self.port = int(line.split()[1])
+
+    @property
+    def sas_url(self) -> str:
+        """The token endpoint, as ``PC_SDK_SAS_URL`` takes it."""
+        return f"http://127.0.0.1:{self.port}/api/sas/v1/token"
+
+    def log(self) -> list[dict[str, Any]]:
+        """Token requests so far (path, headers, time)."""
+        result: list[dict[str, Any]] = self._control("GET", "log")
+        return result
+
+    def reset(self) -> None:
+        """Clear the log and restore the defaults."""
+        self._control("POST", "reset", {})
+
+    def configure(self, **config: Any) -> None:
+        """Replace the config (``lifetime``, ``claimed_lifetime``, ``fail_status``, ...)."""
+        self._control("POST", "config", config)
+
+    def _control(self, method: str, name: str, payload: object = None) -> Any:
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/_control/{name}", data=data, method=method
+        )
+        try:
+            with _OPENER.open(request, timeout=5) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            raise ValueError(f"{method} /_control/{name}: {json.load(error)}") from error
+
+    def stop(self) -> None:
+        """Stop the server."""
+        _stop(self._process)
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._stderr.close()
+
+    def __enter__(self) -> TokenApi:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
