@@ -55,6 +55,7 @@ def _awaitable(func: Callable[P, T]) -> Callable[P, Awaitable[T]]:
 
 
 download_item = _awaitable(blocking.download_item)
+copy_item = _awaitable(blocking.copy_item)
 download_item_from_href = _awaitable(blocking.download_item_from_href)
 download_item_collection = _awaitable(blocking.download_item_collection)
 download_asset = _awaitable(blocking.download_asset)
@@ -90,6 +91,7 @@ __all__ = [
     "assert_href_exists",
     "asset_exists",
     "clip_asset",
+    "copy_item",
     "download_asset",
     "download_file",
     "download_item",

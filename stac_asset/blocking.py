@@ -17,6 +17,7 @@ import pystac
 from .clients import ByteStream, Client
 from .clip import WindowLike
 from .config import Config
+from .destination import Destination
 from .download import (
     Job,
     Plan,
@@ -24,11 +25,9 @@ from .download import (
     execute,
     plan_item,
     prepare,
-    prepare_directory,
     rewrite,
-    write_json,
 )
-from .errors import AccessError, DownloadError, NotAnItemError
+from .errors import AccessError, DownloadError, NotAnItemError, StacAssetError
 from .items import asset_href, read_item, read_item_collection
 from .layout import item_directory
 from .messages import as_callback
@@ -52,6 +51,29 @@ def _open(href: str, clients: Sequence[Client] | None, client: ClientSpec | None
     chosen = Resolver(clients or (), force=client).client_for(href)
     access = chosen.resolve(href)
     return call_with_retries(lambda: chosen.open_stream(access), chosen.retry)
+
+
+def _destination(target: PathLike, settings: Config) -> Destination:
+    destination = Destination.of(target, settings)
+    if settings.clip is not None and not destination.is_local:
+        raise StacAssetError(
+            "windowed copies (bbox=, window=) are written to local directories only"
+        )
+    return destination
+
+
+def _aim(plan: Plan, destination: Destination) -> None:
+    """Point each job at its final href in the destination."""
+    if not destination.is_local:
+        for job in plan.jobs:
+            job.target = destination.href(job.path)
+
+
+def _move_self_link(item: pystac.Item, href: str) -> None:
+    # pystac's set_self_href would also rewrite the (already right) relative asset hrefs.
+    link = item.get_single_link(pystac.RelType.SELF)
+    if link is not None:
+        link.target = href
 
 
 def _check_item(item: object, call: str) -> pystac.Item:
@@ -109,11 +131,12 @@ def download_item(
     """
     item = _check_item(item, "download_item")
     settings = _config(config, options)
-    root = prepare_directory(directory, settings)
+    destination = _destination(directory, settings)
     copy = prepare(item)
-    root = item_directory(root, copy, settings.path_template or "")
+    root = item_directory(destination.root, copy, settings.path_template or "")
     plan = Plan()
     plan_item(copy, root, settings, plan)
+    _aim(plan, destination)
     resolver = Resolver(clients or (), force=client)
     try:
         execute(plan, resolver, settings, as_callback(messages), executor)
@@ -124,8 +147,52 @@ def download_item(
     item_file = root / check_component(name or f"{item.id}.json", "item file name")
     rewrite(copy, plan.jobs, item_file, keep_non_downloaded, settings.clip)
     if name:
-        write_json(copy.to_dict(include_self_link=False, transform_hrefs=False), item_file)
+        data = copy.to_dict(include_self_link=False, transform_hrefs=False)
+        destination.write_json(data, item_file, Fetcher(resolver))
+    _move_self_link(copy, destination.href(item_file))
     return copy
+
+
+def copy_item(
+    item: pystac.Item,
+    destination: PathLike,
+    file_name: str | None = None,
+    infer_file_name: bool = True,
+    config: Config | None = None,
+    messages: Any = None,
+    clients: Sequence[Client] | None = None,
+    keep_non_downloaded: bool = False,
+    *,
+    client: ClientSpec | None = None,
+    executor: Any = None,
+    **options: Any,
+) -> pystac.Item:
+    """Copy an item's assets to ``destination`` and write the item JSON beside them.
+
+    ``destination`` is a local directory or an object store prefix:
+    ``s3://bucket/prefix/``, ``az://container/prefix/`` (or an Azure blob
+    URL), written by the client that takes that href (pass a configured
+    :class:`~stac_asset.S3Client` or :class:`~stac_asset.AzureClient` in
+    ``clients`` for credentials or a custom endpoint). Bytes stream from the
+    source to the store without a local copy (multipart uploads for large
+    objects; a server-side copy when source and destination are in the same
+    store), and an object appears only when complete and verified. Layout,
+    include/exclude, checksum and collision rules are those of
+    :func:`download_item`, whose arguments these are.
+    """
+    return download_item(
+        item,
+        destination,
+        file_name,
+        infer_file_name,
+        config,
+        messages,
+        clients,
+        keep_non_downloaded,
+        client=client,
+        executor=executor,
+        **options,
+    )
 
 
 def download_item_from_href(
@@ -190,37 +257,42 @@ def download_item_collection(
     if isinstance(item_collection, str):
         item_collection = read_item_collection(item_collection, Fetcher(resolver))
     items = [prepare(_check_item(i, "download_item_collection")) for i in item_collection]
-    root = prepare_directory(directory, settings)
+    destination = _destination(directory, settings)
     template = settings.path_template or "${id}"
-    directories = [item_directory(root, item, template) for item in items]
+    directories = [item_directory(destination.root, item, template) for item in items]
     plan = Plan()
     for item, item_root in zip(items, directories, strict=True):
         plan_item(item, item_root, settings, plan)
+    _aim(plan, destination)
     failure: DownloadError | None = None
     try:
         execute(plan, resolver, settings, as_callback(messages), executor)
     except DownloadError as error:
         failure = error
+    fetcher = Fetcher(resolver)
     for item, item_root in zip(items, directories, strict=True):
         item_path = item_root / f"{check_component(item.id, 'item id')}.json"
         rewrite(item, plan.jobs, item_path, keep_non_downloaded, settings.clip)
         if failure is None:
-            write_json(item.to_dict(include_self_link=False, transform_hrefs=False), item_path)
+            data = item.to_dict(include_self_link=False, transform_hrefs=False)
+            destination.write_json(data, item_path, fetcher)
+        _move_self_link(item, destination.href(item_path))
     result = pystac.ItemCollection(items, clone_items=False)
     name = file_name or (ITEM_COLLECTION_FILE_NAME if infer_file_name else None)
     if failure is not None:
         failure.item_collection = result
         raise failure
     if name:
-        collection_path = root / name
+        collection_path = destination.root / name
         data = result.to_dict(transform_hrefs=False)
+        written = {(job.item.id, job.key): job.path for job in plan.jobs if job.item and job.done}
         for feature, item in zip(data["features"], items, strict=True):
             # Asset hrefs in the collection file are relative to the collection file.
             for key, asset in feature.get("assets", {}).items():
-                local = item.assets[key].get_absolute_href()
-                if local and os.path.exists(local):
-                    asset["href"] = os.path.relpath(local, collection_path.parent)
-        write_json(data, collection_path)
+                path = written.get((item.id, key))
+                if path is not None:
+                    asset["href"] = os.path.relpath(path, collection_path.parent)
+        destination.write_json(data, collection_path, fetcher)
     return result
 
 

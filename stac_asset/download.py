@@ -6,7 +6,6 @@ async functions of :mod:`stac_asset` await it in a thread pool.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Sequence
@@ -27,7 +26,6 @@ from .errors import (
     AssetOverwriteError,
     DownloadError,
     ResolveError,
-    StacAssetError,
     TransientError,
     UnsafePathError,
 )
@@ -65,6 +63,8 @@ class Job:
     """The cut to make, for a raster asset of a windowed copy."""
     clipped: ClipResult | None = None
     """The grid of the clipped file, once written."""
+    target: str | None = None
+    """Where the bytes go when not to :attr:`path` itself (an object store's href)."""
     done: bool = False
 
     @property
@@ -164,7 +164,8 @@ def run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | Non
     # previous run is complete (partial files never sit at a final path).
     transfer = replace(_transfer(job), size=None, checksum=None) if job.clip else _transfer(job)
     item_id = job.item.id if job.item else None
-    if not config.overwrite and fetcher.is_complete(transfer, job.path):
+    target = job.target or str(job.path)
+    if not config.overwrite and fetcher.is_complete(transfer, target):
         logger.debug("skipping %s: complete file at %s", job.href, job.path)
         if progress:
             progress(SkipAssetDownload(job.key, job.href, job.path, item_id))
@@ -179,7 +180,7 @@ def run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | Non
             access = fetcher.resolver.resolve(job.href, job.asset)
             job.clipped = clip_to_path(access, job.path, job.clip, f"asset {job.name}")
         else:
-            _download_with_fallbacks(job, transfer, fetcher)
+            _copy_with_fallbacks(job, transfer, fetcher, target)
     except BaseException as error:
         if progress:
             progress(ErrorAssetDownload(job.key, job.href, job.path, str(error), item_id))
@@ -189,10 +190,10 @@ def run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | Non
         progress(FinishAssetDownload(job.key, job.href, job.path, item_id))
 
 
-def _download_with_fallbacks(job: Job, transfer: Transfer, fetcher: Fetcher) -> None:
-    """Download the job's href, or else the first of its alternates that can be read."""
+def _copy_with_fallbacks(job: Job, transfer: Transfer, fetcher: Fetcher, target: str) -> None:
+    """Copy the job's href to ``target``, or else the first of its alternates that can be read."""
     try:
-        fetcher.download(transfer, job.path)
+        fetcher.copy(transfer, target, job.path)
         return
     except (AccessError, ResolveError) as error:
         if not job.fallbacks or isinstance(error, TransientError):
@@ -200,7 +201,7 @@ def _download_with_fallbacks(job: Job, transfer: Transfer, fetcher: Fetcher) -> 
         first_error = error
     for href in job.fallbacks:
         try:
-            fetcher.download(replace(transfer, href=href), job.path)
+            fetcher.copy(replace(transfer, href=href), target, job.path)
         except (AccessError, ResolveError) as error:
             logger.info("alternate %s of %s failed too: %s", href, job.name, error)
             continue
@@ -368,24 +369,3 @@ def _intersect_item(item: pystac.Item, bbox: BBox) -> None:
     if box is not None and geometry is not None:
         item.bbox = list(box)
         item.geometry = geometry
-
-
-def write_json(data: dict[str, Any], path: Path) -> None:
-    """Write JSON through a temporary file renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.part")
-    with part.open("w", encoding="utf-8") as file:
-        json.dump(data, file, indent=2)
-    os.replace(part, path)
-
-
-def prepare_directory(directory: str | os.PathLike[str], config: Config) -> Path:
-    """The destination as an absolute path, created if the config allows."""
-    root = Path(directory).absolute()
-    if not root.is_dir():
-        if root.exists():
-            raise StacAssetError(f"destination {root} exists and is not a directory")
-        if not config.make_directory:
-            raise StacAssetError(f"destination directory {root} does not exist")
-        root.mkdir(parents=True, exist_ok=True)
-    return root

@@ -205,16 +205,19 @@ class Fetcher:
                 f"{transfer.href}: the copy is {size} bytes, file:size says {transfer.size}"
             )
 
-    def download(self, transfer: Transfer, path: Path) -> None:
-        """Fetch the object to the local ``path`` (complete and verified, or not at all)."""
-        self.copy(transfer, str(path), path)
-
-    def is_complete(self, transfer: Transfer, path: Path) -> bool:
-        """Whether ``path`` already holds the object, as far as the item can tell.
+    def is_complete(self, transfer: Transfer, target: str) -> bool:
+        """Whether ``target`` already holds the object, as far as the item can tell.
 
         Without ``file:size`` or ``file:checksum`` an existing file counts as
-        complete (partial files never sit at a final path).
+        complete (partial files never sit at a final path, and objects appear
+        only when their upload is committed). In an object store only the size
+        is compared: checking a checksum would mean reading the object back.
         """
+        client, access = self.target(target)
+        if access.path is None:
+            size = client.size_of(access)
+            return size is not None and (transfer.size is None or size == transfer.size)
+        path = Path(access.path)
         if not path.is_file():
             return False
         verifier = Verifier(transfer.size, transfer.checksum)
