@@ -105,6 +105,8 @@ class PeerServer(ThreadingHTTPServer):
     """Threaded server holding the root, the request log and the fault state."""
 
     daemon_threads = True
+    # The default backlog of 5 makes a 6th simultaneous client wait ~1 s for a SYN retry.
+    request_queue_size = 128
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], root: Path) -> None:
