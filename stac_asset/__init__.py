@@ -27,6 +27,7 @@ from .clients import (
     Client,
     FilesystemClient,
     HttpClient,
+    OAuth2Client,
     get_client_classes,
 )
 from .config import Config, FileNameStrategy
@@ -76,6 +77,7 @@ __all__ = [
     "Message",
     "NotAnItemError",
     "NotFoundError",
+    "OAuth2Client",
     "OpenUrl",
     "ResolveError",
     "RetryPolicy",

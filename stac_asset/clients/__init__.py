@@ -5,11 +5,13 @@ from __future__ import annotations
 from .base import ByteStream, Client
 from .filesystem import FilesystemClient
 from .http import HttpClient
+from .oauth2 import OAuth2Client
 
 # The order in which clients are asked whether they take an href when none is
 # forced: specific ones first, the catch-all HTTP client last.
 CLIENT_CLASSES: list[type[Client]] = [
     FilesystemClient,
+    OAuth2Client,
     HttpClient,
 ]
 
@@ -25,5 +27,6 @@ __all__ = [
     "Client",
     "FilesystemClient",
     "HttpClient",
+    "OAuth2Client",
     "get_client_classes",
 ]
