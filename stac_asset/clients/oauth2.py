@@ -42,6 +42,9 @@ SLOW_DOWN_INCREMENT = 5.0
 AUTHORIZATION_TIMEOUT = 300.0
 """Seconds to wait for the user to authorize (authorization code grant)."""
 
+FAILURE_MEMORY = 60.0
+"""Seconds a refused grant is remembered, so other assets do not ask (or prompt) again."""
+
 _NO_EXPIRY_NOMINAL = timedelta(hours=1)
 _RETRY_LATER = {"server_error", "temporarily_unavailable"}
 _DENIED = {
@@ -282,6 +285,7 @@ class OAuth2Client(HttpClient):
         self._patterns = [_host_pattern(host) for host in self.hosts]
         self._lock = threading.Lock()
         self._token: _Token | None = None
+        self._failure: tuple[float, AccessError] | None = None
         self._oauth: Any = None
         if self.token_url is not None:
             self._check()
@@ -355,7 +359,11 @@ class OAuth2Client(HttpClient):
         else:
             # Unknown lifetime: an expiry makes the engine re-resolve once on a 401.
             expires_at = datetime.now(timezone.utc) + _NO_EXPIRY_NOMINAL
-        return self.access_for_url(href, href, headers, expires_at)
+        access = self.access_for_url(href, href, headers, expires_at)
+        # GDAL caches a file's state per URL, whatever the headers: a 401 seen with an
+        # expired token would outlive it. Keep nothing of this file once it is closed.
+        options = {**access.gdal_options, "CPL_VSIL_CURL_NON_CACHED": access.vsi_path}
+        return replace(access, gdal_options=options)
 
     def open_stream(
         self, access: Access, start: int = 0, validator: str | None = None
@@ -374,8 +382,19 @@ class OAuth2Client(HttpClient):
         """The token, fetched or renewed first if needed (one request for all threads)."""
         with self._lock:
             token = self._token
-            if token is None or token.stale(self.refresh_margin):
+            if token is not None and not token.stale(self.refresh_margin):
+                return token
+            if self._failure is not None and time.monotonic() < self._failure[0]:
+                error = self._failure[1]
+                raise type(error)(href, self.name, error.reason, status=error.status)
+            try:
                 self._token = token = self._renew(token, href)
+            except TransientError:
+                raise
+            except AccessError as error:
+                self._failure = (time.monotonic() + FAILURE_MEMORY, error)
+                raise
+            self._failure = None
             return token
 
     def _reject(self, authorization: str) -> None:
