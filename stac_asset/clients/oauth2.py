@@ -412,7 +412,7 @@ class OAuth2Client(HttpClient):
                     href,
                     lambda: self._oauth.refresh_token(self.token_url, refresh_token=refresh),
                 )
-                return self._store(data, "refresh_token", keep_refresh=refresh)
+                return self._store(href, data, "refresh_token", keep_refresh=refresh)
             except AccessDeniedError as error:
                 logger.info("oauth2: refresh refused (%s); new %s grant", error.reason, self.grant)
         grants: dict[str, Callable[[str], dict[str, Any]]] = {
@@ -421,15 +421,16 @@ class OAuth2Client(HttpClient):
             "device_code": self._device_code,
             "authorization_code": self._authorization_code,
         }
-        return self._store(grants[self.grant](href), self.grant)
+        return self._store(href, grants[self.grant](href), self.grant)
 
-    def _store(self, data: Mapping[str, Any], how: str, keep_refresh: str | None = None) -> _Token:
+    def _store(
+        self, href: str, data: Mapping[str, Any], how: str, keep_refresh: str | None = None
+    ) -> _Token:
         access = data.get("access_token")
         token_type = str(data.get("token_type", "bearer"))
         if not isinstance(access, str) or not access or token_type.lower() != "bearer":
-            raise AccessError(
-                str(self.token_url), self.name, f"no bearer token in the response ({how})"
-            )
+            where = mask_url(str(self.token_url))
+            raise AccessError(href, self.name, f"no bearer token from {where} ({how})")
         refresh = data.get("refresh_token") or keep_refresh
         register(access, refresh)
         lifetime = data.get("expires_in")
@@ -622,7 +623,7 @@ class OAuth2Client(HttpClient):
         if self.redirect_uri is None:
             return _RedirectListener("127.0.0.1", 0, "/callback")
         parts = urlsplit(self.redirect_uri)
-        if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost"):
             return _RedirectListener(parts.hostname, parts.port or 0, parts.path or "/")
         return None
 
