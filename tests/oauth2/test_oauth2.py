@@ -454,3 +454,14 @@ def test_incomplete_settings_are_refused_without_network() -> None:
         )
     client = OAuth2Client("http://127.0.0.1:9/token", hosts=["x"], client_id="a", client_secret="b")
     assert client.grant == "client_credentials" and client.matches("https://x/y")
+
+
+def test_default_prompts_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    oauth2.print_device_code(
+        oauth2.DeviceCode("https://auth.test/device", "BCDF-GHJK", None, 600.0)
+    )
+    oauth2.print_authorization_url("https://auth.test/authorize?client_id=x")
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "https://auth.test/device" in captured.err and "BCDF-GHJK" in captured.err
+    assert "https://auth.test/authorize?client_id=x" in captured.err
