@@ -21,6 +21,8 @@ from . import blocking
 from ._secrets import mask_mapping, mask_url
 from ._version import __version__
 from .clients import Client, HttpClient, S3Client
+from .clients.oauth2 import CLI_OPTIONS as OAUTH2_OPTIONS
+from .clients.oauth2 import client_from_options
 from .clip import Clip
 from .config import Config
 from .download import selected
@@ -124,6 +126,23 @@ def _clients(headers: Sequence[str], requester_pays: bool) -> list[Client]:
     return clients
 
 
+def _oauth2_options(command: F) -> F:
+    """Add the ``--oauth2-*`` options; each falls back to its ``STAC_ASSET_OAUTH2_*`` variable."""
+    for name, text in reversed(OAUTH2_OPTIONS):
+        command = click.option(f"--oauth2-{name}", multiple=name in ("host", "param"), help=text)(
+            command
+        )
+    return command
+
+
+def _oauth2_client(values: dict[str, Any]) -> list[Client]:
+    try:
+        client = client_from_options(**{k.removeprefix("oauth2_"): v for k, v in values.items()})
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    return [client] if client else []
+
+
 @cli.command()
 @click.argument("href", required=False)
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
@@ -159,6 +178,7 @@ def _clients(headers: Sequence[str], requester_pays: bool) -> list[Client]:
 @click.option("--stdout", "to_stdout", is_flag=True, help="Print the written items as JSON.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or messages, only errors.")
+@_oauth2_options
 def download(
     href: str | None,
     directory: str,
@@ -178,6 +198,7 @@ def download(
     to_stdout: bool,
     as_json: bool,
     quiet: bool,
+    **oauth2: Any,
 ) -> None:
     """Download the item or item collection at HREF (or on stdin) into DIRECTORY.
 
@@ -186,7 +207,7 @@ def download(
     """
     if fail_fast and keep_going:
         raise click.UsageError("--fail-fast and --keep-going contradict each other")
-    clients = _clients(http_header, s3_requester_pays)
+    clients = _oauth2_client(oauth2) + _clients(http_header, s3_requester_pays)
     resolver = Resolver(clients)
     config = Config(
         include=list(include),

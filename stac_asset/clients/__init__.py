@@ -8,6 +8,7 @@ from .earthdata import EarthdataClient
 from .filesystem import FilesystemClient
 from .gcs import GcsClient
 from .http import HttpClient
+from .oauth2 import OAuth2Client
 from .planetary_computer import PlanetaryComputerClient
 from .s3 import S3Client
 from .usgs_eros import UsgsErosClient
@@ -19,6 +20,7 @@ from .usgs_eros import UsgsErosClient
 # endpoint it was configured with.
 CLIENT_CLASSES: list[type[Client]] = [
     FilesystemClient,
+    OAuth2Client,
     EarthdataClient,
     UsgsErosClient,
     GcsClient,
@@ -47,5 +49,6 @@ __all__ = [
     "UsgsErosClient",
     "S3Client",
     "PlanetaryComputerClient",
+    "OAuth2Client",
     "get_client_classes",
 ]

@@ -1,0 +1,717 @@
+"""OAuth2 bearer tokens for the HTTP(S) hosts they are meant for.
+
+The protocol (client authentication, token requests and responses, refresh,
+PKCE) is Authlib's (``pip install 'stac-asset[oauth2]'``); this module fetches
+a token once, shares it between threads, renews it before it expires, and
+sends it only to the configured hosts.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+import pystac
+import requests
+
+from .._secrets import logger, mask_url, register
+from ..access import Access
+from ..errors import AccessDeniedError, AccessError, TransientError
+from ..retry import RetryPolicy, call_with_retries
+from .base import ByteStream
+from .http import HttpClient
+
+ENV_PREFIX = "STAC_ASSET_OAUTH2_"
+"""Every setting can come from ``STAC_ASSET_OAUTH2_<NAME>`` (e.g. ``..._TOKEN_URL``)."""
+
+GRANTS = ("client_credentials", "password", "device_code", "authorization_code")
+"""The grant types an :class:`OAuth2Client` can use."""
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+SLOW_DOWN_INCREMENT = 5.0
+"""Seconds added to the device polling interval on each ``slow_down`` (RFC 8628 3.5)."""
+
+AUTHORIZATION_TIMEOUT = 300.0
+"""Seconds to wait for the user to authorize (authorization code grant)."""
+
+FAILURE_MEMORY = 60.0
+"""Seconds a refused grant is remembered, so other assets do not ask (or prompt) again."""
+
+_NO_EXPIRY_NOMINAL = timedelta(hours=1)
+_RETRY_LATER = {"server_error", "temporarily_unavailable"}
+_DENIED = {
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "access_denied",
+    "invalid_scope",
+    "expired_token",
+}
+
+CLI_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("token-url", "OAuth2 token endpoint; enables OAuth2 for the --oauth2-host hosts."),
+    ("host", "Host (or *.domain, or host:port) the OAuth2 token is sent to (repeatable)."),
+    ("grant", f"OAuth2 grant: {', '.join(GRANTS)} (guessed from the other settings if not set)."),
+    ("client-id", "OAuth2 client id."),
+    ("client-secret", "OAuth2 client secret (prefer STAC_ASSET_OAUTH2_CLIENT_SECRET)."),
+    ("scope", "OAuth2 scopes, space-separated."),
+    ("param", "Extra OAuth2 request parameter 'name=value', e.g. audience (repeatable)."),
+    ("username", "User name for the password grant (password: STAC_ASSET_OAUTH2_PASSWORD)."),
+    ("device-authorization-url", "Device authorization endpoint (device_code grant)."),
+    ("authorization-url", "Authorization endpoint (authorization_code grant, with PKCE)."),
+)
+"""The ``--oauth2-*`` command line options: (name, help); see :func:`client_from_options`."""
+
+
+@dataclass(frozen=True)
+class DeviceCode:
+    """What the user needs to approve a device code grant (RFC 8628 section 3.2)."""
+
+    verification_uri: str
+    """The page where the user enters :attr:`user_code`."""
+
+    user_code: str
+    """The short code the user types."""
+
+    verification_uri_complete: str | None
+    """A page that needs no typing (the code is in it), if the server gives one."""
+
+    expires_in: float
+    """Seconds before the code expires."""
+
+
+def print_device_code(device: DeviceCode) -> None:
+    """Tell the user on standard error where to approve a device code grant."""
+    message = f"To authorize stac-asset, open {device.verification_uri}"
+    message += f" and enter the code {device.user_code}"
+    if device.verification_uri_complete:
+        message += f"\n(or open {device.verification_uri_complete})"
+    print(message, file=sys.stderr, flush=True)
+
+
+def print_authorization_url(url: str) -> None:
+    """Ask the user on standard error to open the authorization URL; the redirect is awaited."""
+    print(
+        f"To authorize stac-asset, open this URL in a browser:\n{url}", file=sys.stderr, flush=True
+    )
+
+
+@dataclass(frozen=True)
+class _Token:
+    access: str
+    refresh: str | None
+    expires_at: float | None
+    lifetime: float | None
+
+    def stale(self, margin: float) -> bool:
+        """Whether to renew: within ``margin`` (at most half the lifetime) of expiry."""
+        if self.expires_at is None:
+            return False
+        lead = min(margin, (self.lifetime or 0.0) / 2)
+        return time.time() >= self.expires_at - lead
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(ENV_PREFIX + name) or None
+
+
+def _split(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return value.replace(",", " ").split()
+    return [v for v in value if v]
+
+
+def _host_pattern(pattern: str) -> tuple[str, int | None]:
+    parts = urlsplit(pattern if "://" in pattern else f"//{pattern}")
+    if not parts.hostname:
+        raise ValueError(f"OAuth2: not a host: {pattern!r}")
+    return parts.hostname.lower(), parts.port
+
+
+class _RedirectListener:
+    """A one-shot loopback HTTP server receiving the authorization redirect (RFC 8252 7.3)."""
+
+    def __init__(self, host: str, port: int, path: str) -> None:
+        listener = self
+        self.result: str | None = None
+
+        class Handler(BaseHTTPRequestHandler):
+            timeout = 10
+
+            def do_GET(self) -> None:
+                query = parse_qs(urlsplit(self.path).query)
+                if urlsplit(self.path).path != path or not ("code" in query or "error" in query):
+                    self.send_error(404)
+                    return
+                listener.result = f"{listener.base}{self.path}"
+                body = b"stac-asset is authorized; you can close this window.\n"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = HTTPServer((host, port), Handler)
+        self.base = f"http://{host}:{self._server.server_address[1]}"
+        self.uri = f"{self.base}{path}"
+
+    def wait(self, timeout: float) -> str | None:
+        deadline = time.monotonic() + timeout
+        while self.result is None and (remaining := deadline - time.monotonic()) > 0:
+            self._server.timeout = remaining
+            self._server.handle_request()
+        return self.result
+
+    def close(self) -> None:
+        self._server.server_close()
+
+
+class OAuth2Client(HttpClient):
+    """HTTP(S) with an OAuth2 bearer token, sent only to the configured hosts.
+
+    Each argument left as ``None`` is read from the environment variable
+    ``STAC_ASSET_OAUTH2_<NAME>`` (``TOKEN_URL``, ``HOSTS``, ``GRANT``,
+    ``CLIENT_ID``, ``CLIENT_SECRET``, ``SCOPE``, ``PARAMS`` as
+    ``name=value&...``, ``USERNAME``, ``PASSWORD``,
+    ``DEVICE_AUTHORIZATION_URL``, ``AUTHORIZATION_URL``, ``REDIRECT_URI``,
+    ``AUTH_METHOD``). Without a token URL the client takes no href, so it is
+    harmless among the default clients. Creating it does no network I/O: the
+    token is fetched on the first :meth:`resolve` of a matching href, once
+    for all threads, and renewed (with the refresh token if there is one,
+    else with a new grant) ``refresh_margin`` seconds before it expires, or
+    when a server rejects it with 401. ``Access.expires_at`` is the token's
+    expiry, and the GDAL view carries the same token.
+
+    Args:
+        token_url: The token endpoint.
+        hosts: Hosts the token is sent to: ``example.com``, ``*.example.com``
+            (any subdomain), or ``example.com:8443``. Other hosts (including
+            redirect targets) never see it.
+        grant: ``client_credentials``, ``password``, ``device_code`` or
+            ``authorization_code`` (with PKCE). By default: ``password`` with a
+            username, else ``device_code`` with a device authorization URL, else
+            ``authorization_code`` with an authorization URL, else
+            ``client_credentials``.
+        client_id: The client id.
+        client_secret: The client secret (none for public clients).
+        scope: Scopes, as a space-separated string or a sequence.
+        params: Extra parameters for the grant's requests (e.g. ``audience``).
+        username: The resource owner's name (password grant).
+        password: The resource owner's password (password grant).
+        device_authorization_url: The device authorization endpoint.
+        authorization_url: The authorization endpoint.
+        redirect_uri: Where the authorization server sends the browser. By
+            default a loopback listener on a free port, which receives the
+            code; a loopback URI with a port uses that port.
+        authorize: Called with the authorization URL; returns the URL the
+            browser was redirected to, or ``None`` to wait (up to
+            :data:`AUTHORIZATION_TIMEOUT`) for the redirect on the loopback
+            listener. By default the URL is printed to standard error.
+        show_device_code: Called with the :class:`DeviceCode` to show the
+            user before polling; by default printed to standard error.
+        auth_method: How the client authenticates at the token endpoint:
+            ``client_secret_basic`` (the default with a secret),
+            ``client_secret_post`` or ``none``.
+        refresh_margin: Renew the token this many seconds before it expires
+            (at most half its lifetime).
+        session: The :class:`requests.Session` for the asset bytes.
+        headers: More headers for every host; see :class:`HttpClient`.
+        host_headers: More headers per host; see :class:`HttpClient`.
+        timeout: Seconds to wait for a connection or the next bytes.
+        retry: How transient failures (of token requests too) are retried.
+
+    """
+
+    name = "oauth2"
+
+    def __init__(
+        self,
+        token_url: str | None = None,
+        *,
+        hosts: Sequence[str] | None = None,
+        grant: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        scope: str | Sequence[str] | None = None,
+        params: Mapping[str, str] | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        device_authorization_url: str | None = None,
+        authorization_url: str | None = None,
+        redirect_uri: str | None = None,
+        authorize: Callable[[str], str | None] | None = None,
+        show_device_code: Callable[[DeviceCode], None] | None = None,
+        auth_method: str | None = None,
+        refresh_margin: float = 60.0,
+        session: requests.Session | None = None,
+        headers: Mapping[str, str] | None = None,
+        host_headers: Mapping[str, Mapping[str, str]] | None = None,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(
+            session, headers=headers, host_headers=host_headers, timeout=timeout, retry=retry
+        )
+        self.token_url = token_url or _env("TOKEN_URL")
+        self.hosts = _split(hosts if hosts is not None else _env("HOSTS"))
+        self.client_id = client_id or _env("CLIENT_ID")
+        self._client_secret = client_secret or _env("CLIENT_SECRET")
+        self.scope = " ".join(_split(scope if scope is not None else _env("SCOPE"))) or None
+        env_params = dict(parse_qsl(_env("PARAMS") or ""))
+        self.params = dict(params if params is not None else env_params)
+        self.username = username or _env("USERNAME")
+        self._password = password or _env("PASSWORD")
+        self.device_authorization_url = device_authorization_url or _env("DEVICE_AUTHORIZATION_URL")
+        self.authorization_url = authorization_url or _env("AUTHORIZATION_URL")
+        self.redirect_uri = redirect_uri or _env("REDIRECT_URI")
+        self.authorize = authorize or print_authorization_url
+        self.show_device_code = show_device_code or print_device_code
+        self.refresh_margin = refresh_margin
+        self.grant = grant or _env("GRANT") or self._default_grant()
+        register(self._client_secret, self._password)
+        self._patterns = [_host_pattern(host) for host in self.hosts]
+        self._lock = threading.Lock()
+        self._token: _Token | None = None
+        self._failure: tuple[float, AccessError] | None = None
+        self._oauth: Any = None
+        if self.token_url is not None:
+            self._check()
+            self._oauth = _authlib_session(
+                client_id=self.client_id,
+                client_secret=self._client_secret,
+                scope=self.scope,
+                token_endpoint_auth_method=auth_method or _env("AUTH_METHOD"),
+                code_challenge_method="S256",
+                default_timeout=timeout,
+            )
+        elif self.hosts:
+            raise ValueError("OAuth2: hosts are set but no token URL (STAC_ASSET_OAUTH2_TOKEN_URL)")
+
+    def _default_grant(self) -> str:
+        if self.username:
+            return "password"
+        if self.device_authorization_url:
+            return "device_code"
+        if self.authorization_url:
+            return "authorization_code"
+        return "client_credentials"
+
+    def _check(self) -> None:
+        """Refuse incomplete settings early, naming what is missing."""
+        needs: dict[str, list[tuple[str, object]]] = {
+            "client_credentials": [("client_secret", self._client_secret)],
+            "password": [("username", self.username), ("password", self._password)],
+            "device_code": [("device_authorization_url", self.device_authorization_url)],
+            "authorization_code": [("authorization_url", self.authorization_url)],
+        }
+        if self.grant not in needs:
+            raise ValueError(f"OAuth2: unknown grant {self.grant!r}; use one of {GRANTS}")
+        missing = [
+            name for name, value in [("client_id", self.client_id), *needs[self.grant]] if not value
+        ]
+        if not self.hosts:
+            missing.append("hosts")
+        if missing:
+            names = ", ".join(f"{m} ({ENV_PREFIX}{m.upper()})" for m in missing)
+            raise ValueError(f"OAuth2 {self.grant} grant with {self.token_url} needs {names}")
+
+    # -- which hrefs ------------------------------------------------------------
+
+    def matches(self, href: str) -> bool:
+        """Whether ``href`` is an http(s) URL on one of the configured hosts."""
+        if self.token_url is None:
+            return False
+        parts = urlsplit(href)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return False
+        host = parts.hostname.lower()
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return False
+        return any(
+            (host == name or (name.startswith("*.") and host.endswith(name[1:])))
+            and (wanted is None or wanted == port)
+            for name, wanted in self._patterns
+        )
+
+    def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
+        """Resolve to ``/vsicurl/`` with the bearer token (only on a configured host)."""
+        if not self.matches(href):
+            return super().resolve(href, asset)
+        token = self._current(href)
+        headers = {**self.headers_for(href), "Authorization": f"Bearer {token.access}"}
+        if token.expires_at is not None:
+            expires_at = datetime.fromtimestamp(token.expires_at, timezone.utc)
+        else:
+            # Unknown lifetime: an expiry makes the engine re-resolve once on a 401.
+            expires_at = datetime.now(timezone.utc) + _NO_EXPIRY_NOMINAL
+        access = self.access_for_url(href, href, headers, expires_at)
+        # GDAL caches a file's state per URL, whatever the headers: a 401 seen with an
+        # expired token would outlive it. Keep nothing of this file once it is closed.
+        options = {**access.gdal_options, "CPL_VSIL_CURL_NON_CACHED": access.vsi_path}
+        return replace(access, gdal_options=options)
+
+    def open_stream(
+        self, access: Access, start: int = 0, validator: str | None = None
+    ) -> ByteStream:
+        """GET the object; a 401 marks its token as rejected, so the next resolve renews it."""
+        try:
+            return super().open_stream(access, start, validator)
+        except AccessDeniedError as error:
+            if error.status == 401:
+                self._reject(access.headers.get("Authorization", ""))
+            raise
+
+    # -- the token ----------------------------------------------------------------
+
+    def _current(self, href: str) -> _Token:
+        """The token, fetched or renewed first if needed (one request for all threads)."""
+        with self._lock:
+            token = self._token
+            if token is not None and not token.stale(self.refresh_margin):
+                return token
+            if self._failure is not None and time.monotonic() < self._failure[0]:
+                error = self._failure[1]
+                raise type(error)(href, self.name, error.reason, status=error.status)
+            try:
+                self._token = token = self._renew(token, href)
+            except TransientError:
+                raise
+            except AccessError as error:
+                self._failure = (time.monotonic() + FAILURE_MEMORY, error)
+                raise
+            self._failure = None
+            return token
+
+    def _reject(self, authorization: str) -> None:
+        with self._lock:
+            token = self._token
+            if token is not None and authorization == f"Bearer {token.access}":
+                logger.info("oauth2: %s rejected the token; renewing it", self.hosts)
+                self._token = replace(token, expires_at=0.0, lifetime=0.0)
+
+    def _renew(self, old: _Token | None, href: str) -> _Token:
+        if old is not None and old.refresh:
+            refresh = old.refresh
+            try:
+                data = self._call(
+                    href,
+                    lambda: self._oauth.refresh_token(self.token_url, refresh_token=refresh),
+                )
+                return self._store(href, data, "refresh_token", keep_refresh=refresh)
+            except AccessDeniedError as error:
+                logger.info("oauth2: refresh refused (%s); new %s grant", error.reason, self.grant)
+        grants: dict[str, Callable[[str], dict[str, Any]]] = {
+            "client_credentials": self._client_credentials,
+            "password": self._password_grant,
+            "device_code": self._device_code,
+            "authorization_code": self._authorization_code,
+        }
+        return self._store(href, grants[self.grant](href), self.grant)
+
+    def _store(
+        self, href: str, data: Mapping[str, Any], how: str, keep_refresh: str | None = None
+    ) -> _Token:
+        access = data.get("access_token")
+        token_type = str(data.get("token_type", "bearer"))
+        if not isinstance(access, str) or not access or token_type.lower() != "bearer":
+            where = mask_url(str(self.token_url))
+            raise AccessError(href, self.name, f"no bearer token from {where} ({how})")
+        refresh = data.get("refresh_token") or keep_refresh
+        register(access, refresh)
+        lifetime = data.get("expires_in")
+        try:
+            seconds = float(lifetime) if lifetime is not None else None
+        except (TypeError, ValueError):
+            seconds = None
+        expires_at = time.time() + seconds if seconds is not None else None
+        logger.info("oauth2: token from %s (%s), expires in %s s", self.token_url, how, seconds)
+        return _Token(access, refresh, expires_at, seconds)
+
+    def _call(self, href: str, request: Callable[[], Any], endpoint: str | None = None) -> Any:
+        """Run one protocol request with retries; errors name the endpoint, never a secret."""
+        prefix = f"request to {mask_url(endpoint or str(self.token_url))}"
+
+        def attempt() -> Any:
+            try:
+                return request()
+            except (requests.ConnectionError, requests.Timeout) as error:
+                raise TransientError(
+                    href, self.name, f"{prefix} failed ({type(error).__name__})"
+                ) from None
+            except requests.HTTPError as error:
+                status = error.response.status_code if error.response is not None else None
+                reason = f"{prefix} failed: HTTP {status}"
+                if status is not None and (status == 429 or status >= 500):
+                    raise TransientError(href, self.name, reason, status=status) from None
+                raise AccessError(href, self.name, reason, status=status) from None
+            except requests.RequestException as error:
+                raise AccessError(href, self.name, f"{prefix} failed: {error}") from None
+            except _protocol_errors() as error:
+                code = str(getattr(error, "error", None))
+                description = getattr(error, "description", None)
+                reason = f"{prefix} failed: {code}" + (f" ({description})" if description else "")
+                if code in _RETRY_LATER:
+                    raise TransientError(href, self.name, reason) from None
+                if code in _DENIED:
+                    raise AccessDeniedError(href, self.name, reason) from None
+                raise AccessError(href, self.name, reason) from None
+            except ValueError as error:  # a response that is not a JSON object
+                raise AccessError(href, self.name, f"{prefix} failed: {error}") from None
+
+        return call_with_retries(attempt, self.retry)
+
+    # -- the grants -------------------------------------------------------------------
+
+    def _client_credentials(self, href: str) -> dict[str, Any]:
+        grant = "client_credentials"
+        return dict(
+            self._call(
+                href,
+                lambda: self._oauth.fetch_token(self.token_url, grant_type=grant, **self.params),
+            )
+        )
+
+    def _password_grant(self, href: str) -> dict[str, Any]:
+        return dict(
+            self._call(
+                href,
+                lambda: self._oauth.fetch_token(
+                    self.token_url,
+                    grant_type="password",
+                    username=self.username,
+                    password=self._password,
+                    **self.params,
+                ),
+            )
+        )
+
+    def _device_code(self, href: str) -> dict[str, Any]:
+        """RFC 8628: get a user code, show it, then poll the token endpoint."""
+        oauth = self._oauth
+        url = str(self.device_authorization_url)
+        data = {**self.params, **({"scope": self.scope} if self.scope else {})}
+
+        def start() -> dict[str, Any]:
+            response = oauth.post(
+                url,
+                data=data,
+                auth=oauth.client_auth(oauth.token_endpoint_auth_method),
+                withhold_token=True,
+                headers={
+                    "Accept": "application/json",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            )
+            body = _json(response)
+            if "error" in body:
+                raise _ProtocolError(body)
+            response.raise_for_status()
+            return body
+
+        grant = self._call(href, start, url)
+        try:
+            device_code = str(grant["device_code"])
+            user_code = str(grant["user_code"])
+            verification_uri = str(grant["verification_uri"])
+            expires_in = float(grant.get("expires_in", 600))
+            interval = float(grant.get("interval", 5))
+        except (KeyError, TypeError, ValueError) as error:
+            raise AccessError(
+                href, self.name, f"request to {mask_url(url)} failed: no {error} in the response"
+            ) from None
+        register(device_code)
+        complete = grant.get("verification_uri_complete")
+        self.show_device_code(
+            DeviceCode(verification_uri, user_code, complete and str(complete), expires_in)
+        )
+        deadline = time.monotonic() + expires_in
+
+        def poll() -> dict[str, Any] | str:
+            try:
+                return dict(
+                    oauth.fetch_token(
+                        self.token_url, grant_type=DEVICE_GRANT, device_code=device_code
+                    )
+                )
+            except _protocol_errors() as error:
+                code = getattr(error, "error", None)
+                if code in ("authorization_pending", "slow_down"):
+                    return str(code)
+                raise
+
+        while True:
+            time.sleep(interval)
+            if time.monotonic() > deadline:
+                raise AccessDeniedError(
+                    href, self.name, f"the device code of {mask_url(url)} expired unapproved"
+                )
+            result = self._call(href, poll)
+            if result == "slow_down":
+                interval += SLOW_DOWN_INCREMENT
+            elif isinstance(result, dict):
+                return result
+
+    def _authorization_code(self, href: str) -> dict[str, Any]:
+        """RFC 6749 4.1 with PKCE (RFC 7636): the user authorizes, the code comes back."""
+        from authlib.common.security import generate_token
+
+        oauth = self._oauth
+        listener = self._listener()
+        redirect_uri = listener.uri if listener is not None else str(self.redirect_uri)
+        verifier = generate_token(64)
+        register(verifier)
+        try:
+            url, state = oauth.create_authorization_url(
+                self.authorization_url,
+                code_verifier=verifier,
+                redirect_uri=redirect_uri,
+                **self.params,
+            )
+            response = self.authorize(url)
+            if response is None and listener is not None:
+                response = listener.wait(AUTHORIZATION_TIMEOUT)
+        finally:
+            if listener is not None:
+                listener.close()
+        where = mask_url(str(self.authorization_url))
+        if response is None:
+            hint = "" if listener else " (authorize= must return the redirect URL)"
+            raise AccessDeniedError(
+                href, self.name, f"no authorization came back from {where}{hint}"
+            )
+        query = {k: v[0] for k, v in parse_qs(urlsplit(response).query).items()}
+        if "error" in query:
+            raise AccessDeniedError(
+                href, self.name, f"authorization at {where} failed: {query['error']}"
+            )
+        if query.get("state") != state or "code" not in query:
+            raise AccessDeniedError(
+                href, self.name, f"the redirect from {where} has no code or a wrong state"
+            )
+        code = query["code"]
+        register(code)
+        return dict(
+            self._call(
+                href,
+                lambda: oauth.fetch_token(
+                    self.token_url,
+                    grant_type="authorization_code",
+                    code=code,
+                    redirect_uri=redirect_uri,
+                    code_verifier=verifier,
+                ),
+            )
+        )
+
+    def _listener(self) -> _RedirectListener | None:
+        """A loopback listener for the redirect, unless the redirect URI is elsewhere."""
+        if self.redirect_uri is None:
+            return _RedirectListener("127.0.0.1", 0, "/callback")
+        parts = urlsplit(self.redirect_uri)
+        if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost"):
+            return _RedirectListener(parts.hostname, parts.port or 0, parts.path or "/")
+        return None
+
+    def close(self) -> None:
+        """Close the sessions of the asset bytes and of the token endpoint."""
+        if self._oauth is not None:
+            self._oauth.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        token_url = mask_url(self.token_url) if self.token_url else None
+        return (
+            f"OAuth2Client(token_url={token_url!r}, grant={self.grant!r}, "
+            f"client_id={self.client_id!r}, hosts={self.hosts!r})"
+        )
+
+
+class _ProtocolError(Exception):
+    """An OAuth2 error response outside the token endpoint (device authorization)."""
+
+    def __init__(self, body: Mapping[str, Any]) -> None:
+        super().__init__(body.get("error"))
+        self.error = str(body.get("error"))
+        self.description = body.get("error_description")
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        response.raise_for_status()
+        raise ValueError(f"not JSON (HTTP {response.status_code})") from None
+    if not isinstance(body, dict):
+        raise ValueError(f"not a JSON object (HTTP {response.status_code})")
+    return body
+
+
+def _protocol_errors() -> tuple[type[Exception], ...]:
+    from authlib.common.errors import AuthlibBaseError
+
+    return (AuthlibBaseError, _ProtocolError)
+
+
+def _authlib_session(**kwargs: Any) -> Any:
+    try:
+        from authlib.integrations.requests_client import OAuth2Session
+    except ImportError:
+        raise ImportError(
+            "OAuth2 needs Authlib: pip install 'stac-asset[oauth2]' (or pip install authlib)"
+        ) from None
+    return OAuth2Session(**kwargs)
+
+
+def client_from_options(
+    token_url: str | None = None,
+    host: Sequence[str] = (),
+    grant: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    scope: str | None = None,
+    param: Sequence[str] = (),
+    username: str | None = None,
+    device_authorization_url: str | None = None,
+    authorization_url: str | None = None,
+) -> OAuth2Client | None:
+    """Build the client from the ``--oauth2-*`` option values (the environment fills the rest).
+
+    Returns ``None`` when no option is given (the default client, configured
+    from the environment alone, then applies).
+    """
+    values = (token_url, host, grant, client_id, client_secret, scope, param, username)
+    if not any(values) and not device_authorization_url and not authorization_url:
+        return None
+    params: dict[str, str] = {}
+    for item in param:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--oauth2-param takes name=value, not {item!r}")
+        params[name.strip()] = value
+    return OAuth2Client(
+        token_url,
+        hosts=list(host) or None,
+        grant=grant,
+        client_id=client_id,
+        client_secret=client_secret,
+        scope=scope,
+        params=params or None,
+        username=username,
+        device_authorization_url=device_authorization_url,
+        authorization_url=authorization_url,
+    )
