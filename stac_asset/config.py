@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
+from ._secrets import is_sensitive, register
 from .clip import Clip
-from .errors import CannotIncludeAndExclude
+from .errors import CannotIncludeAndExclude, ConfigError
+from .strategy import ErrorStrategy, FileNameStrategy
 
 DEFAULT_MAX_CONCURRENT_DOWNLOADS = 32
 DEFAULT_MAX_CONCURRENT_PER_HOST = 16
@@ -17,15 +20,13 @@ DEFAULT_MAX_CONCURRENT_PER_HOST = 16
 
 CLIP_OPTIONS = ("bbox", "bbox_crs", "window", "overviews", "compress")
 
+S3_RETRY_MODES = ("standard", "legacy", "adaptive")
+"""The values stac-asset 0.4 (botocore) took for ``s3_retry_mode``."""
 
-class FileNameStrategy(str, Enum):
-    """How an asset's file name is chosen."""
 
-    FILE_NAME = "file_name"
-    """The last part of the href's path (the default)."""
-
-    KEY = "key"
-    """The asset key, plus the href's file extension."""
+def _env(name: str) -> str | None:
+    """stac-asset 0.4's ``OAUTH2_<name>`` environment variable, if set."""
+    return os.environ.get(f"OAUTH2_{name}") or None
 
 
 @dataclass
@@ -78,16 +79,146 @@ class Config:
     """When two assets would be written to the same path: ``"error"`` (before
     any byte moves) or ``"rename"`` (append ``-<asset key>`` to the later one)."""
 
+    # stac-asset 0.4's settings. Those of clients (client_override, http_*,
+    # s3_*, earthdata_token) configure the clients a call builds; see
+    # stac_asset.compat.
+
+    warn: bool = False
+    """Warn (:class:`~stac_asset.errors.DownloadWarning`) for each failed asset instead of
+    raising; the item is then written without them (or, with ``error_strategy=KEEP``,
+    with their original hrefs). Exclusive with ``fail_fast``."""
+
+    error_strategy: ErrorStrategy = ErrorStrategy.DELETE
+    """With ``warn``: leave failed assets out of the written item, or keep them."""
+
+    clean: bool = True
+    """Always true here: a failed download never leaves a file at its path."""
+
+    client_override: str | None = None
+    """The name of the client (``"http"``, ``"s3"``, ...) to use for every asset href."""
+
+    http_client_timeout: float | None = None
+    """Seconds to wait to connect and between bytes over HTTP (clients' default: 60)."""
+
+    http_max_attempts: int | None = None
+    """Attempts in all for a failed HTTP request (clients' default: 5)."""
+
+    http_assert_content_type: bool = False
+    """Not supported (content types are not checked; ``file:*`` fields are)."""
+
+    http_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    """Headers sent with every HTTP request of the plain HTTP client."""
+
+    earthdata_token: str | None = field(default=None, repr=False)
+    """The Earthdata Login token; by default ``EARTHDATA_TOKEN`` or ``EARTHDATA_PAT``."""
+
+    s3_region_name: str | None = None
+    """The S3 region; by default the bucket's (from ``storage:*`` or the bucket itself)."""
+
+    s3_requester_pays: bool = False
+    """Pay for requests to requester-pays buckets."""
+
+    s3_retry_mode: str | None = None
+    """One of ``standard``, ``legacy``, ``adaptive``; all retry with backoff and jitter."""
+
+    s3_max_attempts: int | None = None
+    """Attempts in all for a failed S3 request (the client's default: 5)."""
+
+    s3_endpoint_url: str | None = None
+    """An S3-compatible endpoint, e.g. ``http://localhost:9000``."""
+
+    oauth2_grant: str | None = field(default_factory=lambda: _env("GRANT"))
+    """An OAuth2 grant (``client_credentials``, ``password``, ``device_code``,
+    ``authorization_code``) for an :class:`~stac_asset.clients.oauth2.OAuth2Client`
+    whose token goes to :attr:`oauth2_hosts` only. This and the other ``oauth2_*``
+    fields default to stac-asset 0.4's ``OAUTH2_*`` environment variables."""
+
+    oauth2_hosts: list[str] = field(default_factory=list)
+    """Hosts the OAuth2 token is sent to (``STAC_ASSET_OAUTH2_HOSTS`` by default)."""
+
+    oauth2_token_url: str | None = field(default_factory=lambda: _env("TOKEN_URL"))
+    """The OAuth2 token endpoint."""
+
+    oauth2_authorization_url: str | None = field(default_factory=lambda: _env("AUTHORIZATION_URL"))
+    """The OAuth2 authorization endpoint (authorization code grant)."""
+
+    oauth2_device_authorization_url: str | None = field(
+        default_factory=lambda: _env("DEVICE_AUTHORIZATION_URL")
+    )
+    """The OAuth2 device authorization endpoint (device code grant)."""
+
+    oauth2_client_id: str | None = field(default_factory=lambda: _env("CLIENT_ID"))
+    """The OAuth2 client id."""
+
+    oauth2_client_secret: str | None = field(
+        default_factory=lambda: _env("CLIENT_SECRET"), repr=False
+    )
+    """The OAuth2 client secret."""
+
+    oauth2_pkce: bool = field(
+        default_factory=lambda: (_env("PKCE") or "true").lower() not in ("false", "0")
+    )
+    """Accepted for stac-asset 0.4: PKCE is always used with the authorization code grant."""
+
+    oauth2_username: str | None = field(default_factory=lambda: _env("USERNAME"))
+    """The resource owner's name (password grant)."""
+
+    oauth2_password: str | None = field(default_factory=lambda: _env("PASSWORD"), repr=False)
+    """The resource owner's password (password grant)."""
+
+    oauth2_extra: dict[str, str] = field(default_factory=dict, repr=False)
+    """Extra parameters of the token requests (``scope`` among them)."""
+
+    @property
+    def keep_failed(self) -> bool:
+        """Whether written items keep the assets that failed (``error_strategy=KEEP``)."""
+        return self.error_strategy == ErrorStrategy.KEEP
+
+    def __post_init__(self) -> None:
+        register(self.earthdata_token, self.oauth2_client_secret, self.oauth2_password)
+        register(*(value for name, value in self.http_headers.items() if is_sensitive(name)))
+
+    def copy(self) -> Config:
+        """A deep copy of these settings."""
+        return copy.deepcopy(self)
+
     def validate(self) -> None:
-        """Raise a clear error for settings that contradict each other."""
+        """Raise a clear error for settings that contradict each other or cannot be honoured."""
         if self.include and self.exclude:
             raise CannotIncludeAndExclude(self.include, self.exclude)
+        if self.warn and self.fail_fast:
+            raise ConfigError("cannot warn and fail fast at the same time")
+        self._validate_04()
         if self.max_concurrent_downloads < 1 or self.max_concurrent_per_host < 1:
             raise ValueError("max_concurrent_downloads and max_concurrent_per_host must be >= 1")
         if self.non_raster not in ("copy", "skip"):
             raise ValueError(f"non_raster must be 'copy' or 'skip', not {self.non_raster!r}")
         if self.on_collision not in ("error", "rename"):
             raise ValueError(f"on_collision must be 'error' or 'rename', not {self.on_collision!r}")
+
+    def _validate_04(self) -> None:
+        """Refuse the stac-asset 0.4 settings that cannot be honoured, saying why."""
+        if not self.clean:
+            raise ConfigError(
+                "clean=False cannot be honoured: bytes go to a hidden partial file that is "
+                "renamed into place only when complete, and removed if the download fails"
+            )
+        if self.http_assert_content_type:
+            raise ConfigError(
+                "http_assert_content_type=True cannot be honoured: content types are not "
+                "checked (downloads are verified against file:size and file:checksum instead)"
+            )
+        if self.s3_retry_mode is not None and self.s3_retry_mode not in S3_RETRY_MODES:
+            raise ConfigError(
+                f"s3_retry_mode must be one of {', '.join(S3_RETRY_MODES)}, "
+                f"not {self.s3_retry_mode!r}"
+            )
+        for name in ("http_max_attempts", "s3_max_attempts"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be >= 1, not {value}")
+        if self.http_client_timeout is not None and self.http_client_timeout <= 0:
+            raise ConfigError(f"http_client_timeout must be > 0, not {self.http_client_timeout}")
 
     def with_options(self, **options: Any) -> Config:
         """A copy with some fields replaced; unknown names are a clear error.
@@ -102,7 +233,7 @@ class Config:
         unknown = sorted(set(options) - names)
         if unknown:
             raise TypeError(f"unknown download option(s) {unknown}; known: {sorted(names)}")
-        for name in ("include", "exclude", "alternate_assets"):
+        for name in ("include", "exclude", "alternate_assets", "oauth2_hosts"):
             value = options.get(name)
             if isinstance(value, str):
                 options[name] = [value]
@@ -110,4 +241,9 @@ class Config:
                 options[name] = list(value)
         if "file_name_strategy" in options:
             options["file_name_strategy"] = FileNameStrategy(options["file_name_strategy"])
+        if "error_strategy" in options:
+            options["error_strategy"] = ErrorStrategy(options["error_strategy"])
         return dataclasses.replace(self, **options)
+
+
+__all__ = ["Config", "ErrorStrategy", "FileNameStrategy"]

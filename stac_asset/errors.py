@@ -83,7 +83,11 @@ class UnsafePathError(StacAssetError, ValueError):
     """A destination path built from untrusted input would leave the destination directory."""
 
 
-class CannotIncludeAndExclude(StacAssetError, ValueError):
+class ConfigError(StacAssetError, ValueError):
+    """Download settings that contradict each other or cannot be honoured."""
+
+
+class CannotIncludeAndExclude(ConfigError):
     """``include`` and ``exclude`` were both given."""
 
     def __init__(self, include: Sequence[str], exclude: Sequence[str]) -> None:
@@ -95,6 +99,18 @@ class CannotIncludeAndExclude(StacAssetError, ValueError):
 
 class AssetOverwriteError(StacAssetError, ValueError):
     """Two assets would be written to the same path."""
+
+
+class ContentTypeError(StacAssetError):
+    """A server's content type is not the one the asset declares (stac-asset 0.4's name)."""
+
+    def __init__(self, actual: str, expected: str) -> None:
+        self.actual = actual
+        self.expected = expected
+        super().__init__(
+            f"the actual content type does not match the expected: actual={actual}, "
+            f"expected={expected}"
+        )
 
 
 @dataclass(frozen=True)
@@ -124,3 +140,16 @@ class DownloadError(StacAssetError):
         self.failures = list(failures)
         lines = "\n".join(f"  - {failure}" for failure in self.failures)
         super().__init__(f"{len(self.failures)} asset(s) failed to download:\n{lines}")
+
+    @property
+    def exceptions(self) -> list[BaseException]:
+        """The error of each failed asset, as stac-asset 0.4's ``DownloadError`` had them."""
+        return [failure.error for failure in self.failures]
+
+
+class DownloadWarning(Warning):
+    """An asset failed while failures only warn (``Config(warn=True)``); ``failure`` says which."""
+
+    def __init__(self, failure: AssetFailure) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
