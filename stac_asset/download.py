@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pystac
 
@@ -25,6 +26,7 @@ from .errors import (
     AssetFailure,
     AssetOverwriteError,
     DownloadError,
+    DownloadWarning,
     ResolveError,
     TransientError,
     UnsafePathError,
@@ -47,12 +49,16 @@ ALTERNATE_ASSETS_EXTENSION = "https://stac-extensions.github.io/alternate-assets
 ORIGIN = "origin"
 """The ``alternate`` name under which a downloaded asset keeps its original href."""
 
+Owner = pystac.Item | pystac.Collection
+"""What owns the assets a download writes: an item, or a collection's own assets."""
+OwnerT = TypeVar("OwnerT", pystac.Item, pystac.Collection)
+
 
 @dataclass
 class Job:
     """One asset of one item, with the path it is written to."""
 
-    item: pystac.Item | None
+    item: Owner | None
     key: str
     asset: pystac.Asset
     href: str
@@ -112,7 +118,7 @@ def file_name(key: str, href: str, config: Config) -> str:
     return check_component(from_href, "file name from href")
 
 
-def prepare(item: pystac.Item) -> pystac.Item:
+def prepare(item: OwnerT) -> OwnerT:
     """A copy of the item with absolute link and asset hrefs, safe to rewrite."""
     copy = item.clone()
     self_href = item.get_self_href()
@@ -126,7 +132,7 @@ def prepare(item: pystac.Item) -> pystac.Item:
     return copy
 
 
-def plan_item(item: pystac.Item, directory: Path, config: Config, plan: Plan) -> None:
+def plan_item(item: Owner, directory: Path, config: Config, plan: Plan) -> None:
     """Add the selected assets of ``item``, to be written under ``directory``."""
     for key, asset in item.assets.items():
         if not selected(key, asset, config):
@@ -183,7 +189,7 @@ def run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | Non
             _copy_with_fallbacks(job, transfer, fetcher, target)
     except BaseException as error:
         if progress:
-            progress(ErrorAssetDownload(job.key, job.href, job.path, str(error), item_id))
+            progress(ErrorAssetDownload(job.key, job.href, job.path, error, item_id))
         raise
     job.done = True
     if progress:
@@ -221,7 +227,8 @@ def execute(
     """Run every job, ``config.max_concurrent_downloads`` at a time (or on ``executor``).
 
     Raises :class:`DownloadError` listing every failed asset (or, with
-    ``fail_fast``, the first failure after cancelling the rest).
+    ``fail_fast``, the first failure after cancelling the rest); with
+    ``warn``, each failure is a :class:`DownloadWarning` instead.
     """
     failures = (
         _execute_on(executor, plan, resolver, config, progress)
@@ -231,6 +238,10 @@ def execute(
     if failures:
         if config.fail_fast:
             raise failures[0].error
+        if config.warn:
+            for failure in failures:
+                warnings.warn(DownloadWarning(failure), stacklevel=2)
+            return
         raise DownloadError(failures)
 
 
@@ -265,7 +276,7 @@ def _execute_on(
             except Exception as error:  # noqa: BLE001 - every failure is reported
                 failures.append(_failure(job, error))
                 if progress:
-                    progress(ErrorAssetDownload(job.key, job.href, job.path, str(error), item_id))
+                    progress(ErrorAssetDownload(job.key, job.href, job.path, error, item_id))
                 if config.fail_fast:
                     break
                 continue
@@ -307,25 +318,29 @@ def _execute_here(
 
 
 def rewrite(
-    item: pystac.Item,
+    item: Owner,
     jobs: Sequence[Job],
     item_path: Path,
     keep_non_downloaded: bool,
     clip: Clip | None = None,
+    keep_failed: bool = False,
 ) -> None:
     """Point downloaded assets at their files (relative to ``item_path``), keeping origins.
 
-    After a windowed copy (``clip``), clipped assets describe their new grid
-    and the item's bbox and geometry are cut to the clip's bbox (a pixel
+    Assets that were not downloaded are left out, unless ``keep_non_downloaded``
+    (or, for those that failed, ``keep_failed``) keeps them with their original
+    hrefs. After a windowed copy (``clip``), clipped assets describe their new
+    grid and the item's bbox and geometry are cut to the clip's bbox (a pixel
     window leaves them as they are).
     """
     done = {job.key: job for job in jobs if job.item is item and job.done}
+    failed = {job.key for job in jobs if job.item is item and not job.done}
     item.set_self_href(str(item_path))
     for key in list(item.assets):
         asset = item.assets[key]
         job = done.get(key)
         if job is None:
-            if not keep_non_downloaded:
+            if not (keep_non_downloaded or (keep_failed and key in failed)):
                 del item.assets[key]
             continue
         alternates = asset.extra_fields.setdefault("alternate", {})
@@ -338,7 +353,7 @@ def rewrite(
         asset.href = os.path.relpath(job.path, item_path.parent).replace(os.sep, "/")
         if job.clipped is not None:
             describe_clip(asset, job.clipped, job.path)
-    if clip is not None and (bbox := clip.bbox_wgs84()) is not None:
+    if isinstance(item, pystac.Item) and clip is not None and (bbox := clip.bbox_wgs84()):
         _intersect_item(item, bbox)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,9 +37,12 @@ _EVENT_NAMES = {
 
 def event_json(message: Message) -> str:
     """One JSON line for a progress event, hrefs masked."""
-    data: dict[str, Any] = {"event": _EVENT_NAMES[type(message)], **asdict(message)}
+    data: dict[str, Any] = {"event": _EVENT_NAMES[type(message)]}
+    data.update((f.name, getattr(message, f.name)) for f in fields(message))
     data["href"] = mask_url(data["href"])
     data["path"] = str(data["path"])
+    if isinstance(message, ErrorAssetDownload):
+        data["error"] = message.reason
     return json.dumps(data)
 
 
