@@ -17,6 +17,7 @@ from typing import ParamSpec, TypeVar
 
 from . import blocking
 from .clients import Client
+from .config import Config
 from .messages import as_callback
 from .resolver import ClientSpec
 
@@ -45,9 +46,11 @@ def _awaitable(func: Callable[P, T]) -> Callable[P, Awaitable[T]]:
     @functools.wraps(func)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         bound = signature.bind(*args, **kwargs)
-        # An asyncio.Queue for progress must be bound to this loop, here.
-        if "messages" in bound.arguments:
-            bound.arguments["messages"] = as_callback(bound.arguments["messages"])
+        # An asyncio.Queue for progress must be bound to this loop, here (whichever
+        # parameter it came in: download_file's two argument orders differ).
+        for name, value in bound.arguments.items():
+            if isinstance(value, asyncio.Queue):
+                bound.arguments[name] = as_callback(value)
         call = functools.partial(func, *bound.args, **bound.kwargs)
         return await asyncio.get_running_loop().run_in_executor(_pool(), call)
 
@@ -58,6 +61,7 @@ download_item = _awaitable(blocking.download_item)
 copy_item = _awaitable(blocking.copy_item)
 download_item_from_href = _awaitable(blocking.download_item_from_href)
 download_item_collection = _awaitable(blocking.download_item_collection)
+download_collection = _awaitable(blocking.download_collection)
 download_asset = _awaitable(blocking.download_asset)
 clip_asset = _awaitable(blocking.clip_asset)
 download_file = _awaitable(blocking.download_file)
@@ -69,10 +73,17 @@ assert_asset_exists = _awaitable(blocking.assert_asset_exists)
 
 
 async def open_href(
-    href: str, clients: Sequence[Client] | None = None, *, client: ClientSpec | None = None
+    href: str,
+    config: Config | Sequence[Client] | None = None,
+    clients: Sequence[Client] | None = None,
+    *,
+    client: ClientSpec | None = None,
 ) -> AsyncIterator[bytes]:
-    """Yield the bytes at ``href`` chunk by chunk; each chunk is read on a worker thread."""
-    chunks = blocking.open_href(href, clients, client=client)
+    """Yield the bytes at ``href`` chunk by chunk; each chunk is read on a worker thread.
+
+    Takes ``config`` and ``clients`` as :func:`stac_asset.blocking.read_href` does.
+    """
+    chunks = blocking.open_href(href, config, clients, client=client)
     loop = asyncio.get_running_loop()
     done = object()
     try:
@@ -93,6 +104,7 @@ __all__ = [
     "clip_asset",
     "copy_item",
     "download_asset",
+    "download_collection",
     "download_file",
     "download_item",
     "download_item_collection",

@@ -14,6 +14,7 @@ from typing import Any
 
 import pystac
 
+from . import compat
 from .clients import ByteStream, Client
 from .clip import WindowLike
 from .config import Config
@@ -69,7 +70,7 @@ def _aim(plan: Plan, destination: Destination) -> None:
             job.target = destination.href(job.path)
 
 
-def _move_self_link(item: pystac.Item, href: str) -> None:
+def _move_self_link(item: pystac.Item | pystac.Collection, href: str) -> None:
     # pystac's set_self_href would also rewrite the (already right) relative asset hrefs.
     link = item.get_single_link(pystac.RelType.SELF)
     if link is not None:
@@ -93,6 +94,8 @@ def download_item(
     messages: Any = None,
     clients: Sequence[Client] | None = None,
     keep_non_downloaded: bool = False,
+    max_concurrent_downloads: int | None = None,
+    stream: bool | None = None,
     *,
     client: ClientSpec | None = None,
     executor: Any = None,
@@ -113,6 +116,9 @@ def download_item(
             :class:`~stac_asset.HttpClient`).
         keep_non_downloaded: Keep assets that were not downloaded in the
             written item (with their original hrefs).
+        max_concurrent_downloads: How many files are transferred at once
+            (``config.max_concurrent_downloads`` by default).
+        stream: Accepted for stac-asset 0.4; bytes are always streamed to disk.
         client: A client (or client class) to use for every href.
         executor: A :class:`concurrent.futures.Executor` or a dask.distributed
             ``Client`` to run the per-asset work on (the destination must be
@@ -126,9 +132,14 @@ def download_item(
 
     Raises:
         DownloadError: Some assets failed; each is listed with its href and
-            the reason. Files that did complete stay in place.
+            the reason. Files that did complete stay in place. (With
+            ``warn=True`` each failure is a ``DownloadWarning`` instead.)
 
     """
+    # stac-asset 0.4's parameters and client settings (config or options) make the call's clients.
+    options, clients, client = compat.prepare(
+        config, options, clients, client, max_concurrent_downloads=max_concurrent_downloads
+    )
     item = _check_item(item, "download_item")
     settings = _config(config, options)
     destination = _destination(directory, settings)
@@ -145,7 +156,7 @@ def download_item(
         raise
     name = file_name or (f"{item.id}.json" if infer_file_name else None)
     item_file = root / check_component(name or f"{item.id}.json", "item file name")
-    rewrite(copy, plan.jobs, item_file, keep_non_downloaded, settings.clip)
+    rewrite(copy, plan.jobs, item_file, keep_non_downloaded, settings.clip, settings.keep_failed)
     if name:
         data = copy.to_dict(include_self_link=False, transform_hrefs=False)
         destination.write_json(data, item_file, Fetcher(resolver))
@@ -210,7 +221,9 @@ def download_item_from_href(
     **options: Any,
 ) -> pystac.Item:
     """Read the item at ``href`` with any client, then :func:`download_item` it."""
-    item = read_item(href, Fetcher(Resolver(clients or (), force=client)))
+    # The clients config asks for read the item, then fetch its assets.
+    _, clients, _ = compat.prepare(config, options, clients, None)
+    item = read_item(href, Fetcher(Resolver(clients, force=client)))
     return download_item(
         item,
         directory,
@@ -229,13 +242,16 @@ def download_item_from_href(
 def download_item_collection(
     item_collection: pystac.ItemCollection | Sequence[pystac.Item] | str,
     directory: PathLike,
-    file_name: str | None = None,
-    infer_file_name: bool = True,
+    path_template: str | None = None,
+    file_name: str | None = ITEM_COLLECTION_FILE_NAME,
     config: Config | None = None,
     messages: Any = None,
     clients: Sequence[Client] | None = None,
     keep_non_downloaded: bool = False,
+    max_concurrent_downloads: int | None = None,
+    stream: bool | None = None,
     *,
+    infer_file_name: bool = True,
     client: ClientSpec | None = None,
     executor: Any = None,
     **options: Any,
@@ -246,12 +262,25 @@ def download_item_collection(
 
     The items' assets are fetched together, ``max_concurrent_downloads`` at
     a time. Each item's JSON is written into its own directory, and the item
-    collection into ``directory/item-collection.json`` (or ``file_name``).
+    collection into ``directory/item-collection.json`` (or ``file_name``; with
+    ``file_name=None``, or ``infer_file_name=False``, none is written).
     ``item_collection`` may also be an href to a FeatureCollection. With
     ``executor`` (a :class:`concurrent.futures.Executor` or a dask.distributed
     ``Client``) the per-asset work runs on its workers; see
-    :func:`download_item` for the other arguments.
+    :func:`download_item` for the other arguments. The positional order is
+    stac-asset 0.4's.
     """
+    path_template, file_name, infer_file_name = compat.collection_args(
+        path_template, file_name, infer_file_name, ITEM_COLLECTION_FILE_NAME
+    )
+    options, clients, client = compat.prepare(
+        config,
+        options,
+        clients,
+        client,
+        path_template=path_template,
+        max_concurrent_downloads=max_concurrent_downloads,
+    )
     settings = _config(config, options)
     resolver = Resolver(clients or (), force=client)
     if isinstance(item_collection, str):
@@ -272,7 +301,9 @@ def download_item_collection(
     fetcher = Fetcher(resolver)
     for item, item_root in zip(items, directories, strict=True):
         item_path = item_root / f"{check_component(item.id, 'item id')}.json"
-        rewrite(item, plan.jobs, item_path, keep_non_downloaded, settings.clip)
+        rewrite(
+            item, plan.jobs, item_path, keep_non_downloaded, settings.clip, settings.keep_failed
+        )
         if failure is None:
             data = item.to_dict(include_self_link=False, transform_hrefs=False)
             destination.write_json(data, item_path, fetcher)
@@ -303,6 +334,7 @@ def download_asset(
     config: Config | None = None,
     messages: Any = None,
     clients: Sequence[Client] | None = None,
+    stream: bool | None = None,
     *,
     client: ClientSpec | None = None,
     **options: Any,
@@ -310,11 +342,14 @@ def download_asset(
     """Download one asset to ``path`` and return a copy whose href is that path.
 
     With ``bbox=`` or ``window=`` (see :func:`clip_asset`) a raster asset is
-    clipped instead, and the returned asset describes the clip.
+    clipped instead, and the returned asset describes the clip. ``stream`` is
+    accepted for stac-asset 0.4 (bytes are always streamed to disk); a
+    complete file already at ``path`` is kept unless ``overwrite=True``.
     """
+    options, clients, client = compat.prepare(config, options, clients, client)
     settings = _config(config, options)
     target = Path(path).absolute()
-    owner = asset.owner if isinstance(asset.owner, pystac.Item) else None
+    owner = asset.owner if isinstance(asset.owner, (pystac.Item, pystac.Collection)) else None
     job = Job(owner, key, asset, asset_href(asset, settings.alternate_assets), target)
     job.clip = settings.clip
     plan = Plan()
@@ -383,30 +418,71 @@ def clip_asset(
 
 def download_file(
     href: str,
-    path: PathLike,
+    destination: PathLike | None = None,
     config: Config | None = None,
-    messages: Any = None,
     clients: Sequence[Client] | None = None,
+    messages: Any = None,
     *,
+    path: PathLike | None = None,
     client: ClientSpec | None = None,
 ) -> None:
-    """Download the single file at ``href`` to ``path`` (complete, or not at all)."""
+    """Download the single file at ``href`` to ``destination`` (complete, or not at all).
+
+    The positional order is stac-asset 0.4's; ``path=`` (this library's name
+    for ``destination``) and the order ``(href, path, config, messages,
+    clients)`` work too.
+    """
+    if (destination is None) == (path is None):
+        raise TypeError("download_file takes one destination (or path=)")
+    target = destination if destination is not None else path
+    assert target is not None
+    clients, messages = compat.split_messages(clients, messages)
     download_asset(
-        Path(path).name, pystac.Asset(href), path, config, messages, clients, client=client
+        Path(target).name, pystac.Asset(href), target, config, messages, clients, client=client
     )
 
 
+def _read_clients(
+    config: Config | Sequence[Client] | None,
+    clients: Sequence[Client] | None,
+    client: ClientSpec | None,
+) -> tuple[Config, list[Client], ClientSpec | None]:
+    """The settings and clients of a read; 0.4 passed ``config`` where this library had clients."""
+    settings, clients = compat.split_config(config, clients)
+    settings = settings or Config()
+    settings.validate()
+    given, forced = compat.call_clients(settings, clients, client)
+    return settings, given, forced
+
+
 def read_href(
-    href: str, clients: Sequence[Client] | None = None, *, client: ClientSpec | None = None
+    href: str,
+    config: Config | Sequence[Client] | None = None,
+    clients: Sequence[Client] | None = None,
+    *,
+    client: ClientSpec | None = None,
 ) -> bytes:
-    """Read all the bytes at ``href`` into memory."""
-    return Fetcher(Resolver(clients or (), force=client)).read(Transfer(href))
+    """Read all the bytes at ``href`` into memory.
+
+    ``config``'s client settings (``http_headers``, ``s3_requester_pays``...)
+    configure the clients; a list of clients in its place is taken as ``clients``.
+    """
+    _, clients, client = _read_clients(config, clients, client)
+    return Fetcher(Resolver(clients, force=client)).read(Transfer(href))
 
 
 def open_href(
-    href: str, clients: Sequence[Client] | None = None, *, client: ClientSpec | None = None
+    href: str,
+    config: Config | Sequence[Client] | None = None,
+    clients: Sequence[Client] | None = None,
+    *,
+    client: ClientSpec | None = None,
 ) -> Generator[bytes, None, None]:
-    """Yield the bytes at ``href`` chunk by chunk, without holding the whole object."""
+    """Yield the bytes at ``href`` chunk by chunk, without holding the whole object.
+
+    Takes ``config`` and ``clients`` as :func:`read_href` does.
+    """
+    _, clients, client = _read_clients(config, clients, client)
     with _open(href, clients, client) as stream:
         yield from stream.chunks()
 
@@ -432,19 +508,80 @@ def assert_href_exists(
 
 def asset_exists(
     asset: pystac.Asset,
+    config: Config | Sequence[Client] | None = None,
     clients: Sequence[Client] | None = None,
     *,
     client: ClientSpec | None = None,
 ) -> bool:
-    """Whether the asset's href can be read."""
-    return href_exists(asset_href(asset), clients, client=client)
+    """Whether the asset's href (or preferred alternate) can be read.
+
+    Takes ``config`` and ``clients`` as :func:`assert_asset_exists` does.
+    """
+    try:
+        assert_asset_exists(asset, config, clients, client=client)
+    except StacAssetError:
+        return False
+    return True
 
 
 def assert_asset_exists(
     asset: pystac.Asset,
+    config: Config | Sequence[Client] | None = None,
     clients: Sequence[Client] | None = None,
     *,
     client: ClientSpec | None = None,
 ) -> None:
-    """Raise an :class:`~stac_asset.errors.AccessError` unless the asset's href can be read."""
-    assert_href_exists(asset_href(asset), clients, client=client)
+    """Raise an :class:`~stac_asset.errors.AccessError` unless the asset's href can be read.
+
+    With ``config``, its ``alternate_assets`` choose the href and its client
+    settings configure the clients; a list of clients in its place is taken
+    as ``clients``.
+    """
+    settings, clients, client = _read_clients(config, clients, client)
+    assert_href_exists(asset_href(asset, settings.alternate_assets), clients, client=client)
+
+
+def download_collection(
+    collection: pystac.Collection,
+    directory: PathLike,
+    file_name: str | None = "collection.json",
+    config: Config | None = None,
+    messages: Any = None,
+    clients: Sequence[Client] | None = None,
+    keep_non_downloaded: bool = False,
+    max_concurrent_downloads: int | None = None,
+    stream: bool | None = None,
+    *,
+    client: ClientSpec | None = None,
+    **options: Any,
+) -> pystac.Collection:
+    """Download a collection's own assets into ``directory`` and write the collection beside them.
+
+    The collection's items are not downloaded (see :func:`download_item_collection`).
+    Arguments are those of :func:`download_item` (``file_name=None`` writes
+    no collection JSON).
+
+    Returns:
+        A copy of the collection whose asset hrefs point at the downloaded
+        files, each keeping its original href as the ``origin`` alternate.
+
+    """
+    options, clients, client = compat.prepare(
+        config, options, clients, client, max_concurrent_downloads=max_concurrent_downloads
+    )
+    settings = _config(config, options)
+    destination = _destination(directory, settings)
+    copy = prepare(collection)
+    plan = Plan()
+    plan_item(copy, destination.root, settings, plan)
+    _aim(plan, destination)
+    resolver = Resolver(clients, force=client)
+    execute(plan, resolver, settings, as_callback(messages))
+    name = check_component(file_name or "collection.json", "collection file name")
+    collection_file = destination.root / name
+    rewrite(copy, plan.jobs, collection_file, keep_non_downloaded, None, settings.keep_failed)
+    if file_name:
+        data = copy.to_dict(include_self_link=False, transform_hrefs=False)
+        destination.write_json(data, collection_file, Fetcher(resolver))
+    _move_self_link(copy, destination.href(collection_file))
+    return copy

@@ -17,6 +17,8 @@ from ..retry import RetryPolicy
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from ..config import Config
+
 
 class ByteStream(ABC):
     """An open read of one object's bytes, from :attr:`start` to its end."""
@@ -157,6 +159,13 @@ class Client(ABC):
 
     # stac-asset 0.4 vocabulary: the client as the entry point for transfers.
 
+    @classmethod
+    async def from_config(cls, config: Config) -> Self:
+        """A new client set up by stac-asset 0.4's ``Config`` (``http_*``, ``s3_*``...)."""
+        from ..compat import client_from_config
+
+        return client_from_config(cls, config)
+
     async def download_item(
         self, item: pystac.Item, directory: str | os.PathLike[str], **kwargs: Any
     ) -> pystac.Item:
@@ -165,11 +174,28 @@ class Client(ABC):
 
         return await api.download_item(item, directory, clients=[self], **kwargs)
 
-    async def download_href(self, href: str, path: str | os.PathLike[str], **kwargs: Any) -> None:
-        """Download one href to ``path``; see :func:`stac_asset.download_file`."""
-        from .. import api
+    async def download_href(
+        self,
+        href: str,
+        path: str | os.PathLike[str],
+        clean: bool = True,
+        content_type: str | None = None,
+        messages: Any = None,
+        stream: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Download one href to ``path``; see :func:`stac_asset.download_file`.
 
-        await api.download_file(href, path, clients=[self], **kwargs)
+        ``clean``, ``content_type`` and ``stream`` are stac-asset 0.4's: a
+        failed download never leaves a file (``clean=False`` is refused),
+        content types are not checked, and bytes are always streamed.
+        """
+        from .. import api
+        from ..config import Config
+
+        if not clean:
+            Config(clean=False).validate()
+        await api.download_file(href, path, clients=[self], messages=messages, **kwargs)
 
     async def read_href(self, href: str) -> bytes:
         """Read all the bytes of ``href`` into memory."""
@@ -177,8 +203,14 @@ class Client(ABC):
 
         return await api.read_href(href, clients=[self])
 
-    async def open_href(self, href: str) -> AsyncIterator[bytes]:
-        """Yield the bytes of ``href`` chunk by chunk."""
+    async def open_href(
+        self, href: str, content_type: str | None = None, stream: bool | None = None
+    ) -> AsyncIterator[bytes]:
+        """Yield the bytes of ``href`` chunk by chunk.
+
+        ``content_type`` and ``stream`` are accepted for stac-asset 0.4: content
+        types are not checked, and bytes are always streamed.
+        """
         from .. import api
 
         async for chunk in api.open_href(href, clients=[self]):

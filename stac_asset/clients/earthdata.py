@@ -2,7 +2,8 @@
 
 Two ways in, tried in this order:
 
-* a **token** (``token=`` or ``EARTHDATA_TOKEN``), sent as ``Authorization:
+* a **token** (``token=``, ``EARTHDATA_TOKEN``, or stac-asset 0.4's
+  ``EARTHDATA_PAT``), sent as ``Authorization:
   Bearer`` to Earthdata hosts only;
 * an **Earthdata Login session**: with a username and password
   (``username=``/``password=``, ``EARTHDATA_USERNAME``/``EARTHDATA_PASSWORD``,
@@ -82,7 +83,8 @@ class EarthdataClient(HttpClient):
     Args:
         session: A :class:`requests.Session` to use (its cookie jar keeps the
             login sessions).
-        token: An Earthdata Login user token; default ``EARTHDATA_TOKEN``.
+        token: An Earthdata Login user token; default ``EARTHDATA_TOKEN``, else
+            ``EARTHDATA_PAT`` (stac-asset 0.4's name).
         username: Earthdata Login user; default ``EARTHDATA_USERNAME``, else
             the netrc entry for the login host.
         password: Its password; default ``EARTHDATA_PASSWORD``, else netrc.
@@ -114,7 +116,9 @@ class EarthdataClient(HttpClient):
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(session, headers=headers, timeout=timeout, retry=retry)
-        self.token = token or os.environ.get("EARTHDATA_TOKEN") or None
+        self.token = (
+            token or os.environ.get("EARTHDATA_TOKEN") or os.environ.get("EARTHDATA_PAT") or None
+        )
         self._username = username or os.environ.get("EARTHDATA_USERNAME") or None
         self._password = password or os.environ.get("EARTHDATA_PASSWORD") or None
         extra = [h.strip() for h in os.environ.get("EARTHDATA_HOSTS", "").split(",") if h.strip()]

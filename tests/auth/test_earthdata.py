@@ -107,7 +107,7 @@ def test_login_from_netrc_and_environment(
         f"machine {earthdata.login.host} login {earthdata.username} password {earthdata.password}\n"
     )
     netrc.chmod(0o600)
-    for name in ("EARTHDATA_TOKEN", "EARTHDATA_USERNAME", "EARTHDATA_PASSWORD"):
+    for name in ("EARTHDATA_TOKEN", "EARTHDATA_PAT", "EARTHDATA_USERNAME", "EARTHDATA_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NETRC", str(netrc))
     monkeypatch.setenv("EARTHDATA_HOSTS", earthdata.data.netloc)
@@ -151,7 +151,7 @@ def test_wrong_password_is_a_clear_error(earthdata: Earthdata, tmp_path: Path) -
 def test_no_credentials_says_how_to_log_in(
     earthdata: Earthdata, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("EARTHDATA_TOKEN", "EARTHDATA_USERNAME", "EARTHDATA_PASSWORD"):
+    for name in ("EARTHDATA_TOKEN", "EARTHDATA_PAT", "EARTHDATA_USERNAME", "EARTHDATA_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "none"))
     client = EarthdataClient(hosts=[earthdata.data.netloc], login_url=earthdata.login.url)
