@@ -1,8 +1,9 @@
 """The ``stac-asset`` command line: a thin face over the same engine.
 
 Bars, messages and errors go to stderr; stdout carries only data (the
-written item collection with ``--stdout``, or ``vsi`` output), so commands
-chain in pipes.
+written items when it is not a terminal or with ``--stdout``, ``info`` and
+``vsi`` output), so commands chain in pipes. The options of stac-asset 0.4's
+command line are here too, with their meaning.
 """
 
 from __future__ import annotations
@@ -11,27 +12,29 @@ import json
 import shlex
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 import pystac
 
-from . import blocking
+from . import blocking, compat, report
 from ._secrets import mask_mapping, mask_url
 from ._version import __version__
-from .clients import Client, HttpClient, S3Client
+from .clients import Client, get_client_classes
 from .clients.oauth2 import CLI_OPTIONS as OAUTH2_OPTIONS
 from .clients.oauth2 import client_from_options
 from .clip import Clip
-from .config import Config
+from .config import S3_RETRY_MODES, Config
 from .download import selected
-from .errors import StacAssetError
-from .items import asset_href, item_from_dict, load_json
+from .errors import AssetFailure, DownloadError, DownloadWarning, StacAssetError
+from .items import item_from_dict, load_json
 from .messages import Progress
 from .opening import resolve
 from .progress import Bars, JsonEvents
 from .resolver import Resolver
+from .strategy import ErrorStrategy
 from .transfer import Fetcher
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,12 +66,15 @@ def cli(verbose: bool) -> None:
 
 
 def _parse_header(text: str) -> tuple[str, str]:
-    # "Name: value" (ours) or "Name=value" (stac-asset 0.4's form).
-    for separator in (":", "="):
-        name, found, value = text.partition(separator)
-        if found and name.strip():
-            return name.strip(), value.strip()
-    raise click.BadParameter(f"{text!r} is not 'Name: value'", param_hint="--http-header")
+    # "Name: value" (ours) or "Name=value" (stac-asset 0.4's form): a header name
+    # holds neither character, so the first one found separates.
+    found = [i for i in (text.find(":"), text.find("=")) if i > 0]
+    if not found or not text[: min(found)].strip():
+        raise click.BadParameter(
+            f"{text!r} is not 'Name: value' or 'Name=value'", param_hint="--http-header"
+        )
+    index = min(found)
+    return text[:index].strip(), text[index + 1 :].strip()
 
 
 def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -117,13 +123,53 @@ def _progress(quiet: bool, as_json: bool, files: int) -> tuple[Progress | None, 
     return bars, bars
 
 
-def _clients(headers: Sequence[str], requester_pays: bool) -> list[Client]:
-    clients: list[Client] = []
-    if headers:
-        clients.append(HttpClient(headers=dict(_parse_header(h) for h in headers)))
-    if requester_pays:
-        clients.append(S3Client(requester_pays=True))
-    return clients
+def _client_options(command: F) -> F:
+    """Add the options that configure clients (stac-asset 0.4's, with their meaning)."""
+    options = [
+        click.option(
+            "--s3-requester-pays", is_flag=True, help="Pay for requests to requester-pays buckets."
+        ),
+        click.option(
+            "--s3-retry-mode",
+            type=click.Choice(S3_RETRY_MODES, case_sensitive=False),
+            help="Accepted for stac-asset 0.4: S3 requests retry with backoff and jitter.",
+        ),
+        click.option(
+            "--s3-max-attempts",
+            type=click.IntRange(min=1),
+            help="Attempts in all for a failed S3 request [default: 5].",
+        ),
+        click.option(
+            "--http-max-attempts",
+            type=click.IntRange(min=1),
+            help="Attempts in all for a failed HTTP request [default: 5].",
+        ),
+        click.option(
+            "--http-timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            help="Seconds to wait to connect, and between bytes, over HTTP [default: 60].",
+        ),
+        click.option(
+            "--http-header",
+            multiple=True,
+            help="'Name: value' or 'Name=value' sent with HTTP requests (repeatable).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _client_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`Config` fields of the ``_client_options`` values (taken out of ``values``)."""
+    return {
+        "s3_requester_pays": values.pop("s3_requester_pays"),
+        "s3_retry_mode": (values.pop("s3_retry_mode") or "").lower() or None,
+        "s3_max_attempts": values.pop("s3_max_attempts"),
+        "http_max_attempts": values.pop("http_max_attempts"),
+        "http_client_timeout": values.pop("http_timeout"),
+        "http_headers": dict(_parse_header(h) for h in values.pop("http_header")),
+    }
 
 
 def _oauth2_options(command: F) -> F:
@@ -146,28 +192,60 @@ def _oauth2_client(values: dict[str, Any]) -> list[Client]:
 @cli.command()
 @click.argument("href", required=False)
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option(
+    "-c",
+    "--client",
+    "client_name",
+    type=click.Choice([cls.name for cls in get_client_classes()]),
+    help="The client for every asset href (by default each href finds its own).",
+)
 @click.option("-i", "--include", multiple=True, help="Asset key or role to download (repeatable).")
 @click.option("-x", "--exclude", multiple=True, help="Asset key or role to skip (repeatable).")
 @click.option(
     "-p", "--path-template", help="Where each item's files go, e.g. '${collection}/${id}'."
 )
+@click.option(
+    "-f",
+    "--file-name",
+    help="File name of the written item (default: <id>.json) or item collection "
+    "(default: item-collection.json) in DIRECTORY.",
+)
 @click.option("--overwrite", is_flag=True, help="Download again even if a complete file exists.")
-@click.option("--keep-non-downloaded", is_flag=True, help="Keep skipped assets in the items.")
-@click.option("--fail-fast", is_flag=True, help="Stop at the first failed asset.")
+@click.option(
+    "-k",
+    "--keep",
+    is_flag=True,
+    help="Keep assets that failed in the written items, with their original hrefs.",
+)
+@click.option(
+    "--keep-non-downloaded",
+    is_flag=True,
+    help="Keep assets that were not downloaded (not included, or failed) in the items.",
+)
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failed asset; write no item.")
 @click.option(
     "--keep-going",
     is_flag=True,
-    help="Download every asset that can be, then report all failures (the default).",
+    help="Download every asset that can be, write the items, then report all failures "
+    "(the default).",
 )
-@click.option("--alternate", multiple=True, help="Alternate href name to prefer (repeatable).")
+@click.option(
+    "-a",
+    "--alternate-assets",
+    "--alternate",
+    "alternate",
+    multiple=True,
+    help="Alternate href name to prefer (repeatable).",
+)
 @click.option(
     "--max-concurrent-downloads", type=click.IntRange(min=1), default=32, show_default=True
 )
+@_client_options
 @click.option(
-    "--s3-requester-pays", is_flag=True, help="Pay for requests to requester-pays buckets."
-)
-@click.option(
-    "--http-header", multiple=True, help="'Name: value' sent with HTTP requests (repeatable)."
+    "--stream",
+    type=click.Choice(["true", "false", "defer"]),
+    default="defer",
+    help="Accepted for stac-asset 0.4: bytes are always streamed to disk.",
 )
 @click.option(
     "--bbox",
@@ -175,76 +253,107 @@ def _oauth2_client(values: dict[str, Any]) -> list[Client]:
     help="Clip raster assets to WEST,SOUTH,EAST,NORTH (a windowed copy).",
 )
 @click.option("--bbox-crs", default="EPSG:4326", show_default=True, help="The CRS of --bbox.")
-@click.option("--stdout", "to_stdout", is_flag=True, help="Print the written items as JSON.")
+@click.option(
+    "--stdout",
+    "to_stdout",
+    is_flag=True,
+    help="Print the written items as a FeatureCollection (even on a terminal).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stderr.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars or messages, only errors.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bars, messages or JSON output, only errors."
+)
 @_oauth2_options
 def download(
     href: str | None,
     directory: str,
+    client_name: str | None,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     path_template: str | None,
+    file_name: str | None,
     overwrite: bool,
+    keep: bool,
     keep_non_downloaded: bool,
     fail_fast: bool,
     keep_going: bool,
     alternate: tuple[str, ...],
     max_concurrent_downloads: int,
-    s3_requester_pays: bool,
-    http_header: tuple[str, ...],
+    stream: str,
     bbox: tuple[float, float, float, float] | None,
     bbox_crs: str,
     to_stdout: bool,
     as_json: bool,
     quiet: bool,
-    **oauth2: Any,
+    **values: Any,
 ) -> None:
     """Download the item or item collection at HREF (or on stdin) into DIRECTORY.
 
     HREF may be '-' or left out to read JSON from standard input, so
-    `stac-client search ... | stac-asset download - out/` works.
+    `stac-client search ... | stac-asset download - out/` works. DIRECTORY is
+    the current one by default; the items of a collection each go in
+    '${id}' under it.
+
+    When standard output is not a terminal, the written item (or item
+    collection) is printed there as JSON, as stac-asset 0.4 did:
+    `stac-asset download item.json > out.json`. Not with -q or -f.
+
+    Assets that fail are left out of the written items (kept with -k), and
+    the command exits with status 1 after listing them.
     """
     if fail_fast and keep_going:
         raise click.UsageError("--fail-fast and --keep-going contradict each other")
-    clients = _oauth2_client(oauth2) + _clients(http_header, s3_requester_pays)
-    resolver = Resolver(clients)
+    clients = _oauth2_client({k: v for k, v in values.items() if k.startswith("oauth2_")})
     config = Config(
         include=list(include),
         exclude=list(exclude),
         path_template=path_template,
         overwrite=overwrite,
         fail_fast=fail_fast,
+        warn=not fail_fast,
+        error_strategy=ErrorStrategy.KEEP if keep else ErrorStrategy.DELETE,
         alternate_assets=list(alternate),
         max_concurrent_downloads=max_concurrent_downloads,
         clip=Clip(bbox=bbox, bbox_crs=bbox_crs) if bbox else None,
+        client_override=client_name,
+        **_client_settings(values),
     )
     bars = None
     try:
         config.validate()
+        # The same clients read the input and fetch the assets; the forced
+        # client (-c) is for asset hrefs only.
+        clients = compat.call_clients(config, clients, None)[0]
+        resolver = Resolver(clients)
         items, is_collection = _items(_read_input(href, resolver), href)
         files = sum(selected(k, a, config) for i in items for k, a in i.assets.items())
         progress, bars = _progress(quiet, as_json, files)
-        if is_collection:
-            result = blocking.download_item_collection(
-                pystac.ItemCollection(items, clone_items=False),
-                directory,
-                config=config,
-                messages=progress,
-                clients=clients,
-                keep_non_downloaded=keep_non_downloaded,
-            )
-            written = result.to_dict(transform_hrefs=False)
-        else:
-            item = blocking.download_item(
-                items[0],
-                directory,
-                config=config,
-                messages=progress,
-                clients=clients,
-                keep_non_downloaded=keep_non_downloaded,
-            )
-            written = pystac.ItemCollection([item]).to_dict(transform_hrefs=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DownloadWarning)
+            if is_collection:
+                result = blocking.download_item_collection(
+                    pystac.ItemCollection(items, clone_items=False),
+                    directory,
+                    file_name=file_name or blocking.ITEM_COLLECTION_FILE_NAME,
+                    config=config,
+                    messages=progress,
+                    clients=clients,
+                    keep_non_downloaded=keep_non_downloaded,
+                )
+                written = result.to_dict(transform_hrefs=False)
+                collection = written
+            else:
+                item = blocking.download_item(
+                    items[0],
+                    directory,
+                    file_name=file_name,
+                    config=config,
+                    messages=progress,
+                    clients=clients,
+                    keep_non_downloaded=keep_non_downloaded,
+                )
+                written = item.to_dict(transform_hrefs=False)
+                collection = pystac.ItemCollection([item]).to_dict(transform_hrefs=False)
     except KeyboardInterrupt:
         click.echo("interrupted: no partial file was left at a final path", err=True)
         sys.exit(EXIT_INTERRUPTED)
@@ -253,52 +362,64 @@ def download(
     finally:
         if bars:
             bars.close()
+    failures = _failures(caught)
     if to_stdout:
+        click.echo(json.dumps(collection))
+    elif not quiet and not file_name and not sys.stdout.isatty():
         click.echo(json.dumps(written))
     if not quiet and not as_json:
-        count = sum(len(feature["assets"]) for feature in written["features"])
-        click.echo(f"{count} asset(s) of {len(items)} item(s) in {directory}", err=True)
+        count = sum(len(feature["assets"]) for feature in collection["features"])
+        where = f"{directory}/{file_name}" if file_name else directory
+        click.echo(f"{count} asset(s) of {len(items)} item(s) in {where}", err=True)
+    if failures:
+        raise _fail(DownloadError(failures))
+
+
+def _failures(caught: list[warnings.WarningMessage]) -> list[AssetFailure]:
+    """The failed assets among the warnings; the other warnings are shown as usual."""
+    failures = []
+    for warning in caught:
+        if isinstance(warning.message, DownloadWarning):
+            failures.append(warning.message.failure)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return failures
 
 
 @cli.command()
-@click.argument("href")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def info(href: str, as_json: bool) -> None:
-    """Show the assets of the item at HREF, the client each uses, and whether it is reachable."""
-    resolver = Resolver()
+@click.argument("href", required=False)
+@click.option(
+    "-a",
+    "--alternate-assets",
+    "--alternate",
+    "alternate",
+    multiple=True,
+    help="Alternate href name to prefer (repeatable).",
+)
+@_client_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON row per asset instead.")
+def info(href: str | None, alternate: tuple[str, ...], as_json: bool, **values: Any) -> None:
+    """Show the assets of the item or item collection at HREF (or on stdin).
+
+    For each asset: the client that takes it, whether it can be read (Exists,
+    and the error in Note when not), its media type, size and roles. The
+    assets of a collection's items are merged by key: Exists 'Sometimes',
+    'Various' clients or types.
+    """
+    config = Config(alternate_assets=list(alternate), **_client_settings(values))
     try:
-        item = item_from_dict(load_json(href, Fetcher(resolver), "item"), href)
-    except StacAssetError as error:
+        config.validate()
+        resolver = Resolver(compat.call_clients(config, None, None)[0])
+        items, _ = _items(_read_input(href, resolver), href)
+    except (StacAssetError, ValueError) as error:
         raise _fail(error) from None
-    rows = []
-    for key, asset in item.assets.items():
-        row: dict[str, Any] = {
-            "key": key,
-            "roles": asset.roles or [],
-            "type": asset.media_type,
-            "size": asset.extra_fields.get("file:size"),
-        }
-        try:
-            target = asset_href(asset)
-            client = resolver.client_for(target)
-            row["client"] = client.name
-            with client.open_stream(client.resolve(target, asset)) as stream:
-                row["size"] = row["size"] or stream.size
-            row["reachable"] = "yes"
-        except StacAssetError as error:
-            row.setdefault("client", "-")
-            row["reachable"] = f"no: {error}"
-        rows.append(row)
+    rows = report.check_items(items, resolver, config.alternate_assets)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    for row in rows:
-        size = f"{row['size']:,} B" if isinstance(row["size"], int) else "size unknown"
-        roles = ",".join(row["roles"]) or "-"
-        click.echo(
-            f"{row['key']}\t{roles}\t{row['type'] or '-'}\t{size}\t{row['client']}\t"
-            f"{row['reachable']}"
-        )
+    click.echo(report.format_table(report.HEADERS, report.merged(rows)))
 
 
 @cli.command()
