@@ -16,7 +16,7 @@ from typing import Any
 
 import pystac
 
-from ._secrets import logger
+from ._secrets import logger, unsigned
 from .checksum import sha256_multihash
 from .clip import Clip, ClipResult, clip_to_path, is_raster
 from .config import Config, FileNameStrategy
@@ -324,15 +324,17 @@ def rewrite(
     for key in list(item.assets):
         asset = item.assets[key]
         job = done.get(key)
+        _drop_signatures(asset)
         if job is None:
             if not keep_non_downloaded:
                 del item.assets[key]
             continue
+        origin = unsigned(job.href)
         alternates = asset.extra_fields.setdefault("alternate", {})
         if isinstance(alternates, dict) and not any(
-            isinstance(a, dict) and a.get("href") == job.href for a in alternates.values()
+            isinstance(a, dict) and a.get("href") == origin for a in alternates.values()
         ):
-            alternates[ORIGIN] = {"href": job.href}
+            alternates[ORIGIN] = {"href": origin}
             if ALTERNATE_ASSETS_EXTENSION not in item.stac_extensions:
                 item.stac_extensions.append(ALTERNATE_ASSETS_EXTENSION)
         asset.href = os.path.relpath(job.path, item_path.parent).replace(os.sep, "/")
@@ -340,6 +342,16 @@ def rewrite(
             describe_clip(asset, job.clipped, job.path)
     if clip is not None and (bbox := clip.bbox_wgs84()) is not None:
         _intersect_item(item, bbox)
+
+
+def _drop_signatures(asset: pystac.Asset) -> None:
+    """Unsign the asset's href and alternates: a written item must carry no SAS or signature."""
+    asset.href = unsigned(asset.href)
+    alternates = asset.extra_fields.get("alternate")
+    if isinstance(alternates, dict):
+        for entry in alternates.values():
+            if isinstance(entry, dict) and isinstance(entry.get("href"), str):
+                entry["href"] = unsigned(entry["href"])
 
 
 def describe_clip(asset: pystac.Asset, clipped: ClipResult, path: Path) -> None:
