@@ -357,18 +357,23 @@ def _drop_signatures(asset: pystac.Asset) -> None:
 def describe_clip(asset: pystac.Asset, clipped: ClipResult, path: Path) -> None:
     """Make the asset's fields describe the clipped file rather than the source."""
     fields = asset.extra_fields
-    fields["proj:shape"] = list(clipped.shape)
-    fields["proj:transform"] = list(clipped.transform)
-    fields["proj:bbox"] = list(clipped.bbox)
+    grid = {
+        "proj:shape": list(clipped.shape),
+        "proj:transform": list(clipped.transform),
+        "proj:bbox": list(clipped.bbox),
+    }
+    fields.update(grid)
     asset.media_type = pystac.MediaType.COG
     fields["file:size"] = path.stat().st_size
     if "file:checksum" in fields:
         fields["file:checksum"] = sha256_multihash(path)
-    for band in fields.get("raster:bands") or []:
-        if isinstance(band, dict):
-            # Statistics of the whole raster are not those of the clip.
-            band.pop("statistics", None)
-            band.pop("histogram", None)
+    for name in ("raster:bands", "eo:bands", "bands"):
+        for band in fields.get(name) or []:
+            if isinstance(band, dict):
+                # Per-band grids follow the clip; whole-raster statistics no longer hold.
+                band.update({key: value for key, value in grid.items() if key in band})
+                band.pop("statistics", None)
+                band.pop("histogram", None)
 
 
 def _intersect_item(item: pystac.Item, bbox: BBox) -> None:
