@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 from collections.abc import Mapping
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -68,6 +68,83 @@ def mask_url(url: str) -> str:
         netloc = f"{MASK}@{netloc}"
     query = MASK if parts.query else ""
     return redact(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+
+
+# Query parameters of signed URLs, by the parameter that marks each kind:
+# Azure SAS (sig), AWS SigV4 and GCS V4 (X-Amz-/X-Goog-Signature), SigV2 and
+# CloudFront (Signature). They are dropped together, so an unsigned href stays.
+_SIGNED_URL_PARAMS = {
+    "sig": {
+        "sig",
+        "se",
+        "st",
+        "sp",
+        "spr",
+        "sv",
+        "sr",
+        "srt",
+        "ss",
+        "si",
+        "skoid",
+        "sktid",
+        "skt",
+        "ske",
+        "sks",
+        "skv",
+        "saoid",
+        "suoid",
+        "scid",
+        "sdd",
+        "ses",
+    },
+    "x-amz-signature": {
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-signedheaders",
+        "x-amz-signature",
+        "x-amz-security-token",
+        "x-amz-user-agent",
+    },
+    "x-goog-signature": {
+        "x-goog-algorithm",
+        "x-goog-credential",
+        "x-goog-date",
+        "x-goog-expires",
+        "x-goog-signedheaders",
+        "x-goog-signature",
+    },
+    "signature": {
+        "signature",
+        "expires",
+        "awsaccesskeyid",
+        "key-pair-id",
+        "policy",
+        "x-amz-security-token",
+    },
+}
+
+
+def unsigned(href: str) -> str:
+    """The href without the signature of a presigned URL (and without secret parameters).
+
+    For hrefs that are written out (item JSON): ``...blob.tif?sv=...&sig=...``
+    becomes ``...blob.tif``; other query parameters are kept.
+    """
+    parts = urlsplit(href)
+    if not parts.query:
+        return href
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    names = {name.lower() for name, _ in pairs}
+    drop: set[str] = set()
+    for marker, params in _SIGNED_URL_PARAMS.items():
+        if marker in names:
+            drop |= params
+    kept = [(n, v) for n, v in pairs if n.lower() not in drop and not is_sensitive(n)]
+    if len(kept) == len(pairs):
+        return href
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def mask_mapping(mapping: Mapping[str, str]) -> dict[str, str]:

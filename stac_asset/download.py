@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import pystac
 
-from ._secrets import logger
+from ._secrets import logger, unsigned
 from .checksum import sha256_multihash
 from .clip import Clip, ClipResult, clip_to_path, is_raster
 from .config import Config, FileNameStrategy
@@ -339,15 +339,17 @@ def rewrite(
     for key in list(item.assets):
         asset = item.assets[key]
         job = done.get(key)
+        _drop_signatures(asset)
         if job is None:
             if not (keep_non_downloaded or (keep_failed and key in failed)):
                 del item.assets[key]
             continue
+        origin = unsigned(job.href)
         alternates = asset.extra_fields.setdefault("alternate", {})
         if isinstance(alternates, dict) and not any(
-            isinstance(a, dict) and a.get("href") == job.href for a in alternates.values()
+            isinstance(a, dict) and a.get("href") == origin for a in alternates.values()
         ):
-            alternates[ORIGIN] = {"href": job.href}
+            alternates[ORIGIN] = {"href": origin}
             if ALTERNATE_ASSETS_EXTENSION not in item.stac_extensions:
                 item.stac_extensions.append(ALTERNATE_ASSETS_EXTENSION)
         asset.href = os.path.relpath(job.path, item_path.parent).replace(os.sep, "/")
@@ -357,21 +359,36 @@ def rewrite(
         _intersect_item(item, bbox)
 
 
+def _drop_signatures(asset: pystac.Asset) -> None:
+    """Unsign the asset's href and alternates: a written item must carry no SAS or signature."""
+    asset.href = unsigned(asset.href)
+    alternates = asset.extra_fields.get("alternate")
+    if isinstance(alternates, dict):
+        for entry in alternates.values():
+            if isinstance(entry, dict) and isinstance(entry.get("href"), str):
+                entry["href"] = unsigned(entry["href"])
+
+
 def describe_clip(asset: pystac.Asset, clipped: ClipResult, path: Path) -> None:
     """Make the asset's fields describe the clipped file rather than the source."""
     fields = asset.extra_fields
-    fields["proj:shape"] = list(clipped.shape)
-    fields["proj:transform"] = list(clipped.transform)
-    fields["proj:bbox"] = list(clipped.bbox)
+    grid = {
+        "proj:shape": list(clipped.shape),
+        "proj:transform": list(clipped.transform),
+        "proj:bbox": list(clipped.bbox),
+    }
+    fields.update(grid)
     asset.media_type = pystac.MediaType.COG
     fields["file:size"] = path.stat().st_size
     if "file:checksum" in fields:
         fields["file:checksum"] = sha256_multihash(path)
-    for band in fields.get("raster:bands") or []:
-        if isinstance(band, dict):
-            # Statistics of the whole raster are not those of the clip.
-            band.pop("statistics", None)
-            band.pop("histogram", None)
+    for name in ("raster:bands", "eo:bands", "bands"):
+        for band in fields.get(name) or []:
+            if isinstance(band, dict):
+                # Per-band grids follow the clip; whole-raster statistics no longer hold.
+                band.update({key: value for key, value in grid.items() if key in band})
+                band.pop("statistics", None)
+                band.pop("histogram", None)
 
 
 def _intersect_item(item: pystac.Item, bbox: BBox) -> None:

@@ -127,7 +127,9 @@ def test_item_is_rewritten_true(http: HttpPeer, meta_cog: Path, tmp_path: Path) 
     raster.extra_fields["file:checksum"] = (
         "1220" + hashlib.sha256(meta_cog.read_bytes()).hexdigest()
     )
-    raster.extra_fields["raster:bands"] = [{"nodata": 0, "statistics": {"mean": 5000}}] * 2
+    raster.extra_fields["raster:bands"] = [
+        {"nodata": 0, "statistics": {"mean": 5000}, "proj:shape": [1024, 1024]} for _ in range(2)
+    ]
     item.assets["info"].media_type = pystac.MediaType.JSON
     with rasterio.open(meta_cog) as src:
         raster_bbox = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
@@ -152,6 +154,7 @@ def test_item_is_rewritten_true(http: HttpPeer, meta_cog: Path, tmp_path: Path) 
     assert meta["file:size"] == clip_file.stat().st_size
     assert meta["file:checksum"] == "1220" + hashlib.sha256(clip_file.read_bytes()).hexdigest()
     assert all("statistics" not in band for band in meta["raster:bands"])
+    assert all(band["proj:shape"] == meta["proj:shape"] for band in meta["raster:bands"])
     assert written["bbox"] == pytest.approx(list(clip_bbox))
     ring = written["geometry"]["coordinates"][0]
     assert min(p[0] for p in ring) == pytest.approx(clip_bbox[0])

@@ -314,3 +314,25 @@ def test_changed_object_restarts_from_zero(
     assert (tmp_path / "changing.bin").read_bytes() == new
     log = http.requests_for("/many/changing.bin")
     assert log[1]["headers"].get("If-Range") and log[1]["status"] == 200
+
+
+def test_written_item_never_carries_a_signature(
+    http: HttpPeer, many_files: dict[str, bytes], tmp_path: Path
+) -> None:
+    sas = "sv=2024-05-04&se=2030-01-01&sp=r&sr=b&sig=c2VjcmV0LXNpZ25hdHVyZQ%3D%3D"
+    item = make_item(
+        "SIGNED",
+        {
+            "f": http.url_for("many/f14.bin") + "?" + sas,
+            "kept": http.url_for("many/x.bin") + "?" + sas,
+        },
+    )
+    item.assets["f"].extra_fields["alternate"] = {"mirror": {"href": "https://m.example/f?" + sas}}
+    blocking.download_item(item, tmp_path, exclude=["kept"], keep_non_downloaded=True)
+    text = (tmp_path / "SIGNED.json").read_text()
+    assert "sig=" not in text and "c2VjcmV0" not in text
+    written = json.loads(text)
+    assert written["assets"]["f"]["alternate"]["origin"]["href"] == http.url_for("many/f14.bin")
+    assert written["assets"]["f"]["alternate"]["mirror"]["href"] == "https://m.example/f"
+    assert written["assets"]["kept"]["href"] == http.url_for("many/x.bin")
+    assert (tmp_path / "f14.bin").read_bytes() == many_files["f14.bin"]

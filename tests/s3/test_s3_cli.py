@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from stac_asset import resolver
 from stac_asset.cli import cli
 from tests.conftest import make_item
-from tests.s3.conftest import PAYER
+from tests.s3.conftest import PAYER, PUBLIC
 from tests.s3.moto_peer import MotoPeer
 
 
@@ -38,3 +38,23 @@ def test_s3_requester_pays_flag_reaches_the_server(
     assert (tmp_path / "out" / "B03.tif").read_bytes() == small_cogs["B03"].read_bytes()
     log = moto.gets(href)
     assert log and [entry["request_payer"] for entry in log] == [expected] * len(log)
+
+
+def test_documented_s3_client_usage(
+    moto: MotoPeer, small_cogs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from stac_asset import S3Client
+
+    monkeypatch.setattr(resolver, "_defaults", {})
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.endpoint_url)
+    monkeypatch.chdir(tmp_path)
+    item = make_item("DOC", {"B02": f"s3://{PUBLIC}/s2/B02.tif"})
+
+    async def main() -> None:
+        async with await S3Client.default() as client:
+            await client.download_item(item, ".")
+
+    asyncio.run(main())
+    assert (tmp_path / "B02.tif").read_bytes() == small_cogs["B02"].read_bytes()
