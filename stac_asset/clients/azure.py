@@ -56,6 +56,9 @@ _WRITE_SAS_LIFETIME = timedelta(minutes=15)
 _CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 """Bytes per block when uploading (and what a writer holds in memory)."""
+MAX_BLOCK_SIZE = 4000 * 1024 * 1024
+"""The largest block of the Blob service (versions 2019-12-12 and later)."""
+_BLOCKS_PER_DOUBLING = 5000
 _COPY_POLL_LIMIT = 600.0  # seconds to wait for an asynchronous Copy Blob
 
 
@@ -178,7 +181,9 @@ class AzureWriter(ByteWriter):
     Every full block is sent with Put Block; :meth:`commit` sends the last
     one and the block list (or the whole blob with one Put Blob when it is
     smaller than a block). Blocks never committed are discarded by the
-    service, so :meth:`abort` just forgets them.
+    service, so :meth:`abort` just forgets them. A failed :meth:`write`
+    keeps nothing of its chunk, so it can be written again. Blocks double in
+    size every 5,000 blocks, so the 50,000-block limit is never reached.
     """
 
     def __init__(self, client: AzureClient, access: Access, content_type: str | None) -> None:
@@ -199,13 +204,21 @@ class AzureWriter(ByteWriter):
 
     def write(self, chunk: bytes) -> None:
         """Buffer ``chunk``; every full block is sent at once."""
-        view = memoryview(chunk)
-        while view:
-            room = self._block_size - len(self._buffer)
-            self._buffer += view[:room]
-            view = view[room:]
-            if len(self._buffer) >= self._block_size:
-                self._put_block()
+        buffer, kept, blocks = self._buffer, len(self._buffer), len(self._blocks)
+        try:
+            view = memoryview(chunk)
+            while view:
+                grown = self._block_size << (len(self._blocks) // _BLOCKS_PER_DOUBLING)
+                block_size = min(grown, MAX_BLOCK_SIZE)
+                room = block_size - len(self._buffer)
+                self._buffer += view[:room]
+                view = view[room:]
+                if len(self._buffer) >= block_size:
+                    self._put_block()
+        except BaseException:
+            # Back to the state before this chunk (a block id sent again is replaced).
+            self._buffer, self._blocks = buffer[:kept], self._blocks[:blocks]
+            raise
 
     def _url(self, query: str) -> str:
         if self._sas_expiry is not None and self._sas_expiry - timedelta(minutes=2) <= (

@@ -53,6 +53,9 @@ DEFAULT_PART_SIZE = 8 * 1024 * 1024
 """Bytes per part of a multipart upload (and what a writer holds in memory)."""
 MIN_PART_SIZE = 5 * 1024 * 1024
 """S3's smallest part (but for the last one)."""
+MAX_PART_SIZE = 5 * 1024**3
+"""S3's largest part."""
+_PARTS_PER_DOUBLING = 1000
 # Parts of one server-side multipart copy in flight at once.
 _COPY_CONCURRENCY = 4
 T = TypeVar("T")
@@ -248,7 +251,10 @@ class S3Writer(ByteWriter):
 
     The first full part starts a multipart upload; an object smaller than a
     part goes up in one ``put_object`` on :meth:`commit`. Each request is
-    retried with the client's policy (a part is re-sent from memory).
+    retried with the client's policy (a part is re-sent from memory). A
+    failed :meth:`write` keeps nothing of its chunk, so it can be written
+    again (after the engine resumed its source). Parts double in size every
+    1,000 parts, so S3's 10,000-part limit is never reached.
     """
 
     def __init__(self, client: S3Client, access: Access, content_type: str | None) -> None:
@@ -269,20 +275,26 @@ class S3Writer(ByteWriter):
         self._upload_id: str | None = None
         self._parts: list[CompletedPartTypeDef] = []
 
-    @property
-    def upload_id(self) -> str | None:
-        """The multipart upload in progress, if one was started."""
-        return self._upload_id
+    def _current_part_size(self) -> int:
+        grown = self._part_size << (len(self._parts) // _PARTS_PER_DOUBLING)
+        return min(grown, MAX_PART_SIZE)
 
     def write(self, chunk: bytes) -> None:
         """Buffer ``chunk``; every full part is uploaded at once."""
-        view = memoryview(chunk)
-        while view:
-            room = self._part_size - len(self._buffer)
-            self._buffer += view[:room]
-            view = view[room:]
-            if len(self._buffer) >= self._part_size:
-                self._upload_part()
+        buffer, kept, parts = self._buffer, len(self._buffer), len(self._parts)
+        try:
+            view = memoryview(chunk)
+            while view:
+                part_size = self._current_part_size()
+                room = part_size - len(self._buffer)
+                self._buffer += view[:room]
+                view = view[room:]
+                if len(self._buffer) >= part_size:
+                    self._upload_part()
+        except BaseException:
+            # Back to the state before this chunk (a part number uploaded again is replaced).
+            self._buffer, self._parts = buffer[:kept], self._parts[:parts]
+            raise
 
     def _upload_part(self) -> None:
         if self._upload_id is None:

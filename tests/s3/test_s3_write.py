@@ -184,6 +184,21 @@ def test_part_retries_are_bounded(
     assert keys(dest) == []
 
 
+def test_engine_resumes_after_a_part_gave_up(
+    moto: MotoPeer, http: HttpPeer, dest: Any, admin_session: boto3.Session, medium_file: Path
+) -> None:
+    """A failed write keeps nothing of its chunk: the engine's resumed source fills it again."""
+    client = S3Client(admin_session, endpoint_url=moto.endpoint_url, retry=FAST_RETRY)
+    moto.fail_next("PUT", "partNumber=2", count=FAST_RETRY.max_attempts + 1)
+    fetcher = Fetcher(Resolver([client]))
+    href = http.url_for("medium/20mb.bin")
+    fetcher.copy(Transfer(href, size=medium_file.stat().st_size), f"s3://{DEST}/out/resumed.bin")
+    head = dest.head_object(Bucket=DEST, Key="out/resumed.bin")
+    assert head["ETag"] == multipart_etag(medium_file, PART)
+    ranges = [e["range"] for e in http.requests_for("medium/20mb.bin")]
+    assert ranges[0] is None and ranges[1].startswith("bytes=")  # the source was resumed
+
+
 def test_missing_bucket_is_named(signed_client: S3Client) -> None:
     writer = signed_client.open_writer(signed_client.resolve("s3://no-such-bucket/k"))
     writer.write(b"data")
