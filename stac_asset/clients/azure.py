@@ -572,10 +572,11 @@ class AzureClient(HttpClient):
         """Copy server-side (Copy Blob) when ``source`` is a blob of the same account.
 
         The service reads the source with the source's own SAS (if any).
-        When the copy is refused (or finds no source), returns False so that
-        the bytes are streamed instead.
+        When the copy is refused, finds no source or does not succeed,
+        returns False so that the bytes are streamed instead (a blob the
+        failed copy left is then replaced).
         """
-        self._check_target(target)
+        target_url = self._check_target(target)
         where = ("account", "endpoint")
         if (
             not isinstance(source_client, AzureClient)
@@ -585,8 +586,8 @@ class AzureClient(HttpClient):
             != [target.extra.get(name) for name in where]
         ):
             return False
+        base = target_url.partition("?")[0]
         sas, _ = self.write_sas(target)
-        base = target.url.partition("?")[0] if target.url else ""
         url = f"{base}?{sas}" if sas else base
         headers = {"x-ms-copy-source": source.url}
         try:
@@ -596,13 +597,15 @@ class AzureClient(HttpClient):
             return False
         status = response.headers.get("x-ms-copy-status")
         if status == "pending":
-            status = self._wait_for_copy(target)
+            copy_id = response.headers.get("x-ms-copy-id", "")
+            status = self._wait_for_copy(target, f"{base}?comp=copy&copyid={quote(copy_id)}", sas)
         if status != "success":
-            raise AccessError(target.href, self.name, f"Copy Blob ended with status {status!r}")
+            logger.warning("Copy Blob to %s ended %s; streaming instead", target.href, status)
+            return False
         return True
 
-    def _wait_for_copy(self, target: Access) -> str | None:
-        """Poll the target's properties until an asynchronous copy is over."""
+    def _wait_for_copy(self, target: Access, abort_url: str, sas: str | None) -> str | None:
+        """Poll the target's properties until an asynchronous copy is over (or abort it)."""
         url = self._check_target(target)
         deadline = time.monotonic() + _COPY_POLL_LIMIT
         delay = 0.1
@@ -613,9 +616,14 @@ class AzureClient(HttpClient):
             status = response.headers.get("x-ms-copy-status")
             if status != "pending":
                 return status
-        raise AccessError(
-            target.href, self.name, f"Copy Blob still pending after {_COPY_POLL_LIMIT:.0f}s"
-        )
+        abort = f"{abort_url}&{sas}" if sas else abort_url
+        try:
+            self.blob_request(
+                target, "PUT", lambda: abort, {"x-ms-copy-action": "abort"}, writing=True
+            )
+        except AccessError as error:
+            logger.warning("could not abort the copy to %s: %s", target.href, error)
+        return "aborted"
 
     def denial_hint(self, access: Access, *, writing: bool = False) -> str:
         """Why a request of ``access`` was probably refused, for the error message.
