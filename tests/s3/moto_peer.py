@@ -92,8 +92,15 @@ class MotoPeer:
         return self._control("GET", "log")  # type: ignore[no-any-return]
 
     def reset(self) -> None:
-        """Clear the request log."""
+        """Clear the request log and the faults."""
         self._control("POST", "reset")
+
+    def fail_next(self, method: str, query: str, count: int, status: int = 503) -> None:
+        """Answer the next ``count`` requests of ``method`` whose query has ``query`` with
+        ``status`` (moto never sees them)."""
+        self._control(
+            "POST", "faults", [{"method": method, "query": query, "count": count, "status": status}]
+        )
 
     def gets(self, href: str) -> list[dict[str, Any]]:
         """Logged GET requests for ``s3://bucket/key`` (or ``/bucket/key``)."""
