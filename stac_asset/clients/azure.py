@@ -5,6 +5,11 @@ Credentials follow the Azure conventions (``AZURE_STORAGE_CONNECTION_STRING``,
 ``AZURE_STORAGE_ACCESS_KEY``), or none for public containers. The GDAL view
 is ``/vsiaz/<container>/<blob>``; the byte view is the blob URL plus a SAS
 (the given one, or a short-lived read-only one signed with the account key).
+
+As a destination, a blob is written block by block (Put Block, one block in
+memory at a time, then Put Block List; a single Put Blob for small ones)
+with the given SAS or a short-lived write SAS for that one blob signed with
+the key, and copied server-side (Copy Blob) inside one account.
 """
 
 from __future__ import annotations
@@ -12,24 +17,27 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import mimetypes
 import os
 import re
-from collections.abc import Mapping
+import time
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import pystac
 import requests
 
 from .. import gdal
-from .._secrets import mask_url, register
+from .._secrets import logger, mask_url, register
 from ..access import Access
-from ..errors import AccessDeniedError, ResolveError
-from ..retry import RetryPolicy
-from .base import ByteStream
-from .http import HttpClient
+from ..errors import AccessDeniedError, AccessError, NotFoundError, ResolveError, TransientError
+from ..retry import RetryPolicy, call_with_retries
+from .base import ByteStream, ByteWriter, Client
+from .http import HttpClient, no_auth, raise_for_status
 
 if TYPE_CHECKING:
     from .planetary_computer import PlanetaryComputerClient
@@ -44,7 +52,14 @@ _BLOB_HOST = re.compile(
 )
 _PUBLIC_SUFFIX = "core.windows.net"
 _KEY_SAS_LIFETIME = timedelta(hours=1)
+_WRITE_SAS_LIFETIME = timedelta(minutes=15)
 _CLOCK_SKEW = timedelta(minutes=5)
+DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
+"""Bytes per block when uploading (and what a writer holds in memory)."""
+MAX_BLOCK_SIZE = 4000 * 1024 * 1024
+"""The largest block of the Blob service (versions 2019-12-12 and later)."""
+_BLOCKS_PER_DOUBLING = 5000
+_COPY_POLL_LIMIT = 600.0  # seconds to wait for an asynchronous Copy Blob
 
 
 @dataclass(frozen=True)
@@ -110,15 +125,25 @@ def _timestamp(moment: datetime) -> str:
 
 
 def sign_blob_sas(
-    location: BlobLocation, account_key: str, expiry: datetime, start: datetime
+    location: BlobLocation,
+    account_key: str,
+    expiry: datetime,
+    start: datetime,
+    permissions: str = "r",
 ) -> str:
-    """A read-only service SAS for one blob, signed with the account key.
+    """A service SAS for one blob, signed with the account key (read-only by default).
 
-    The string to sign is the one of service versions 2020-12-06 and later
-    (with the encryption-scope line); see the "Create a service SAS"
+    ``permissions`` in Azure's order, e.g. ``"r"`` or ``"cw"`` (create,
+    write). The string to sign is the one of service versions 2020-12-06 and
+    later (with the encryption-scope line); see the "Create a service SAS"
     reference of Azure Storage.
     """
-    fields = {"sp": "r", "st": _timestamp(start), "se": _timestamp(expiry), "sv": API_VERSION}
+    fields = {
+        "sp": permissions,
+        "st": _timestamp(start),
+        "se": _timestamp(expiry),
+        "sv": API_VERSION,
+    }
     string_to_sign = "\n".join(
         [
             fields["sp"],
@@ -150,6 +175,95 @@ class _Credential:
     secret: str
 
 
+class AzureWriter(ByteWriter):
+    """A block blob on its way up: one block in memory at a time, visible only on commit.
+
+    Every full block is sent with Put Block; :meth:`commit` sends the last
+    one and the block list (or the whole blob with one Put Blob when it is
+    smaller than a block). Blocks never committed are discarded by the
+    service, so :meth:`abort` just forgets them. A failed :meth:`write`
+    keeps nothing of its chunk, so it can be written again. Blocks double in
+    size every 5,000 blocks, so the 50,000-block limit is never reached.
+    """
+
+    def __init__(self, client: AzureClient, access: Access, content_type: str | None) -> None:
+        assert access.url is not None and access.key is not None
+        self._client = client
+        self._access = access
+        self._base = access.url.partition("?")[0]
+        self._content_type = (
+            content_type or mimetypes.guess_type(access.key)[0] or "application/octet-stream"
+        )
+        self._block_size = client.block_size
+        # Block ids of one blob must all have the same length, uncommitted ones of
+        # an earlier attempt included: a fixed-length, unique prefix ensures it.
+        self._prefix = uuid.uuid4().hex
+        self._buffer = bytearray()
+        self._blocks: list[str] = []
+        self._sas, self._sas_expiry = client.write_sas(access)
+
+    def write(self, chunk: bytes) -> None:
+        """Buffer ``chunk``; every full block is sent at once."""
+        buffer, kept, blocks = self._buffer, len(self._buffer), len(self._blocks)
+        try:
+            view = memoryview(chunk)
+            while view:
+                grown = self._block_size << (len(self._blocks) // _BLOCKS_PER_DOUBLING)
+                block_size = min(grown, MAX_BLOCK_SIZE)
+                room = block_size - len(self._buffer)
+                self._buffer += view[:room]
+                view = view[room:]
+                if len(self._buffer) >= block_size:
+                    self._put_block()
+        except BaseException:
+            # Back to the state before this chunk (a block id sent again is replaced).
+            self._buffer, self._blocks = buffer[:kept], self._blocks[:blocks]
+            raise
+
+    def _url(self, query: str) -> str:
+        if self._sas_expiry is not None and self._sas_expiry - timedelta(minutes=2) <= (
+            datetime.now(timezone.utc)
+        ):
+            self._sas, self._sas_expiry = self._client.write_sas(self._access)
+        parts = [part for part in (query, self._sas) if part]
+        return f"{self._base}?{'&'.join(parts)}" if parts else self._base
+
+    def _put(self, query: str, body: bytes | bytearray, headers: dict[str, str]) -> None:
+        self._client.blob_request(
+            self._access, "PUT", lambda: self._url(query), headers, body, writing=True
+        )
+
+    def _put_block(self) -> None:
+        block_id = base64.b64encode(f"{self._prefix}-{len(self._blocks):06d}".encode()).decode()
+        body, self._buffer = self._buffer, bytearray()
+        self._put(f"comp=block&blockid={quote(block_id, safe='')}", body, {})
+        self._blocks.append(block_id)
+
+    def restart(self) -> None:
+        """Forget the buffered bytes and the blocks sent (never committed, they are dropped)."""
+        self._buffer = bytearray()
+        self._blocks = []
+
+    def commit(self) -> None:
+        """Send what is left and commit the block list (or put the small blob whole)."""
+        properties = {"x-ms-blob-content-type": self._content_type}
+        if not self._blocks:
+            self._put("", bytes(self._buffer), {**properties, "x-ms-blob-type": "BlockBlob"})
+        else:
+            if self._buffer:
+                self._put_block()
+            latest = "".join(f"<Latest>{block}</Latest>" for block in self._blocks)
+            body = f'<?xml version="1.0" encoding="utf-8"?><BlockList>{latest}</BlockList>'
+            self._put(
+                "comp=blocklist", body.encode(), {**properties, "Content-Type": "application/xml"}
+            )
+        self.restart()
+
+    def abort(self) -> None:
+        """Give up: nothing was committed, so nothing appears."""
+        self.restart()
+
+
 class AzureClient(HttpClient):
     """Azure Blob Storage, with an account key, a SAS, or anonymously.
 
@@ -172,6 +286,7 @@ class AzureClient(HttpClient):
         anonymous: Ignore credentials from the environment.
         timeout: Seconds to wait to connect and between bytes.
         retry: How transient failures are retried.
+        block_size: Bytes per block when uploading: what a writer holds in memory.
 
     """
 
@@ -188,8 +303,12 @@ class AzureClient(HttpClient):
         anonymous: bool = False,
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
+        block_size: int = DEFAULT_BLOCK_SIZE,
     ) -> None:
         super().__init__(session, timeout=timeout, retry=retry)
+        if block_size <= 0:
+            raise ValueError("block_size must be positive")
+        self.block_size = block_size
         env = {} if anonymous else _settings_from_env(os.environ)
         self.endpoint_url = (endpoint_url or env.get("endpoint") or "").rstrip("/") or None
         self.account = account or env.get("account") or _account_of_endpoint(self.endpoint_url)
@@ -341,24 +460,207 @@ class AzureClient(HttpClient):
             reason = f"{error.reason}: {self.denial_hint(access)}"
             raise AccessDeniedError(access.href, self.name, reason, status=error.status) from None
 
-    def denial_hint(self, access: Access) -> str:
-        """Why a request of ``access`` was probably refused, for the error message."""
+    def write_sas(self, access: Access) -> tuple[str | None, datetime | None]:
+        """The SAS to write the blob of ``access`` with, and when it expires.
+
+        With the account key, a fresh SAS allowing create and write on that
+        one blob only, for a few minutes; otherwise the access's own SAS (the
+        given one, the href's, a Planetary Computer token) or none.
+        """
+        key = access.gdal_options.get("AZURE_STORAGE_ACCESS_KEY")
+        if key and access.bucket is not None and access.key is not None:
+            location = BlobLocation(
+                access.extra["account"], access.extra["endpoint"], access.bucket, access.key
+            )
+            now = datetime.now(timezone.utc)
+            expiry = now + _WRITE_SAS_LIFETIME
+            sas = sign_blob_sas(location, key, expiry, now - _CLOCK_SKEW, permissions="cw")
+            register_sas(sas)
+            return sas, expiry
+        query = (access.url or "").partition("?")[2]
+        return query or None, access.expires_at
+
+    def blob_request(
+        self,
+        access: Access,
+        method: str,
+        url: Callable[[], str],
+        headers: Mapping[str, str] | None = None,
+        body: bytes | bytearray | None = None,
+        *,
+        writing: bool = False,
+    ) -> requests.Response:
+        """Send one request about the blob of ``access``, retried, failures mapped to our errors.
+
+        ``url`` is asked again for each attempt (a SAS may be renewed);
+        ``writing`` chooses the hint given when the request is refused.
+        """
+        all_headers = {**access.headers, **(headers or {})}
+
+        def attempt() -> requests.Response:
+            try:
+                response = self.session.request(
+                    method,
+                    url(),
+                    headers=all_headers,
+                    # requests sends a bytearray as it is (its stubs say bytes): no copy.
+                    data=cast(bytes | None, body),
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    auth=no_auth,
+                )
+            except (requests.ConnectionError, requests.Timeout) as error:
+                raise TransientError(
+                    access.href, self.name, f"{method} failed ({type(error).__name__})"
+                ) from None
+            except requests.RequestException as error:
+                raise AccessError(access.href, self.name, f"{method} failed: {error}") from None
+            self._raise_for_status(access, response, writing)
+            return response
+
+        return call_with_retries(attempt, self.retry)
+
+    def _raise_for_status(self, access: Access, response: requests.Response, writing: bool) -> None:
+        if response.status_code < 400:
+            return
+        code = response.headers.get("x-ms-error-code")
+        try:
+            raise_for_status(response, access.href, self.name)
+        except AccessDeniedError as error:
+            reason = f"{error.reason} ({code}): {self.denial_hint(access, writing=writing)}"
+            raise AccessDeniedError(access.href, self.name, reason, status=error.status) from None
+        except NotFoundError as error:
+            if code == "ContainerNotFound":
+                reason = f"no such container {access.bucket!r}"
+                raise NotFoundError(access.href, self.name, reason, status=error.status) from None
+            raise
+        except AccessError as error:
+            if not code:
+                raise
+            reason = f"{error.reason} ({code})"
+            if isinstance(error, TransientError):
+                raise TransientError(
+                    access.href,
+                    self.name,
+                    reason,
+                    status=error.status,
+                    retry_after=error.retry_after,
+                ) from None
+            raise AccessError(access.href, self.name, reason, status=error.status) from None
+
+    def _check_target(self, access: Access) -> str:
+        if access.url is None or access.bucket is None or access.key is None:
+            raise ResolveError(f"{self.name}: {access.href} was not resolved to an Azure blob")
+        return access.url
+
+    def open_writer(self, access: Access, content_type: str | None = None) -> ByteWriter:
+        """Start writing the blob at ``access``: see :class:`AzureWriter`."""
+        self._check_target(access)
+        return AzureWriter(self, access, content_type)
+
+    def size_of(self, access: Access) -> int | None:
+        """The blob's size (Get Blob Properties), or None if there is no such blob."""
+        url = self._check_target(access)
+        try:
+            response = self.blob_request(access, "HEAD", lambda: url)
+        except NotFoundError:
+            return None
+        length = response.headers.get("Content-Length", "")
+        return int(length) if length.isdigit() else None
+
+    def copy_from(self, source: Access, source_client: Client, target: Access) -> bool:
+        """Copy server-side (Copy Blob) when ``source`` is a blob of the same account.
+
+        The service reads the source with the source's own SAS (if any).
+        When the copy is refused, finds no source or does not succeed,
+        returns False so that the bytes are streamed instead (a blob the
+        failed copy left is then replaced).
+        """
+        target_url = self._check_target(target)
+        where = ("account", "endpoint")
+        if (
+            not isinstance(source_client, AzureClient)
+            or source.url is None
+            or source.bucket is None
+            or [source.extra.get(name) for name in where]
+            != [target.extra.get(name) for name in where]
+        ):
+            return False
+        base = target_url.partition("?")[0]
+        sas, _ = self.write_sas(target)
+        url = f"{base}?{sas}" if sas else base
+        headers = {"x-ms-copy-source": source.url}
+        try:
+            response = self.blob_request(target, "PUT", lambda: url, headers, writing=True)
+        except (AccessDeniedError, NotFoundError) as error:
+            logger.info("server-side copy refused (%s); streaming instead", error)
+            return False
+        status = response.headers.get("x-ms-copy-status")
+        if status == "pending":
+            copy_id = response.headers.get("x-ms-copy-id", "")
+            status = self._wait_for_copy(target, f"{base}?comp=copy&copyid={quote(copy_id)}", sas)
+        if status != "success":
+            logger.warning("Copy Blob to %s ended %s; streaming instead", target.href, status)
+            return False
+        return True
+
+    def _wait_for_copy(self, target: Access, abort_url: str, sas: str | None) -> str | None:
+        """Poll the target's properties until an asynchronous copy is over (or abort it)."""
+        url = self._check_target(target)
+        deadline = time.monotonic() + _COPY_POLL_LIMIT
+        delay = 0.1
+        while time.monotonic() < deadline:
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            response = self.blob_request(target, "HEAD", lambda: url)
+            status = response.headers.get("x-ms-copy-status")
+            if status != "pending":
+                return status
+        abort = f"{abort_url}&{sas}" if sas else abort_url
+        try:
+            self.blob_request(
+                target, "PUT", lambda: abort, {"x-ms-copy-action": "abort"}, writing=True
+            )
+        except AccessError as error:
+            logger.warning("could not abort the copy to %s: %s", target.href, error)
+        return "aborted"
+
+    def denial_hint(self, access: Access, *, writing: bool = False) -> str:
+        """Why a request of ``access`` was probably refused, for the error message.
+
+        ``writing``: the request wrote (or copied) a blob rather than read one.
+        """
         options = access.gdal_options
         account = access.extra.get("account")
         if "VSICURL_PC_SAS_TOKEN_URL" in options:
+            if writing:
+                return (
+                    "Planetary Computer tokens only allow reading: write to a container of "
+                    "your own, with a SAS that allows create and write or the account key"
+                )
             return (
                 f"the Planetary Computer SAS token for {account}/{access.bucket} was refused "
                 "(expired or revoked); the next resolve fetches a new one"
             )
         if options.get("AZURE_NO_SIGN_REQUEST") == "YES":
+            needs = (
+                f"writing to container {access.bucket!r} of account {account!r} needs a SAS "
+                "that allows create and write (sp=cw)"
+                if writing
+                else f"container {access.bucket!r} of account {account!r} is not public; give a SAS"
+            )
             return (
-                f"container {access.bucket!r} of account {account!r} is not public; give a SAS "
-                "or a key (AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_ACCESS_KEY, "
+                f"{needs} or a key (AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_ACCESS_KEY, "
                 "AZURE_STORAGE_CONNECTION_STRING)"
             )
         if options.get("AZURE_STORAGE_SAS_TOKEN"):
             if access.expires_at and access.expires_at <= datetime.now(timezone.utc):
                 return f"the SAS token expired at {access.expires_at.isoformat()}"
+            if writing:
+                return (
+                    "the SAS token was refused: writing needs one valid for this container "
+                    "that allows create and write (sp=cw)"
+                )
             return "the SAS token was refused (wrong, or not valid for this container)"
         if options.get("AZURE_STORAGE_ACCESS_KEY"):
             return f"the key of account {account!r} was refused"

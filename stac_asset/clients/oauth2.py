@@ -58,7 +58,11 @@ _DENIED = {
 
 CLI_OPTIONS: tuple[tuple[str, str], ...] = (
     ("token-url", "OAuth2 token endpoint; enables OAuth2 for the --oauth2-host hosts."),
-    ("host", "Host (or *.domain, or host:port) the OAuth2 token is sent to (repeatable)."),
+    (
+        "host",
+        "Host the OAuth2 token is sent to (repeatable; host:port allowed, and a "
+        "subdomain wildcard as in the OAuth2Client docs).",
+    ),
     ("grant", f"OAuth2 grant: {', '.join(GRANTS)} (guessed from the other settings if not set)."),
     ("client-id", "OAuth2 client id."),
     ("client-secret", "OAuth2 client secret (prefer STAC_ASSET_OAUTH2_CLIENT_SECRET)."),

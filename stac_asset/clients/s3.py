@@ -5,43 +5,60 @@ endpoint and request payer in GDAL options; the byte view is a boto3
 ``get_object`` with the same settings. Both views sign with the credentials
 carried in the access's GDAL options, so an access is self-contained (it can
 be pickled to another process) while its ``extra`` holds nothing secret.
+
+As a destination, an object is written by a multipart upload holding one
+part in memory at a time (a single ``put_object`` for small objects), and
+copied server-side when the source is on the same endpoint.
 """
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 import boto3
 import botocore.exceptions
 import pystac
 import urllib3.exceptions
+from boto3.s3.transfer import TransferConfig
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 
 from .. import gdal
-from .._secrets import register
+from .._secrets import logger, register
 from .._version import __version__
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError, ResolveError, TransientError
-from ..retry import RetryPolicy
+from ..retry import RetryPolicy, call_with_retries
 from ..storage import storage_info
-from .base import ByteStream, Client
+from .base import ByteStream, ByteWriter, Client
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client as Boto3S3Client
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, CopySourceTypeDef
 
 _CHUNK = 1024 * 1024
 _POOL_SIZE = 64
+DEFAULT_PART_SIZE = 8 * 1024 * 1024
+"""Bytes per part of a multipart upload (and what a writer holds in memory)."""
+MIN_PART_SIZE = 5 * 1024 * 1024
+"""S3's smallest part (but for the last one)."""
+MAX_PART_SIZE = 5 * 1024**3
+"""S3's largest part."""
+_PARTS_PER_DOUBLING = 1000
+# Parts of one server-side multipart copy in flight at once.
+_COPY_CONCURRENCY = 4
+T = TypeVar("T")
 _MAX_CACHED_CLIENTS = 32
 DEFAULT_REGION = "us-east-1"
 # Read a COG's whole header in the first GET (GDAL's default of 16 KiB often
@@ -229,6 +246,129 @@ class S3Stream(ByteStream):
         self._body.close()
 
 
+class S3Writer(ByteWriter):
+    """An object on its way to S3: one part in memory at a time, visible only on commit.
+
+    The first full part starts a multipart upload; an object smaller than a
+    part goes up in one ``put_object`` on :meth:`commit`. Each request is
+    retried with the client's policy (a part is re-sent from memory). A
+    failed :meth:`write` keeps nothing of its chunk, so it can be written
+    again (after the engine resumed its source). Parts double in size every
+    1,000 parts, so S3's 10,000-part limit is never reached.
+    """
+
+    def __init__(self, client: S3Client, access: Access, content_type: str | None) -> None:
+        assert access.bucket is not None and access.key is not None
+        self._client = client
+        self._access = access
+        self._s3 = client._client_for(access)
+        self._target: dict[str, Any] = {"Bucket": access.bucket, "Key": access.key}
+        if access.extra.get("requester_pays") == "true":
+            self._target["RequestPayer"] = "requester"
+        content_type = content_type or mimetypes.guess_type(access.key)[0]
+        self._object_args: dict[str, Any] = {"ContentType": content_type} if content_type else {}
+        # As boto3's own uploads do: an end-to-end CRC32 unless checksums are turned off.
+        config = self._s3.meta.config
+        self._checksum = getattr(config, "request_checksum_calculation", None) == "when_supported"
+        self._part_size = client.part_size
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[CompletedPartTypeDef] = []
+
+    def _current_part_size(self) -> int:
+        grown = self._part_size << (len(self._parts) // _PARTS_PER_DOUBLING)
+        return min(grown, MAX_PART_SIZE)
+
+    def write(self, chunk: bytes) -> None:
+        """Buffer ``chunk``; every full part is uploaded at once."""
+        buffer, kept, parts = self._buffer, len(self._buffer), len(self._parts)
+        try:
+            view = memoryview(chunk)
+            while view:
+                part_size = self._current_part_size()
+                room = part_size - len(self._buffer)
+                self._buffer += view[:room]
+                view = view[room:]
+                if len(self._buffer) >= part_size:
+                    self._upload_part()
+        except BaseException:
+            # Back to the state before this chunk (a part number uploaded again is replaced).
+            self._buffer, self._parts = buffer[:kept], self._parts[:parts]
+            raise
+
+    def _upload_part(self) -> None:
+        if self._upload_id is None:
+            extra: dict[str, Any] = {"ChecksumAlgorithm": "CRC32"} if self._checksum else {}
+            created = self._call(
+                "s3:PutObject",
+                lambda: self._s3.create_multipart_upload(
+                    **self._target, **self._object_args, **extra
+                ),
+            )
+            self._upload_id = created["UploadId"]
+        # botocore sends a bytearray as it is (its stubs say bytes): no copy of the part.
+        body = cast(bytes, self._buffer)
+        self._buffer = bytearray()
+        number = len(self._parts) + 1
+        upload_id = self._upload_id
+        response = self._call(
+            "s3:PutObject",
+            lambda: self._s3.upload_part(
+                **self._target, UploadId=upload_id, PartNumber=number, Body=body
+            ),
+        )
+        part: CompletedPartTypeDef = {"PartNumber": number, "ETag": response["ETag"]}
+        if "ChecksumCRC32" in response:
+            part["ChecksumCRC32"] = response["ChecksumCRC32"]
+        self._parts.append(part)
+
+    def _call(self, action: str, request: Callable[[], T]) -> T:
+        return self._client.request(self._access, action, request, retried=True)
+
+    def restart(self) -> None:
+        """Drop the buffered bytes and the uploaded parts (the upload is aborted)."""
+        self.abort()
+
+    def commit(self) -> None:
+        """Upload what is left and complete the upload (or put the small object)."""
+        if self._upload_id is None:
+            body = bytes(self._buffer)
+            self._call(
+                "s3:PutObject",
+                lambda: self._s3.put_object(**self._target, **self._object_args, Body=body),
+            )
+            self._buffer = bytearray()
+            return
+        if self._buffer:
+            self._upload_part()
+        upload_id, parts = self._upload_id, self._parts
+        self._call(
+            "s3:PutObject",
+            lambda: self._s3.complete_multipart_upload(
+                **self._target, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            ),
+        )
+        self._upload_id, self._parts = None, []
+
+    def abort(self) -> None:
+        """Abort the multipart upload, if any; nothing appears at the key."""
+        self._buffer = bytearray()
+        self._parts = []
+        upload_id, self._upload_id = self._upload_id, None
+        if upload_id is None:
+            return
+        try:
+            self._call(
+                "s3:AbortMultipartUpload",
+                lambda: self._s3.abort_multipart_upload(**self._target, UploadId=upload_id),
+            )
+        except AccessError as error:
+            # Raising here would hide the error that made us abort.
+            logger.warning(
+                "could not abort multipart upload %s of %s: %s", upload_id, self._access.href, error
+            )
+
+
 class S3Client(Client):
     """Amazon S3 and S3-compatible object stores, through boto3 and GDAL's ``/vsis3/``.
 
@@ -252,6 +392,8 @@ class S3Client(Client):
             Path-style URLs on this endpoint are taken as S3 hrefs too.
         timeout: Seconds to wait to connect and between bytes.
         retry: How transient failures are retried.
+        part_size: Bytes per part when uploading (at least 5 MiB): what a
+            writer holds in memory.
 
     """
 
@@ -267,7 +409,11 @@ class S3Client(Client):
         endpoint_url: str | None = None,
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
+        part_size: int = DEFAULT_PART_SIZE,
     ) -> None:
+        if part_size < MIN_PART_SIZE:
+            raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes (S3's minimum)")
+        self.part_size = part_size
         self._session = session
         self.anonymous = anonymous
         self.region = region
@@ -470,8 +616,106 @@ class S3Client(Client):
             raise AccessError(access.href, self.name, f"request failed: {error}") from None
         return S3Stream(response["Body"], start, _size(response), response.get("ETag"), access.href)
 
-    def _access_error(self, access: Access, error: botocore.exceptions.ClientError) -> AccessError:
-        """The error to raise for a failed ``get_object``, with a hint where one helps."""
+    def request(
+        self, access: Access, action: str, call: Callable[[], T], *, retried: bool = False
+    ) -> T:
+        """Make one boto3 call for ``access``, its failures mapped to our errors.
+
+        ``action`` names the S3 action in a refusal's hint; with ``retried``,
+        transient failures are retried with this client's policy.
+        """
+
+        def attempt() -> T:
+            try:
+                return call()
+            except botocore.exceptions.ClientError as error:
+                raise self._access_error(access, error, action) from None
+            except (
+                botocore.exceptions.HTTPClientError,
+                botocore.exceptions.ConnectionError,
+            ) as error:
+                raise TransientError(
+                    access.href, self.name, f"{action} failed ({type(error).__name__})"
+                ) from None
+            except botocore.exceptions.BotoCoreError as error:
+                raise AccessError(access.href, self.name, f"{action} failed: {error}") from None
+
+        return call_with_retries(attempt, self.retry) if retried else attempt()
+
+    def _check_target(self, access: Access) -> tuple[str, str]:
+        if access.bucket is None or access.key is None or access.client != self.name:
+            raise ResolveError(f"{self.name}: {access.href} was not resolved by an S3 client")
+        return access.bucket, access.key
+
+    def open_writer(self, access: Access, content_type: str | None = None) -> ByteWriter:
+        """Start writing the object at ``access``: see :class:`S3Writer`.
+
+        Signs with the same credentials, region and endpoint as reads.
+        """
+        self._check_target(access)
+        return S3Writer(self, access, content_type)
+
+    def size_of(self, access: Access) -> int | None:
+        """The object's size (``head_object``), or None if there is no such object."""
+        bucket, key = self._check_target(access)
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if access.extra.get("requester_pays") == "true":
+            params["RequestPayer"] = "requester"
+        client = self._client_for(access)
+        try:
+            response = self.request(
+                access, "s3:GetObject", lambda: client.head_object(**params), retried=True
+            )
+        except NotFoundError:
+            return None
+        return response["ContentLength"]
+
+    def copy_from(self, source: Access, source_client: Client, target: Access) -> bool:
+        """Copy server-side when ``source`` is an S3 object on this target's endpoint.
+
+        The copy is signed with the target's credentials (which must be able
+        to read the source); when the store refuses it (or finds no source),
+        returns False so that the bytes are streamed instead, read with the
+        source's credentials.
+        Large objects are copied part by part (``upload_part_copy``).
+        """
+        bucket, key = self._check_target(target)
+        if (
+            not isinstance(source_client, S3Client)
+            or source.client != self.name
+            or source.bucket is None
+            or source.key is None
+            or source.extra.get("endpoint_url") != target.extra.get("endpoint_url")
+        ):
+            return False
+        client = self._client_for(target)
+        extra: dict[str, Any] = {}
+        if "true" in (source.extra.get("requester_pays"), target.extra.get("requester_pays")):
+            extra["RequestPayer"] = "requester"
+        config = TransferConfig(
+            multipart_threshold=self.part_size,
+            multipart_chunksize=self.part_size,
+            max_concurrency=_COPY_CONCURRENCY,
+        )
+        copy_source: CopySourceTypeDef = {"Bucket": source.bucket, "Key": source.key}
+
+        def copy() -> None:
+            client.copy(copy_source, bucket, key, ExtraArgs=extra, Config=config)
+
+        try:
+            self.request(target, "s3:GetObject on the source or s3:PutObject", copy, retried=True)
+        except AccessDeniedError as error:
+            logger.info("server-side copy refused (%s); streaming instead", error)
+            return False
+        except NotFoundError:
+            # Which of the two is missing? The streamed copy's errors say it precisely.
+            return False
+        return True
+
+    def _access_error(
+        self, access: Access, error: botocore.exceptions.ClientError, action: str = "s3:GetObject"
+    ) -> AccessError:
+        """The error to raise for a failed request, with a hint where one helps."""
         code, status, message = _error_details(error)
         reason = f"{code or status}: {message}" if message else f"{code or status}"
         where = f"s3://{access.bucket}/{access.key}"
@@ -483,7 +727,10 @@ class S3Client(Client):
             return NotFoundError(access.href, self.name, f"no such key: {where}", status=status)
         if code in _DENIED or status in (401, 403):
             return AccessDeniedError(
-                access.href, self.name, f"{reason}; {self._denied_hint(access)}", status=status
+                access.href,
+                self.name,
+                f"{reason}; {self._denied_hint(access, action)}",
+                status=status,
             )
         if code in _TRANSIENT or status in (408, 429) or (status or 0) >= 500:
             return TransientError(access.href, self.name, reason, status=status)
@@ -502,7 +749,7 @@ class S3Client(Client):
             )
         return AccessError(access.href, self.name, reason, status=status)
 
-    def _denied_hint(self, access: Access) -> str:
+    def _denied_hint(self, access: Access, action: str) -> str:
         signing = access.extra.get("signing")
         if signing == _NO_CREDENTIALS:
             return (
@@ -514,7 +761,7 @@ class S3Client(Client):
                 "S3Client(anonymous=True) sends unsigned requests, which only public objects "
                 "allow; use S3Client() to sign with your credentials"
             )
-        hint = f"the credentials (from {signing}) were refused or lack s3:GetObject"
+        hint = f"the credentials (from {signing}) were refused or lack {action}"
         if access.extra.get("requester_pays") != "true":
             hint += (
                 "; if the bucket is requester-pays, use S3Client(requester_pays=True) "

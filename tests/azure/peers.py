@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -19,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from tests.azure.token_api import ACCOUNT, ACCOUNT_KEY
+from tests.peers.process import PeerProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_MAIN = REPO_ROOT / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"
@@ -134,22 +134,8 @@ class TokenApi:
     """The local Planetary Computer token API (:mod:`tests.azure.token_api`) in a child process."""
 
     def __init__(self) -> None:
-        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "tests.azure.token_api", "--port", "0"],
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-        )
-        assert self._process.stdout is not None
-        line = self._process.stdout.readline().strip()
-        if not line.startswith("READY "):
-            _stop(self._process)
-            self._stderr.seek(0)
-            raise RuntimeError(f"token API did not start: {line!r}\n{self._stderr.read()}")
-        self.port = int(line.split()[1])
+        self._peer = PeerProcess("tests.azure.token_api", ["--port", "0"]).start()
+        self.port = self._peer.port
 
     @property
     def sas_url(self) -> str:
@@ -182,10 +168,7 @@ class TokenApi:
 
     def stop(self) -> None:
         """Stop the server."""
-        _stop(self._process)
-        if self._process.stdout is not None:
-            self._process.stdout.close()
-        self._stderr.close()
+        self._peer.stop()
 
     def __enter__(self) -> TokenApi:
         return self

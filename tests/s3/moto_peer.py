@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import selectors
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.request
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.peers.process import PeerProcess
+
 START_TIMEOUT = 20.0
 CONTROL_TIMEOUT = 10.0
 REGION = "us-east-1"
@@ -36,18 +31,21 @@ class MotoPeer:
     """
 
     def __init__(self) -> None:
-        self.port = 0
         self.admin: dict[str, str] = {}
-        self._process: subprocess.Popen[str] | None = None
-        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        self._peer = PeerProcess("tests.s3.moto_server", ["--port", "0"])
 
     @classmethod
     def start(cls, timeout: float = START_TIMEOUT) -> MotoPeer:
         """Launch moto and wait until it is listening; create an admin user with an access key."""
         peer = cls()
-        peer._launch(timeout)
+        peer._peer.start(timeout)
         peer._create_admin()
         return peer
+
+    @property
+    def port(self) -> int:
+        """The port moto listens on."""
+        return self._peer.port
 
     @property
     def endpoint_url(self) -> str:
@@ -92,8 +90,15 @@ class MotoPeer:
         return self._control("GET", "log")  # type: ignore[no-any-return]
 
     def reset(self) -> None:
-        """Clear the request log."""
+        """Clear the request log and the faults."""
         self._control("POST", "reset")
+
+    def fail_next(self, method: str, query: str, count: int, status: int = 503) -> None:
+        """Answer the next ``count`` requests of ``method`` whose query has ``query`` with
+        ``status`` (moto never sees them)."""
+        self._control(
+            "POST", "faults", [{"method": method, "query": query, "count": count, "status": status}]
+        )
 
     def gets(self, href: str) -> list[dict[str, Any]]:
         """Logged GET requests for ``s3://bucket/key`` (or ``/bucket/key``)."""
@@ -115,17 +120,7 @@ class MotoPeer:
 
     def stop(self) -> None:
         """Terminate the server process (killing it if it does not exit)."""
-        process, self._process = self._process, None
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
-        self._stderr.close()
+        self._peer.stop()
 
     def __enter__(self) -> MotoPeer:
         return self
@@ -137,28 +132,3 @@ class MotoPeer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
-
-    def _launch(self, timeout: float) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "tests.s3.moto_server", "--port", "0"],
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-        )
-        assert self._process.stdout is not None
-        line = ""
-        deadline = time.monotonic() + timeout
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._process.stdout, selectors.EVENT_READ)
-            while (remaining := deadline - time.monotonic()) > 0:
-                if selector.select(remaining):
-                    line = self._process.stdout.readline().strip()
-                    break
-        if not line.startswith("READY "):
-            self._process.kill()
-            self._process.wait()
-            self._stderr.seek(0)
-            raise RuntimeError(f"moto did not start (got {line!r}):\n{self._stderr.read()}")
-        self.port = int(line.split()[1])

@@ -2,12 +2,16 @@
 
 Run as ``python -m tests.s3.moto_server``: binds a free loopback port, prints
 ``READY <port>`` and serves until terminated. Every request is logged (method,
-path, query, ``Range``, ``x-amz-request-payer``, the signing key id and region,
-the status) at ``GET /_peer/log``; ``POST /_peer/reset`` clears the log. The
-log never holds signatures or secrets. ``POST /_peer/bucket-regions`` with
-``{"bucket": "region"}`` makes those buckets answer requests signed for another
-region as S3 does (400 AuthorizationHeaderMalformed naming the right region),
-which moto itself does not.
+path, query, ``Range``, ``x-amz-request-payer``, ``x-amz-copy-source``, the
+signing key id and region, the status) at ``GET /_peer/log``; ``POST
+/_peer/reset`` clears the log and the faults. The log never holds signatures or
+secrets. ``POST /_peer/bucket-regions`` with ``{"bucket": "region"}`` makes
+those buckets answer requests signed for another region as S3 does (400
+AuthorizationHeaderMalformed naming the right region), which moto itself does
+not. ``POST /_peer/faults`` with a list of ``{"method": ..., "query": ...,
+"count": n, "status": s}`` answers the next ``n`` requests of that method whose
+query string contains ``query`` with ``s`` (an S3 ``ServiceUnavailable`` error)
+instead of passing them to moto.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class RequestLog:
         self.app = app
         self.entries: list[dict[str, Any]] = []
         self.bucket_regions: dict[str, str] = {}
+        self.faults: list[dict[str, Any]] = []
         self.lock = threading.Lock()
 
     @staticmethod
@@ -65,6 +70,35 @@ class RequestLog:
         )
         return [body]
 
+    def fault_for(self, method: str, query: str) -> int | None:
+        """The status to answer with, if a configured fault takes this request."""
+        with self.lock:
+            for fault in self.faults:
+                if fault["count"] > 0 and fault["method"] == method and fault["query"] in query:
+                    fault["count"] -= 1
+                    return int(fault["status"])
+        return None
+
+    @staticmethod
+    def unavailable(
+        environ: dict[str, Any], start_response: Callable[..., Any], status: int
+    ) -> list[bytes]:
+        """An S3 error answer, after reading the request body (the connection stays usable)."""
+        length = environ.get("CONTENT_LENGTH")
+        if length:
+            environ["wsgi.input"].read(int(length))
+        elif environ.get("wsgi.input_terminated"):  # chunked: werkzeug ends the stream
+            environ["wsgi.input"].read()
+        body = (
+            b"<?xml version='1.0' encoding='UTF-8'?>\n<Error><Code>ServiceUnavailable</Code>"
+            b"<Message>injected fault</Message><RequestId>PEER</RequestId></Error>"
+        )
+        start_response(
+            f"{status} Injected",
+            [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_peer/"):
@@ -79,6 +113,7 @@ class RequestLog:
             "query": query,
             "range": environ.get("HTTP_RANGE"),
             "request_payer": environ.get("HTTP_X_AMZ_REQUEST_PAYER"),
+            "copy_source": environ.get("HTTP_X_AMZ_COPY_SOURCE"),
             "key_id": match.group(1) if match else None,
             "region": match.group(2) if match else None,
             "status": None,
@@ -89,6 +124,10 @@ class RequestLog:
         if home is not None and entry["region"] not in (None, home):
             entry["status"] = 400
             return self.wrong_region(start_response, entry["region"], home)
+        fault = self.fault_for(entry["method"], query)
+        if fault is not None:
+            entry["status"] = fault
+            return self.unavailable(environ, start_response, fault)
 
         def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             entry["status"] = int(status.split()[0])
@@ -104,6 +143,11 @@ class RequestLog:
                 body: Any = list(self.entries)
             elif name == "reset" and environ["REQUEST_METHOD"] == "POST":
                 self.entries.clear()
+                self.faults = []
+                body = {"status": "ok"}
+            elif name == "faults" and environ["REQUEST_METHOD"] == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                self.faults = json.loads(environ["wsgi.input"].read(length) or b"[]")
                 body = {"status": "ok"}
             elif name == "bucket-regions" and environ["REQUEST_METHOD"] == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
