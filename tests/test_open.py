@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import stac_asset
 from stac_asset import Access, FilesystemClient, HttpClient, blocking
 from tests.conftest import make_item
 from tests.peers.http_peer import HttpPeer
+from tests.threads import read_at_once
 
 
 def test_open_equals_download_over_http(remote_item: pystac.Item, tmp_path: Path) -> None:
@@ -103,30 +103,12 @@ def test_headers_do_not_leak_between_threads(http: HttpPeer, small_cogs: dict[st
     http.configure(
         require_headers={"/s2/B02.tif": {"X-Key": "alpha"}, "/s2/B03.tif": {"X-Key": "beta"}}
     )
-    alpha = HttpClient(headers={"X-Key": "alpha"})
-    beta = HttpClient(headers={"X-Key": "beta"})
-    barrier = threading.Barrier(2)
-    results: dict[str, np.ndarray] = {}
-    errors: list[BaseException] = []
-
-    def read(name: str, client: HttpClient, path: str) -> None:
-        try:
-            with stac_asset.open(http.url_for(path), client=client) as ds:
-                barrier.wait(timeout=10)  # both datasets open at once
-                results[name] = ds.read()
-                barrier.wait(timeout=10)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-
-    threads = [
-        threading.Thread(target=read, args=("alpha", alpha, "s2/B02.tif")),
-        threading.Thread(target=read, args=("beta", beta, "s2/B03.tif")),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    results = read_at_once(
+        {
+            "alpha": (http.url_for("s2/B02.tif"), HttpClient(headers={"X-Key": "alpha"})),
+            "beta": (http.url_for("s2/B03.tif"), HttpClient(headers={"X-Key": "beta"})),
+        }
+    )
     assert not [r for r in http.log() if r["status"] == 401]
     for name, band in (("alpha", "B02"), ("beta", "B03")):
         with rasterio.open(small_cogs[band]) as ds:

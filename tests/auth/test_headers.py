@@ -4,7 +4,6 @@ and no secret follows a redirect to another host."""
 from __future__ import annotations
 
 import base64
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import requests
 import stac_asset
 from stac_asset import HttpClient, blocking
 from tests.auth.conftest import Files, seen_by
+from tests.threads import read_at_once
 
 API_KEY = "host-key-" + "k" * 16
 SESSION_KEY = "session-key-" + "s" * 16
@@ -109,28 +109,12 @@ def test_threads_with_different_host_headers_do_not_mix(files: Files, auth_root:
     )
     alpha = HttpClient(host_headers={host: {"X-Api-Key": "alpha-key-000"}})
     beta = HttpClient(host_headers={host: {"X-Api-Key": "beta-key-0000"}})
-    barrier = threading.Barrier(2)
-    results: dict[str, np.ndarray] = {}
-    errors: list[BaseException] = []
-
-    def read(name: str, client: HttpClient, band: str) -> None:
-        try:
-            with stac_asset.open(f"{files.home.url}/public/{band}.tif", client=client) as ds:
-                barrier.wait(timeout=10)  # both datasets open at once
-                results[name] = ds.read()
-                barrier.wait(timeout=10)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-
-    threads = [
-        threading.Thread(target=read, args=("alpha", alpha, "B02")),
-        threading.Thread(target=read, args=("beta", beta, "B04")),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    results = read_at_once(
+        {
+            "alpha": (f"{files.home.url}/public/B02.tif", alpha),
+            "beta": (f"{files.home.url}/public/B04.tif", beta),
+        }
+    )
     assert not [r for r in files.home.log() if r["status"] == 401]
     for name, band in (("alpha", "B02"), ("beta", "B04")):
         with rasterio.open(auth_root / "public" / f"{band}.tif") as ds:
