@@ -135,6 +135,8 @@ class GrowingPool(Generic[T]):
                     self._done.set()
 
     def _maybe_grow(self) -> None:
+        if self._target >= self._limit:
+            return
         now, cpu = time.monotonic(), time.process_time()
         with self._lock:
             wall = now - self._mark[0]

@@ -495,20 +495,23 @@ class HttpClient(Client):
             prepared_url = prepared.url
             parts = urlsplit(prepared_url)
             scheme, host, port, target = parts.scheme, parts.hostname, parts.port, prepared.path_url
-        headers = urllib3.HTTPHeaderDict()
+        # Merged as requests merges them: case-insensitive, a later value keeps the
+        # earlier position, None removes.
+        merged: dict[str, tuple[str, str | bytes]] = {}
         for given in (self.session.headers, request_headers):
             for name, value in given.items():
                 if value is None:
-                    headers.discard(name)
+                    merged.pop(name.lower(), None)
                 else:
-                    requests.utils.check_header_validity((name, value))  # type: ignore[type-var]
-                    headers[name] = value  # type: ignore[assignment]
+                    _check_header(name, value)
+                    merged[name.lower()] = (name, value)
+        headers = dict(merged.values())
         pool = self._pool(adapter, scheme, host or "", port, prepared_url)
         try:
             raw = pool.urlopen(
                 "GET",
                 target,
-                headers=headers,
+                headers=headers,  # type: ignore[arg-type]  # a session header may be bytes
                 redirect=False,
                 assert_same_host=False,
                 preload_content=False,
@@ -535,7 +538,7 @@ class HttpClient(Client):
             raise _DirectFailure(str(error), transient=False) from None
         if "Set-Cookie" in raw.headers:
             cookie_request = requests.PreparedRequest()
-            cookie_request.prepare(method="GET", url=prepared_url, headers=dict(headers))
+            cookie_request.prepare(method="GET", url=prepared_url, headers=headers)
             requests.cookies.extract_cookies_to_jar(  # type: ignore[no-untyped-call]
                 self.session.cookies, cookie_request, raw
             )
@@ -625,6 +628,12 @@ class HttpClient(Client):
             f"{type(self).__name__}(headers={mask_mapping(self.headers)!r}, "
             f"host_headers={hosts!r}, timeout={self.timeout!r})"
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_header(name: str, value: str | bytes) -> None:
+    """Refuse a header requests would refuse (remembering the good ones: most repeat)."""
+    requests.utils.check_header_validity((name, value))  # type: ignore[type-var]
 
 
 @functools.lru_cache(maxsize=8)
