@@ -10,15 +10,17 @@ import os
 import threading
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import pystac
 
 from ._secrets import logger, unsigned
+from .access import Access
 from .checksum import sha256_multihash
+from .clients import Client
 from .clip import Clip, ClipResult, clip_to_path, is_raster
 from .config import Config, FileNameStrategy
 from .errors import (
@@ -44,6 +46,7 @@ from .messages import (
 from .paths import check_component, href_file_name, safe_join
 from .resolver import Resolver
 from .transfer import Cancelled, Fetcher, Transfer
+from .workers import GrowingPool
 
 ALTERNATE_ASSETS_EXTENSION = "https://stac-extensions.github.io/alternate-assets/v1.2.0/schema.json"
 ORIGIN = "origin"
@@ -171,7 +174,9 @@ def run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | Non
     transfer = replace(_transfer(job), size=None, checksum=None) if job.clip else _transfer(job)
     item_id = job.item.id if job.item else None
     target = job.target or str(job.path)
-    if not config.overwrite and fetcher.is_complete(transfer, target):
+    # The target is resolved once, for the check and the copy.
+    resolved = None if config.overwrite else fetcher.target(target)
+    if resolved is not None and fetcher.is_complete(transfer, target, resolved):
         logger.debug("skipping %s: complete file at %s", job.href, job.path)
         if progress:
             progress(SkipAssetDownload(job.key, job.href, job.path, item_id))
@@ -186,7 +191,7 @@ def run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | Non
             access = fetcher.resolver.resolve(job.href, job.asset)
             job.clipped = clip_to_path(access, job.path, job.clip, f"asset {job.name}")
         else:
-            _copy_with_fallbacks(job, transfer, fetcher, target)
+            _copy_with_fallbacks(job, transfer, fetcher, target, resolved)
     except BaseException as error:
         if progress:
             progress(ErrorAssetDownload(job.key, job.href, job.path, error, item_id))
@@ -196,10 +201,16 @@ def run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | Non
         progress(FinishAssetDownload(job.key, job.href, job.path, item_id))
 
 
-def _copy_with_fallbacks(job: Job, transfer: Transfer, fetcher: Fetcher, target: str) -> None:
+def _copy_with_fallbacks(
+    job: Job,
+    transfer: Transfer,
+    fetcher: Fetcher,
+    target: str,
+    resolved: tuple[Client, Access] | None,
+) -> None:
     """Copy the job's href to ``target``, or else the first of its alternates that can be read."""
     try:
-        fetcher.copy(transfer, target, job.path)
+        fetcher.copy(transfer, target, job.path, resolved)
         return
     except (AccessError, ResolveError) as error:
         if not job.fallbacks or isinstance(error, TransientError):
@@ -207,7 +218,7 @@ def _copy_with_fallbacks(job: Job, transfer: Transfer, fetcher: Fetcher, target:
         first_error = error
     for href in job.fallbacks:
         try:
-            fetcher.copy(replace(transfer, href=href), target, job.path)
+            fetcher.copy(replace(transfer, href=href), target, job.path, resolved)
         except (AccessError, ResolveError) as error:
             logger.info("alternate %s of %s failed too: %s", href, job.name, error)
             continue
@@ -224,7 +235,7 @@ def execute(
     progress: Progress | None,
     executor: Any = None,
 ) -> None:
-    """Run every job, ``config.max_concurrent_downloads`` at a time (or on ``executor``).
+    """Run every job, at most ``config.max_concurrent_downloads`` at a time (or on ``executor``).
 
     Raises :class:`DownloadError` listing every failed asset (or, with
     ``fail_fast``, the first failure after cancelling the rest); with
@@ -292,29 +303,38 @@ def _execute_on(
 def _execute_here(
     plan: Plan, resolver: Resolver, config: Config, progress: Progress | None
 ) -> list[AssetFailure]:
-    """Run the jobs on a local thread pool."""
+    """Run the jobs on local threads (see :mod:`stac_asset.workers`)."""
     cancel = threading.Event()
-    fetcher = Fetcher(resolver, progress, cancel, config.max_concurrent_per_host)
     failures: list[AssetFailure] = []
-    with ThreadPoolExecutor(
-        max_workers=config.max_concurrent_downloads, thread_name_prefix="stac-asset"
-    ) as pool:
-        futures: dict[Future[None], Job] = {
-            pool.submit(run_job, job, fetcher, config, progress): job for job in plan.jobs
-        }
-        try:
-            # Waiting on locks is interruptible on POSIX, so Ctrl-C is still seen.
-            for future in as_completed(futures):
-                error = future.exception()
-                if error is None or isinstance(error, Cancelled):
-                    continue
-                failures.append(_failure(futures[future], error))
-                if config.fail_fast:
-                    cancel.set()
-        except BaseException:
+
+    def failed(job: Job, error: BaseException) -> None:
+        if isinstance(error, Cancelled):
+            return
+        failures.append(_failure(job, error))
+        if config.fail_fast:
             cancel.set()
-            raise
+
+    def work(job: Job) -> None:
+        run_job(job, fetcher, config, progress)
+
+    pool = GrowingPool(plan.jobs, work, failed, _workers(plan, config))
+    fetcher = Fetcher(resolver, progress, cancel, config.max_concurrent_per_host, pool.waited)
+    pool.start()
+    try:
+        pool.join()
+    except BaseException:
+        cancel.set()
+        pool.join()
+        raise
     return failures
+
+
+def _workers(plan: Plan, config: Config) -> int:
+    """The most threads the pool may grow to: every host's slots, within the overall limit."""
+    if any(job.clip for job in plan.jobs):
+        return config.max_concurrent_downloads  # clips do not take host slots
+    hosts = {urlsplit(href).netloc for job in plan.jobs for href in (job.href, *job.fallbacks)}
+    return max(1, min(config.max_concurrent_downloads, config.max_concurrent_per_host * len(hosts)))
 
 
 def rewrite(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -69,6 +69,7 @@ class Fetcher:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         max_per_host: int | None = None,
+        on_wait: Callable[[float], None] | None = None,
     ) -> None:
         self.resolver = resolver
         # Targets (where bytes are written) take the same clients, but a client
@@ -79,18 +80,19 @@ class Fetcher:
         self._max_per_host = max_per_host
         self._hosts: dict[str, threading.Semaphore] = {}
         self._hosts_lock = threading.Lock()
+        # Told how long each request waited for its answer (the pool grows on it).
+        self._on_wait = on_wait
 
-    @contextmanager
-    def _host_slot(self, href: str) -> Iterator[None]:
-        """Hold one of the host's transfer slots (when a per-host limit is set)."""
+    def _host_slot(self, href: str) -> threading.Semaphore | None:
+        """The host's transfer slots (None without a per-host limit)."""
         if self._max_per_host is None:
-            yield
-            return
+            return None
         host = urlsplit(href).netloc
-        with self._hosts_lock:
-            slot = self._hosts.setdefault(host, threading.Semaphore(self._max_per_host))
-        with slot:
-            yield
+        slot = self._hosts.get(host)
+        if slot is None:
+            with self._hosts_lock:
+                slot = self._hosts.setdefault(host, threading.Semaphore(self._max_per_host))
+        return slot
 
     def _stream_into(
         self,
@@ -99,10 +101,15 @@ class Fetcher:
         out: ByteWriter,
         verifier: Verifier,
         path: Path | None,
+        access: Access | None = None,
     ) -> None:
-        """Write the object into ``out`` from byte 0, resuming after connection loss."""
+        """Write the object into ``out`` from byte 0, resuming after connection loss.
+
+        ``access`` is the source's, when the caller has just resolved it.
+        """
         policy = client.retry
-        access: Access = client.resolve(transfer.href, transfer.asset)
+        if access is None:
+            access = client.resolve(transfer.href, transfer.asset)
         offset = 0
         validator: str | None = None
         failures = attempts = 0
@@ -113,7 +120,11 @@ class Fetcher:
             try:
                 if access.expires_within():
                     access = client.resolve(transfer.href, transfer.asset)
-                with client.open_stream(access, offset, validator) as stream:
+                asked = time.monotonic()
+                stream = client.open_stream(access, offset, validator)
+                if self._on_wait is not None:
+                    self._on_wait(time.monotonic() - asked)
+                with stream:
                     if stream.start != offset:
                         # The server ignored the range or the object changed: start over.
                         out.restart()
@@ -172,17 +183,27 @@ class Fetcher:
         client = self.targets.client_for(href)
         return client, client.resolve(href)
 
-    def copy(self, transfer: Transfer, target: str, path: Path | None = None) -> None:
+    def copy(
+        self,
+        transfer: Transfer,
+        target: str,
+        path: Path | None = None,
+        resolved: tuple[Client, Access] | None = None,
+    ) -> None:
         """Copy the object to ``target`` (a local path or a store's href), verified.
 
         The object appears at ``target`` only when complete and verified: a
         local file is renamed into place, a multipart upload is completed.
         Inside one store, a server-side copy is used when the store allows.
-        ``path`` names the asset in progress events.
+        ``path`` names the asset in progress events; ``resolved`` is
+        :meth:`target`'s answer for ``target``, when the caller has it.
         """
         client = self.resolver.client_for(transfer.href)
-        target_client, target_access = self.target(target)
-        with self._host_slot(transfer.href):
+        target_client, target_access = resolved or self.target(target)
+        slot = self._host_slot(transfer.href)
+        if slot is not None:
+            slot.acquire()
+        try:
             source = client.resolve(transfer.href, transfer.asset)
             if target_client.copy_from(source, client, target_access):
                 self._check_copied(transfer, target_client, target_access)
@@ -191,12 +212,15 @@ class Fetcher:
             media_type = transfer.asset.media_type if transfer.asset else None
             writer = target_client.open_writer(target_access, media_type)
             try:
-                self._stream_into(client, transfer, writer, verifier, path)
+                self._stream_into(client, transfer, writer, verifier, path, source)
                 verifier.check(transfer.href)
                 writer.commit()
             except BaseException:
                 writer.abort()
                 raise
+        finally:
+            if slot is not None:
+                slot.release()
 
     def _check_copied(self, transfer: Transfer, client: Client, access: Access) -> None:
         size = client.size_of(access)
@@ -205,15 +229,18 @@ class Fetcher:
                 f"{transfer.href}: the copy is {size} bytes, file:size says {transfer.size}"
             )
 
-    def is_complete(self, transfer: Transfer, target: str) -> bool:
+    def is_complete(
+        self, transfer: Transfer, target: str, resolved: tuple[Client, Access] | None = None
+    ) -> bool:
         """Whether ``target`` already holds the object, as far as the item can tell.
 
         Without ``file:size`` or ``file:checksum`` an existing file counts as
         complete (partial files never sit at a final path, and objects appear
         only when their upload is committed). In an object store only the size
         is compared: checking a checksum would mean reading the object back.
+        ``resolved`` is :meth:`target`'s answer for ``target``, when the caller has it.
         """
-        client, access = self.target(target)
+        client, access = resolved or self.target(target)
         if access.path is None:
             size = client.size_of(access)
             return size is not None and (transfer.size is None or size == transfer.size)
