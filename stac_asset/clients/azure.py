@@ -404,11 +404,24 @@ class AzureClient(HttpClient):
             register_sas(sas)
         else:
             gdal_options["AZURE_NO_SIGN_REQUEST"] = "YES"
+        vsi_path = f"/vsiaz/{location.container}/{location.blob}"
+        return self.located_access(href, location, sas, vsi_path, gdal_options, expires_at)
+
+    def located_access(
+        self,
+        href: str,
+        location: BlobLocation,
+        sas: str | None,
+        vsi_path: str,
+        gdal_options: dict[str, str],
+        expires_at: datetime | None,
+    ) -> Access:
+        """The access to a blob: this GDAL view, and the blob URL with ``sas`` as byte view."""
         url = f"{location.url}?{sas}" if sas else location.url
         return Access(
             href=href,
             client=self.name,
-            vsi_path=f"/vsiaz/{location.container}/{location.blob}",
+            vsi_path=vsi_path,
             gdal_options=gdal_options,
             url=url,
             headers={**self.headers_for(url), "x-ms-version": API_VERSION},

@@ -31,7 +31,7 @@ from .._secrets import logger, register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError, TransientError
 from ..retry import RetryPolicy, call_with_retries
-from .azure import API_VERSION, AzureClient, BlobLocation, register_sas
+from .azure import AzureClient, BlobLocation, register_sas
 from .base import ByteStream
 from .http import raise_for_status
 
@@ -273,19 +273,8 @@ class PlanetaryComputerClient(AzureClient):
                 "CPL_VSIL_CURL_NON_CACHED": gdal_prefix,
             }
         )
-        url = f"{location.url}?{token.token}"
-        return Access(
-            href=href,
-            client=self.name,
-            vsi_path=f"{gdal_prefix}{location.url}",
-            gdal_options=options,
-            url=url,
-            headers={**self.headers_for(url), "x-ms-version": API_VERSION},
-            bucket=location.container,
-            key=location.blob,
-            extra={"account": location.account, "endpoint": location.endpoint},
-            expires_at=token.expiry,
-        )
+        vsi_path = f"{gdal_prefix}{location.url}"
+        return self.located_access(href, location, token.token, vsi_path, options, token.expiry)
 
     def _token(self, href: str, location: BlobLocation) -> SasToken:
         try:
