@@ -7,6 +7,7 @@ process (GDAL, requests) can never deadlock against a server thread.
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -19,21 +20,34 @@ from tests.peers.process import START_TIMEOUT, PeerProcess
 
 CONTROL_TIMEOUT = 5.0
 
-# Control calls must never go through a proxy configured in the environment.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# Control calls must never go through a proxy configured in the environment;
+# to an HTTPS peer they need not check its (test) certificate.
+_OPENER = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}),
+    urllib.request.HTTPSHandler(context=ssl._create_unverified_context()),  # noqa: S323
+)
 
 
 class HttpPeer:
     """A range-capable HTTP file server running in a child process."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, tls: tuple[Path, Path] | None = None) -> None:
         self.root = Path(root)
-        self._peer = PeerProcess("tests.peers.http_server", ["--root", str(self.root)])
+        args = ["--root", str(self.root)]
+        if tls is not None:
+            args += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
+        self.scheme = "https" if tls else "http"
+        self._peer = PeerProcess("tests.peers.http_server", args)
 
     @classmethod
-    def start(cls, root: Path, timeout: float = START_TIMEOUT) -> HttpPeer:
-        """Launch a server for ``root`` and wait until it is listening."""
-        peer = cls(root)
+    def start(
+        cls, root: Path, timeout: float = START_TIMEOUT, tls: tuple[Path, Path] | None = None
+    ) -> HttpPeer:
+        """Launch a server for ``root`` and wait until it is listening.
+
+        With ``tls`` (certificate chain and key files) it serves HTTPS.
+        """
+        peer = cls(root) if tls is None else cls(root, tls)
         peer._peer.start(timeout)
         return peer
 
@@ -45,7 +59,7 @@ class HttpPeer:
     @property
     def url(self) -> str:
         """Base URL, without a trailing slash."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def url_for(self, relpath: str) -> str:
         """URL of a path relative to the root (percent-encoded)."""

@@ -21,8 +21,10 @@ import json
 import mimetypes
 import random
 import re
+import select
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -47,12 +49,15 @@ _SCALAR_TYPES: dict[str, tuple[type, ...]] = {
     "drop_rate": (int, float),
     "seed": (int,),
     "ignore_range": (bool,),
+    "idle_close_s": (int, float, type(None)),
+    "framing": (str,),
 }
 _MAPPING_VALUE_TYPES: dict[str, type] = {
     "fail_paths": int,
     "require_headers": dict,
     "fail_first_n": int,
     "cut_first_n": int,
+    "drop_first_n": int,
     "redirects": str,
 }
 
@@ -69,10 +74,17 @@ class Config:
     drop_rate: float = 0.0
     seed: int = 0
     ignore_range: bool = False
+    # Close a keep-alive connection left idle this long (as nginx's keepalive_timeout).
+    idle_close_s: float | None = None
+    # How a file's body is delimited: "length" (Content-Length), "chunked", or
+    # "close" (no length: the body ends when the server closes the connection).
+    framing: str = "length"
     fail_paths: dict[str, int] = field(default_factory=dict)
     require_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     fail_first_n: dict[str, int] = field(default_factory=dict)
     cut_first_n: dict[str, int] = field(default_factory=dict)
+    # Close the connection without answering the first n requests of a path.
+    drop_first_n: dict[str, int] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -98,6 +110,8 @@ class Config:
                 raise ValueError(f"{name} must be within [0, 1]")
         if config.latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
+        if config.framing not in ("length", "chunked", "close"):
+            raise ValueError("framing must be length, chunked or close")
         return config
 
 
@@ -171,6 +185,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log."""
+
+    def handle(self) -> None:
+        """Serve requests on the connection until it closes, or stays idle for too long."""
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection:
+            idle = self.server.config.idle_close_s
+            if idle is not None and not select.select([self.connection], [], [], idle)[0]:
+                return
+            self.handle_one_request()
 
     def do_GET(self) -> None:
         """Handle GET."""
@@ -257,7 +281,9 @@ class Handler(BaseHTTPRequestHandler):
         config = server.config
         if config.latency_ms:
             time.sleep(config.latency_ms / 1000)
-        if server.roll(config.drop_rate):
+        if server.take("drop", path, config.drop_first_n.get(path, 0)) or server.roll(
+            config.drop_rate
+        ):
             self._close_abruptly()
             return
         if path in config.redirects:
@@ -345,7 +371,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(length))
+        if config.framing == "length":
+            self.send_header("Content-Length", str(length))
+        elif config.framing == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.close_connection = True
         self.end_headers()
         if self.command == "HEAD":
             return
@@ -353,12 +384,17 @@ class Handler(BaseHTTPRequestHandler):
             self.server.take("cut", path, config.cut_first_n.get(path, 0))
             or self.server.roll(config.cut_rate)
         )
-        self._stream(target, start, length // 2 if cut else length, entry)
+        chunked = config.framing == "chunked"
+        self._stream(target, start, length // 2 if cut else length, entry, chunked)
         if cut:
             self._close_abruptly()
+        elif chunked:
+            self.wfile.write(b"0\r\n\r\n")
 
-    def _stream(self, target: Path, start: int, count: int, entry: dict[str, Any]) -> None:
-        """Write ``count`` bytes of ``target`` from ``start`` in chunks."""
+    def _stream(
+        self, target: Path, start: int, count: int, entry: dict[str, Any], chunked: bool = False
+    ) -> None:
+        """Write ``count`` bytes of ``target`` from ``start`` in chunks (of chunked coding)."""
         with target.open("rb") as handle:
             handle.seek(start)
             while count > 0:
@@ -368,7 +404,10 @@ class Handler(BaseHTTPRequestHandler):
                 # Count before writing so a client that has the bytes sees them logged.
                 entry["bytes_sent"] += len(chunk)
                 try:
-                    self.wfile.write(chunk)
+                    if chunked:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    else:
+                        self.wfile.write(chunk)
                 except ConnectionError:
                     entry["bytes_sent"] -= len(chunk)
                     raise
@@ -441,10 +480,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate chain")
+    parser.add_argument("--tls-key", type=Path, help="the certificate's private key")
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"--root {args.root} is not a directory")
     server = PeerServer((args.host, args.port), args.root)
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     print(f"READY {server.server_address[1]}", flush=True)
