@@ -10,6 +10,7 @@ import pystac
 
 from .access import Access
 from .clients import Client, get_client_classes
+from .clients.base import href_directory, is_decided_per_directory
 from .errors import ResolveError
 
 ClientSpec = Client | type[Client]
@@ -47,12 +48,21 @@ class Resolver:
     default instances are created on first use and shared by every resolver
     in the process, so sessions, credentials and tokens are reused across
     calls. With ``force``, that client (or class) takes every href.
-    Thread-safe.
+    Clients whose ``matches`` answers alike for a whole directory (see
+    :func:`~stac_asset.clients.base.decided_per_directory`) are asked once
+    per directory. Thread-safe.
     """
 
     def __init__(self, clients: Sequence[Client] = (), *, force: ClientSpec | None = None) -> None:
         self._given = list(clients)
         self._forced = force
+        # For these client classes, per directory: the client that takes its
+        # hrefs, or how many clients (in asking order) are known to refuse them.
+        self._known: tuple[list[type[Client]], dict[str, Client | int]] = ([], {})
+
+    def __getstate__(self) -> dict[str, object]:
+        # Shipped to other processes without the cache, which holds default clients.
+        return {**self.__dict__, "_known": ([], {})}
 
     @property
     def clients(self) -> list[Client]:
@@ -71,13 +81,30 @@ class Resolver:
             if isinstance(self._forced, Client):
                 return self._forced
             return self._instance(self._forced)
-        for client in self._given:
+        classes = get_client_classes()
+        cached_for, known = self._known
+        if cached_for != classes:
+            known = {}
+            self._known = (classes, known)
+        directory = href_directory(href)
+        answer = known.get(directory) if directory is not None else None
+        if isinstance(answer, Client):
+            return answer
+        # The clients before this index refuse every href of the directory.
+        index = answer or 0
+        given = len(self._given)
+        while index < given + len(classes):
+            client = self._given[index] if index < given else self._instance(classes[index - given])
             if client.matches(href):
+                if directory is not None:
+                    known[directory] = client if is_decided_per_directory(client) else index
                 return client
-        for cls in get_client_classes():
-            client = self._instance(cls)
-            if client.matches(href):
-                return client
+            if directory is not None:
+                if is_decided_per_directory(client):
+                    known[directory] = index + 1
+                else:
+                    directory = None  # the next clients' answers hold for this href only
+            index += 1
         scheme = urlsplit(href).scheme
         raise ResolveError(f"no client takes {href!r} (unknown scheme {scheme!r})")
 

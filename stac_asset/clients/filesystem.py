@@ -12,7 +12,7 @@ import pystac
 
 from ..access import Access
 from ..errors import AccessDeniedError, NotFoundError, ResolveError
-from .base import ByteStream, ByteWriter, Client
+from .base import ByteStream, ByteWriter, Client, decided_per_directory
 
 _CHUNK = 1024 * 1024
 
@@ -105,6 +105,7 @@ class FilesystemClient(Client):
 
     name = "filesystem"
 
+    @decided_per_directory
     def matches(self, href: str) -> bool:
         """Whether ``href`` is a local path or a ``file://`` URL."""
         return local_path(href) is not None
