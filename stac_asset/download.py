@@ -137,6 +137,7 @@ def prepare(item: OwnerT) -> OwnerT:
 
 def plan_item(item: Owner, directory: Path, config: Config, plan: Plan) -> None:
     """Add the selected assets of ``item``, to be written under ``directory``."""
+    root = os.path.realpath(directory)
     for key, asset in item.assets.items():
         if not selected(key, asset, config):
             continue
@@ -147,7 +148,7 @@ def plan_item(item: Owner, directory: Path, config: Config, plan: Plan) -> None:
         name = file_name(key, href, config)
         if clip:
             name = f"{os.path.splitext(name)[0]}.tif"  # a clip is always a GeoTIFF
-        path = safe_join(directory, name, f"asset {key!r}")
+        path = safe_join(directory, name, f"asset {key!r}", root)
         if path in plan.targets and config.on_collision == "rename":
             path = path.with_name(f"{path.stem}-{check_component(key, 'asset key')}{path.suffix}")
         fallbacks = [h for h in alternates(asset).values() if h != href]
