@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -16,8 +17,14 @@ from .errors import ResolveError
 ClientSpec = Client | type[Client]
 
 
+# A URL's scheme, as urllib parses it (no leading blanks, no tabs or newlines).
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
 def absolute_href(asset: pystac.Asset) -> str:
     """The asset's href made absolute against its owner's self href."""
+    if _plainly_absolute(asset):
+        return asset.href
     href = asset.get_absolute_href()
     if href is None:
         raise ResolveError(
@@ -25,6 +32,22 @@ def absolute_href(asset: pystac.Asset) -> str:
             "it against; set one with item.set_self_href(...)"
         )
     return href
+
+
+def _plainly_absolute(asset: pystac.Asset) -> bool:
+    """Whether pystac takes the href as absolute, told without parsing URLs (which is slow).
+
+    A URL of another scheme than ``file``, or a path from ``/`` in an item
+    with no self href or a local one, is; otherwise pystac is asked.
+    """
+    href = asset.href
+    url = _URL.match(href)
+    if url is not None:
+        return url[1].lower() != "file"
+    if not href.startswith("/") or href.startswith("//"):
+        return False
+    start = asset.owner.get_self_href() if asset.owner is not None else None
+    return start is None or start.startswith("/")
 
 
 _defaults: dict[type[Client], Client] = {}
