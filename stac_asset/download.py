@@ -356,7 +356,13 @@ def rewrite(
     """
     done = {job.key: job for job in jobs if job.item is item and job.done}
     failed = {job.key for job in jobs if job.item is item and not job.done}
-    item.set_self_href(str(item_path))
+    kept = {
+        key: asset
+        for key, asset in item.assets.items()
+        if key not in done and (keep_non_downloaded or (keep_failed and key in failed))
+    }
+    _move(item, str(item_path), kept)
+    folder = str(item_path.parent)
     for key in list(item.assets):
         asset = item.assets[key]
         job = done.get(key)
@@ -373,11 +379,29 @@ def rewrite(
             alternates[ORIGIN] = {"href": origin}
             if ALTERNATE_ASSETS_EXTENSION not in item.stac_extensions:
                 item.stac_extensions.append(ALTERNATE_ASSETS_EXTENSION)
-        asset.href = os.path.relpath(job.path, item_path.parent).replace(os.sep, "/")
+        path = str(job.path)
+        if os.path.dirname(path) == folder:
+            asset.href = os.path.basename(path)
+        else:
+            asset.href = os.path.relpath(path, folder).replace(os.sep, "/")
         if job.clipped is not None:
             describe_clip(asset, job.clipped, job.path)
     if isinstance(item, pystac.Item) and clip is not None and (bbox := clip.bbox_wgs84()):
         _intersect_item(item, bbox)
+
+
+def _move(item: Owner, href: str, kept: dict[str, pystac.Asset]) -> None:
+    """Set the item's self href; relative hrefs of the ``kept`` assets still lead to their files.
+
+    pystac's set_self_href rewrites every relative asset href of an item (and
+    parses every href to find them); the others are about to be replaced or dropped.
+    """
+    assets = item.assets
+    item.assets = kept
+    try:
+        item.set_self_href(href)
+    finally:
+        item.assets = assets
 
 
 def _drop_signatures(asset: pystac.Asset) -> None:
