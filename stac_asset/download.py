@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import pystac
 
@@ -45,7 +44,7 @@ from .messages import (
 )
 from .paths import check_component, href_file_name, safe_join
 from .resolver import Resolver
-from .transfer import Cancelled, Fetcher, Transfer
+from .transfer import Cancelled, Fetcher, Transfer, netloc_of
 from .workers import GrowingPool
 
 ALTERNATE_ASSETS_EXTENSION = "https://stac-extensions.github.io/alternate-assets/v1.2.0/schema.json"
@@ -318,8 +317,11 @@ def _execute_here(
     def work(job: Job) -> None:
         run_job(job, fetcher, config, progress)
 
-    pool = GrowingPool(plan.jobs, work, failed, _workers(plan, config))
-    fetcher = Fetcher(resolver, progress, cancel, config.max_concurrent_per_host, pool.waited)
+    limit = _workers(plan, config)
+    # With no more threads than a host has slots, no host ever waits for one.
+    per_host = config.max_concurrent_per_host if limit > config.max_concurrent_per_host else None
+    pool = GrowingPool(plan.jobs, work, failed, limit)
+    fetcher = Fetcher(resolver, progress, cancel, per_host, pool.waited)
     pool.start()
     try:
         pool.join()
@@ -334,7 +336,8 @@ def _workers(plan: Plan, config: Config) -> int:
     """The most threads the pool may grow to: every host's slots, within the overall limit."""
     if any(job.clip for job in plan.jobs):
         return config.max_concurrent_downloads  # clips do not take host slots
-    hosts = {urlsplit(href).netloc for job in plan.jobs for href in (job.href, *job.fallbacks)}
+    known: dict[str, str] = {}
+    hosts = {netloc_of(href, known) for job in plan.jobs for href in (job.href, *job.fallbacks)}
     return max(1, min(config.max_concurrent_downloads, config.max_concurrent_per_host * len(hosts)))
 
 

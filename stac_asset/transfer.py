@@ -19,6 +19,7 @@ from ._secrets import logger
 from .access import Access
 from .checksum import Verifier
 from .clients import ByteWriter, Client
+from .clients.base import href_directory
 from .errors import AccessDeniedError, StacAssetError, TransientError, VerificationError
 from .messages import OpenUrl, Progress, WriteChunk
 from .resolver import Resolver
@@ -67,6 +68,17 @@ class _MemoryWriter(ByteWriter):
         return self._buffer.getvalue()
 
 
+def netloc_of(href: str, known: dict[str, str]) -> str:
+    """``urlsplit(href).netloc``, remembered per directory (which holds it) in ``known``."""
+    directory = href_directory(href)
+    if directory is None:
+        return urlsplit(href).netloc
+    netloc = known.get(directory)
+    if netloc is None:
+        netloc = known[directory] = urlsplit(href).netloc
+    return netloc
+
+
 class Fetcher:
     """Fetches objects through a :class:`Resolver`, retrying and resuming as needed."""
 
@@ -87,6 +99,7 @@ class Fetcher:
         self._max_per_host = max_per_host
         self._hosts: dict[str, threading.Semaphore] = {}
         self._hosts_lock = threading.Lock()
+        self._netlocs: dict[str, str] = {}
         # Told how long each request waited for its answer (the pool grows on it).
         self._on_wait = on_wait
 
@@ -94,7 +107,7 @@ class Fetcher:
         """The host's transfer slots (None without a per-host limit)."""
         if self._max_per_host is None:
             return None
-        host = urlsplit(href).netloc
+        host = netloc_of(href, self._netlocs)
         slot = self._hosts.get(host)
         if slot is None:
             with self._hosts_lock:
