@@ -43,7 +43,7 @@ from .messages import (
     StartAssetDownload,
 )
 from .paths import check_component, href_file_name, safe_join
-from .resolver import Resolver
+from .resolver import Resolver, plainly_absolute
 from .transfer import Cancelled, Fetcher, Transfer, netloc_of
 from .workers import GrowingPool
 
@@ -125,7 +125,7 @@ def prepare(item: OwnerT) -> OwnerT:
     copy = item.clone()
     self_href = item.get_self_href()
     if self_href is not None:
-        copy.set_self_href(self_href)
+        _move(copy, self_href, copy.assets)
     for link in copy.links:
         if link.rel != pystac.RelType.SELF:
             target = link.get_absolute_href()
@@ -396,11 +396,12 @@ def rewrite(
 def _move(item: Owner, href: str, kept: dict[str, pystac.Asset]) -> None:
     """Set the item's self href; relative hrefs of the ``kept`` assets still lead to their files.
 
-    pystac's set_self_href rewrites every relative asset href of an item (and
-    parses every href to find them); the others are about to be replaced or dropped.
+    pystac's set_self_href rewrites every relative asset href of an item, and
+    parses every href to find them: it is shown only the kept assets whose
+    href may be relative (the others are about to be replaced or dropped).
     """
     assets = item.assets
-    item.assets = kept
+    item.assets = {key: asset for key, asset in kept.items() if not plainly_absolute(asset)}
     try:
         item.set_self_href(href)
     finally:

@@ -23,7 +23,7 @@ _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 def absolute_href(asset: pystac.Asset) -> str:
     """The asset's href made absolute against its owner's self href."""
-    if _plainly_absolute(asset):
+    if plainly_absolute(asset):
         return asset.href
     href = asset.get_absolute_href()
     if href is None:
@@ -34,7 +34,7 @@ def absolute_href(asset: pystac.Asset) -> str:
     return href
 
 
-def _plainly_absolute(asset: pystac.Asset) -> bool:
+def plainly_absolute(asset: pystac.Asset) -> bool:
     """Whether pystac takes the href as absolute, told without parsing URLs (which is slow).
 
     A URL of another scheme than ``file``, or a path from ``/`` in an item

@@ -10,6 +10,7 @@ import pystac
 import pytest
 
 from stac_asset import DownloadWarning, blocking
+from stac_asset.download import prepare
 from tests.conftest import make_item
 
 
@@ -77,3 +78,33 @@ def test_item_collection_rewrites_each_item(tmp_path: Path) -> None:
             "a": {**written["assets"]["a"], "href": "a.bin"},
         }
         assert (tmp_path / "dest" / f"REL{index}" / "a.bin").read_bytes() == b"a.bin"
+
+
+HREFS = {
+    "abs": "/data/a.tif",
+    "rel": "a.tif",
+    "dot": "./sub/../a.tif",
+    "up": "../b.tif",
+    "url": "https://example.com/c.tif",
+    "file": "file:///data/d.tif",
+    "host": "//host/e.tif",
+    "s3": "s3://bucket/f.tif",
+}
+
+
+@pytest.mark.parametrize(
+    "self_href",
+    ["/data/items/item.json", "https://example.com/items/item.json", "file:///data/item.json"],
+)
+def test_prepare_gives_pystacs_hrefs(self_href: str) -> None:
+    item = make_item("P", HREFS, self_href)
+    for key, href in HREFS.items():
+        item.assets[key].href = href  # as written, before pystac re-expresses them
+    expected = item.clone()
+    expected.set_self_href(self_href)
+    prepared = prepare(item)
+    assert {k: a.href for k, a in prepared.assets.items()} == {
+        k: a.href for k, a in expected.assets.items()
+    }
+    assert list(prepared.assets) == list(HREFS)
+    assert prepared.get_self_href() == expected.get_self_href()
