@@ -28,8 +28,30 @@ def check_component(name: str, what: str) -> str:
     return name
 
 
+# A last path segment with no character that could end a scheme, an authority,
+# a path or a query, or be decoded into one (":", "/", "?", "#", "%", "\\"...).
+_PLAIN_NAME = re.compile(r"[\w.~+=,@!$&'()*-]+")
+
+
+def href_directory(href: str) -> str | None:
+    """``href`` up to its last ``/``, when what follows is a plain file name; else ``None``.
+
+    Two hrefs with the same directory differ only in a plain last path
+    segment: same scheme, host, port, query and fragment (none, or within
+    the directory), and the same path up to the last ``/``.
+    """
+    cut = href.rfind("/") + 1
+    # After a "//" the segment would be the host ("https://host"), not a file name.
+    if not cut or href.endswith("//", 0, cut) or not _PLAIN_NAME.fullmatch(href, cut):
+        return None
+    return href[:cut]
+
+
 def href_file_name(href: str) -> str:
     """The last component of an href's path, percent-decoded."""
+    directory = href_directory(href)
+    if directory is not None and "?" not in directory and "#" not in directory:
+        return href[len(directory) :]  # a plain name: nothing to parse or decode
     path = urlsplit(href).path if "://" in href else href
     return unquote(posixpath.basename(path.rstrip("/")) if path else "")
 

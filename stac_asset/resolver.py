@@ -11,8 +11,9 @@ import pystac
 
 from .access import Access
 from .clients import Client, get_client_classes
-from .clients.base import href_directory, is_decided_per_directory
+from .clients.base import is_decided_per_directory
 from .errors import ResolveError
+from .paths import href_directory
 
 ClientSpec = Client | type[Client]
 

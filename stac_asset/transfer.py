@@ -19,9 +19,9 @@ from ._secrets import logger
 from .access import Access
 from .checksum import Verifier
 from .clients import ByteWriter, Client
-from .clients.base import href_directory
 from .errors import AccessDeniedError, StacAssetError, TransientError, VerificationError
 from .messages import OpenUrl, Progress, WriteChunk
+from .paths import href_directory
 from .resolver import Resolver
 
 # A run of this many failures in a row without a byte of progress ends a transfer.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
@@ -23,30 +22,12 @@ if TYPE_CHECKING:
 
 Matches = TypeVar("Matches", bound=Callable[..., bool])
 
-# A last path segment with no character that could end a scheme, an authority,
-# a path or a query, or be decoded into one (":", "/", "?", "#", "%", "\\"...).
-_PLAIN_NAME = re.compile(r"[\w.~+=,@!$&'()*-]+")
-
-
-def href_directory(href: str) -> str | None:
-    """``href`` up to its last ``/``, when what follows is a plain file name; else ``None``.
-
-    Two hrefs with the same directory differ only in a plain last path
-    segment: same scheme, host, port, query and fragment (none, or within
-    the directory), and the same path up to the last ``/``.
-    """
-    cut = href.rfind("/") + 1
-    # After a "//" the segment would be the host ("https://host"), not a file name.
-    if not cut or href.endswith("//", 0, cut) or not _PLAIN_NAME.fullmatch(href, cut):
-        return None
-    return href[:cut]
-
 
 def decided_per_directory(matches: Matches) -> Matches:
     """Declare that a client's ``matches`` answers alike for every href of a directory.
 
-    That is, for all hrefs with the same :func:`href_directory` (and the same
-    client configuration): the resolver then asks once per directory. The
+    That is, for all hrefs with the same :func:`~stac_asset.paths.href_directory`
+    (and the same client configuration): the resolver then asks once per directory. The
     declaration holds for the class that defines ``matches`` only: a subclass
     is asked for every href unless its own ``matches`` is declared too.
     """

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pystac
 import pytest
 
 import stac_asset
 from stac_asset import blocking
-from stac_asset.paths import safe_join
+from stac_asset.paths import href_file_name, safe_join
 from stac_asset.resolver import absolute_href
 from tests.conftest import make_item
 
@@ -148,3 +150,31 @@ def test_absolute_href_of_an_asset_without_owner(href: str) -> None:
             absolute_href(asset)
     else:
         assert absolute_href(asset) == expected
+
+
+FILE_NAME_HREFS = [
+    "/data/a/b.tif",
+    "/data/a/b%20c.tif",
+    "/data/a/",
+    "https://host/x/b.tif",
+    "https://host/x/b.tif?sig=1",
+    "https://host/x?q=/b.tif",
+    "https://host/x#frag/b.tif",
+    "https://host",
+    "https://host/",
+    "https://host/x/a%2Fb.tif",
+    "https://ho\tst/x/b.tif",
+    " https://host/x/b.tif",
+    "s3://bucket/k/b.tif",
+    "http:/b.tif",
+    "//host/b.tif",
+    "b.tif",
+    "é/ü.tif",
+]
+
+
+@pytest.mark.parametrize("href", FILE_NAME_HREFS)
+def test_href_file_name_is_the_parsed_one(href: str) -> None:
+    path = urlsplit(href).path if "://" in href else href
+    expected = unquote(posixpath.basename(path.rstrip("/")) if path else "")
+    assert href_file_name(href) == expected

@@ -18,7 +18,8 @@ from stac_asset import (
     S3Client,
     clients,
 )
-from stac_asset.clients.base import decided_per_directory, href_directory
+from stac_asset.clients.base import decided_per_directory
+from stac_asset.paths import href_directory
 from stac_asset.resolver import Resolver
 
 # Hrefs that share directories but not clients, and edge cases of href_directory.
