@@ -132,6 +132,8 @@ def unsigned(href: str) -> str:
     For hrefs that are written out (item JSON): ``...blob.tif?sv=...&sig=...``
     becomes ``...blob.tif``; other query parameters are kept.
     """
+    if "?" not in href:
+        return href  # no query (and parsing every href costs)
     parts = urlsplit(href)
     if not parts.query:
         return href

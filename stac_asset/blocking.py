@@ -299,10 +299,18 @@ def download_item_collection(
     except DownloadError as error:
         failure = error
     fetcher = Fetcher(resolver)
+    jobs: dict[int, list[Job]] = {}
+    for job in plan.jobs:
+        jobs.setdefault(id(job.item), []).append(job)
     for item, item_root in zip(items, directories, strict=True):
         item_path = item_root / f"{check_component(item.id, 'item id')}.json"
         rewrite(
-            item, plan.jobs, item_path, keep_non_downloaded, settings.clip, settings.keep_failed
+            item,
+            jobs.get(id(item), []),
+            item_path,
+            keep_non_downloaded,
+            settings.clip,
+            settings.keep_failed,
         )
         if failure is None:
             data = item.to_dict(include_self_link=False, transform_hrefs=False)

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import pystac
 
@@ -44,8 +43,8 @@ from .messages import (
     StartAssetDownload,
 )
 from .paths import check_component, href_file_name, safe_join
-from .resolver import Resolver
-from .transfer import Cancelled, Fetcher, Transfer
+from .resolver import Resolver, plainly_absolute
+from .transfer import Cancelled, Fetcher, Transfer, netloc_of
 from .workers import GrowingPool
 
 ALTERNATE_ASSETS_EXTENSION = "https://stac-extensions.github.io/alternate-assets/v1.2.0/schema.json"
@@ -126,7 +125,7 @@ def prepare(item: OwnerT) -> OwnerT:
     copy = item.clone()
     self_href = item.get_self_href()
     if self_href is not None:
-        copy.set_self_href(self_href)
+        _move(copy, self_href, copy.assets)
     for link in copy.links:
         if link.rel != pystac.RelType.SELF:
             target = link.get_absolute_href()
@@ -137,6 +136,7 @@ def prepare(item: OwnerT) -> OwnerT:
 
 def plan_item(item: Owner, directory: Path, config: Config, plan: Plan) -> None:
     """Add the selected assets of ``item``, to be written under ``directory``."""
+    root = os.path.realpath(directory)
     for key, asset in item.assets.items():
         if not selected(key, asset, config):
             continue
@@ -147,7 +147,7 @@ def plan_item(item: Owner, directory: Path, config: Config, plan: Plan) -> None:
         name = file_name(key, href, config)
         if clip:
             name = f"{os.path.splitext(name)[0]}.tif"  # a clip is always a GeoTIFF
-        path = safe_join(directory, name, f"asset {key!r}")
+        path = safe_join(directory, name, f"asset {key!r}", root)
         if path in plan.targets and config.on_collision == "rename":
             path = path.with_name(f"{path.stem}-{check_component(key, 'asset key')}{path.suffix}")
         fallbacks = [h for h in alternates(asset).values() if h != href]
@@ -317,8 +317,11 @@ def _execute_here(
     def work(job: Job) -> None:
         run_job(job, fetcher, config, progress)
 
-    pool = GrowingPool(plan.jobs, work, failed, _workers(plan, config))
-    fetcher = Fetcher(resolver, progress, cancel, config.max_concurrent_per_host, pool.waited)
+    limit = _workers(plan, config)
+    # With no more threads than a host has slots, no host ever waits for one.
+    per_host = config.max_concurrent_per_host if limit > config.max_concurrent_per_host else None
+    pool = GrowingPool(plan.jobs, work, failed, limit)
+    fetcher = Fetcher(resolver, progress, cancel, per_host, pool.waited)
     pool.start()
     try:
         pool.join()
@@ -333,7 +336,8 @@ def _workers(plan: Plan, config: Config) -> int:
     """The most threads the pool may grow to: every host's slots, within the overall limit."""
     if any(job.clip for job in plan.jobs):
         return config.max_concurrent_downloads  # clips do not take host slots
-    hosts = {urlsplit(href).netloc for job in plan.jobs for href in (job.href, *job.fallbacks)}
+    known: dict[str, str] = {}
+    hosts = {netloc_of(href, known) for job in plan.jobs for href in (job.href, *job.fallbacks)}
     return max(1, min(config.max_concurrent_downloads, config.max_concurrent_per_host * len(hosts)))
 
 
@@ -355,7 +359,13 @@ def rewrite(
     """
     done = {job.key: job for job in jobs if job.item is item and job.done}
     failed = {job.key for job in jobs if job.item is item and not job.done}
-    item.set_self_href(str(item_path))
+    kept = {
+        key: asset
+        for key, asset in item.assets.items()
+        if key not in done and (keep_non_downloaded or (keep_failed and key in failed))
+    }
+    _move(item, str(item_path), kept)
+    folder = str(item_path.parent)
     for key in list(item.assets):
         asset = item.assets[key]
         job = done.get(key)
@@ -372,11 +382,30 @@ def rewrite(
             alternates[ORIGIN] = {"href": origin}
             if ALTERNATE_ASSETS_EXTENSION not in item.stac_extensions:
                 item.stac_extensions.append(ALTERNATE_ASSETS_EXTENSION)
-        asset.href = os.path.relpath(job.path, item_path.parent).replace(os.sep, "/")
+        path = str(job.path)
+        if os.path.dirname(path) == folder:
+            asset.href = os.path.basename(path)
+        else:
+            asset.href = os.path.relpath(path, folder).replace(os.sep, "/")
         if job.clipped is not None:
             describe_clip(asset, job.clipped, job.path)
     if isinstance(item, pystac.Item) and clip is not None and (bbox := clip.bbox_wgs84()):
         _intersect_item(item, bbox)
+
+
+def _move(item: Owner, href: str, kept: dict[str, pystac.Asset]) -> None:
+    """Set the item's self href; relative hrefs of the ``kept`` assets still lead to their files.
+
+    pystac's set_self_href rewrites every relative asset href of an item, and
+    parses every href to find them: it is shown only the kept assets whose
+    href may be relative (the others are about to be replaced or dropped).
+    """
+    assets = item.assets
+    item.assets = {key: asset for key, asset in kept.items() if not plainly_absolute(asset)}
+    try:
+        item.set_self_href(href)
+    finally:
+        item.assets = assets
 
 
 def _drop_signatures(asset: pystac.Asset) -> None:

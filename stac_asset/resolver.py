@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -10,13 +11,21 @@ import pystac
 
 from .access import Access
 from .clients import Client, get_client_classes
+from .clients.base import is_decided_per_directory
 from .errors import ResolveError
+from .paths import href_directory
 
 ClientSpec = Client | type[Client]
 
 
+# A URL's scheme, as urllib parses it (no leading blanks, no tabs or newlines).
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
 def absolute_href(asset: pystac.Asset) -> str:
     """The asset's href made absolute against its owner's self href."""
+    if plainly_absolute(asset):
+        return asset.href
     href = asset.get_absolute_href()
     if href is None:
         raise ResolveError(
@@ -24,6 +33,22 @@ def absolute_href(asset: pystac.Asset) -> str:
             "it against; set one with item.set_self_href(...)"
         )
     return href
+
+
+def plainly_absolute(asset: pystac.Asset) -> bool:
+    """Whether pystac takes the href as absolute, told without parsing URLs (which is slow).
+
+    A URL of another scheme than ``file``, or a path from ``/`` in an item
+    with no self href or a local one, is; otherwise pystac is asked.
+    """
+    href = asset.href
+    url = _URL.match(href)
+    if url is not None:
+        return url[1].lower() != "file"
+    if not href.startswith("/") or href.startswith("//"):
+        return False
+    start = asset.owner.get_self_href() if asset.owner is not None else None
+    return start is None or start.startswith("/")
 
 
 _defaults: dict[type[Client], Client] = {}
@@ -47,12 +72,21 @@ class Resolver:
     default instances are created on first use and shared by every resolver
     in the process, so sessions, credentials and tokens are reused across
     calls. With ``force``, that client (or class) takes every href.
-    Thread-safe.
+    Clients whose ``matches`` answers alike for a whole directory (see
+    :func:`~stac_asset.clients.base.decided_per_directory`) are asked once
+    per directory. Thread-safe.
     """
 
     def __init__(self, clients: Sequence[Client] = (), *, force: ClientSpec | None = None) -> None:
         self._given = list(clients)
         self._forced = force
+        # For these client classes, per directory: the client that takes its
+        # hrefs, or how many clients (in asking order) are known to refuse them.
+        self._known: tuple[list[type[Client]], dict[str, Client | int]] = ([], {})
+
+    def __getstate__(self) -> dict[str, object]:
+        # Shipped to other processes without the cache, which holds default clients.
+        return {**self.__dict__, "_known": ([], {})}
 
     @property
     def clients(self) -> list[Client]:
@@ -71,13 +105,30 @@ class Resolver:
             if isinstance(self._forced, Client):
                 return self._forced
             return self._instance(self._forced)
-        for client in self._given:
+        classes = get_client_classes()
+        cached_for, known = self._known
+        if cached_for != classes:
+            known = {}
+            self._known = (classes, known)
+        directory = href_directory(href)
+        answer = known.get(directory) if directory is not None else None
+        if isinstance(answer, Client):
+            return answer
+        # The clients before this index refuse every href of the directory.
+        index = answer or 0
+        given = len(self._given)
+        while index < given + len(classes):
+            client = self._given[index] if index < given else self._instance(classes[index - given])
             if client.matches(href):
+                if directory is not None:
+                    known[directory] = client if is_decided_per_directory(client) else index
                 return client
-        for cls in get_client_classes():
-            client = self._instance(cls)
-            if client.matches(href):
-                return client
+            if directory is not None:
+                if is_decided_per_directory(client):
+                    known[directory] = index + 1
+                else:
+                    directory = None  # the next clients' answers hold for this href only
+            index += 1
         scheme = urlsplit(href).scheme
         raise ResolveError(f"no client takes {href!r} (unknown scheme {scheme!r})")
 

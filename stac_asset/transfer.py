@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from urllib.parse import urlsplit
 
 import pystac
@@ -18,10 +21,15 @@ from .checksum import Verifier
 from .clients import ByteWriter, Client
 from .errors import AccessDeniedError, StacAssetError, TransientError, VerificationError
 from .messages import OpenUrl, Progress, WriteChunk
+from .paths import href_directory
 from .resolver import Resolver
 
 # A run of this many failures in a row without a byte of progress ends a transfer.
 _MAX_ATTEMPT_FACTOR = 10
+
+# What Path.is_file takes for "no file there" rather than an error (errno, Windows error).
+_NO_FILE = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
+_NO_FILE_WINDOWS = (21, 123, 1921)
 
 
 class Cancelled(StacAssetError):
@@ -60,6 +68,17 @@ class _MemoryWriter(ByteWriter):
         return self._buffer.getvalue()
 
 
+def netloc_of(href: str, known: dict[str, str]) -> str:
+    """``urlsplit(href).netloc``, remembered per directory (which holds it) in ``known``."""
+    directory = href_directory(href)
+    if directory is None:
+        return urlsplit(href).netloc
+    netloc = known.get(directory)
+    if netloc is None:
+        netloc = known[directory] = urlsplit(href).netloc
+    return netloc
+
+
 class Fetcher:
     """Fetches objects through a :class:`Resolver`, retrying and resuming as needed."""
 
@@ -80,6 +99,7 @@ class Fetcher:
         self._max_per_host = max_per_host
         self._hosts: dict[str, threading.Semaphore] = {}
         self._hosts_lock = threading.Lock()
+        self._netlocs: dict[str, str] = {}
         # Told how long each request waited for its answer (the pool grows on it).
         self._on_wait = on_wait
 
@@ -87,7 +107,7 @@ class Fetcher:
         """The host's transfer slots (None without a per-host limit)."""
         if self._max_per_host is None:
             return None
-        host = urlsplit(href).netloc
+        host = netloc_of(href, self._netlocs)
         slot = self._hosts.get(host)
         if slot is None:
             with self._hosts_lock:
@@ -244,20 +264,33 @@ class Fetcher:
         if access.path is None:
             size = client.size_of(access)
             return size is not None and (transfer.size is None or size == transfer.size)
-        path = Path(access.path)
-        if not path.is_file():
+        found = _file_stat(access.path)
+        if found is None:
             return False
         verifier = Verifier(transfer.size, transfer.checksum)
-        if transfer.size is not None and path.stat().st_size != transfer.size:
+        if transfer.size is not None and found.st_size != transfer.size:
             return False
         if verifier.hashing:
-            with path.open("rb") as file:
+            with open(access.path, "rb") as file:
                 while chunk := file.read(1024 * 1024):
                     verifier.update(chunk)
         else:
-            verifier.size = path.stat().st_size
+            verifier.size = found.st_size
         try:
-            verifier.check(str(path))
+            verifier.check(access.path)
         except StacAssetError:
             return False
         return True
+
+
+def _file_stat(path: str) -> os.stat_result | None:
+    """The stat of a regular file at ``path`` (symlinks followed), or None (as Path.is_file)."""
+    try:
+        found = os.stat(path)
+    except OSError as error:
+        if error.errno in _NO_FILE or getattr(error, "winerror", None) in _NO_FILE_WINDOWS:
+            return None
+        raise
+    except ValueError:
+        return None
+    return found if S_ISREG(found.st_mode) else None

@@ -137,7 +137,10 @@ class GrowingPool(Generic[T]):
     def _maybe_grow(self) -> None:
         if self._target >= self._limit:
             return
-        now, cpu = time.monotonic(), time.process_time()
+        now = time.monotonic()
+        if now - self._mark[0] < WINDOW:
+            return  # (the process's CPU time is a system call: not read per job)
+        cpu = time.process_time()
         with self._lock:
             wall = now - self._mark[0]
             if wall < WINDOW or self._target >= self._limit:

@@ -36,7 +36,7 @@ from .._secrets import logger, mask_url, register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError, ResolveError, TransientError
 from ..retry import RetryPolicy, call_with_retries
-from .base import ByteStream, ByteWriter, Client
+from .base import ByteStream, ByteWriter, Client, decided_per_directory
 from .http import HttpClient, no_auth, raise_for_status
 
 if TYPE_CHECKING:
@@ -323,6 +323,7 @@ class AzureClient(HttpClient):
             register(account_key)
             self._credential = _Credential("key", account_key)
 
+    @decided_per_directory
     def matches(self, href: str) -> bool:
         """Whether ``href`` is an ``az://`` URL, a blob URL, or under this client's endpoint."""
         parts = urlsplit(href)

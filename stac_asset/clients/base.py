@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pystac
 
@@ -18,6 +18,29 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ..config import Config
+
+
+Matches = TypeVar("Matches", bound=Callable[..., bool])
+
+
+def decided_per_directory(matches: Matches) -> Matches:
+    """Declare that a client's ``matches`` answers alike for every href of a directory.
+
+    That is, for all hrefs with the same :func:`~stac_asset.paths.href_directory`
+    (and the same client configuration): the resolver then asks once per directory. The
+    declaration holds for the class that defines ``matches`` only: a subclass
+    is asked for every href unless its own ``matches`` is declared too.
+    """
+    setattr(matches, "decided_per_directory", True)  # noqa: B010 - a plain function attribute
+    return matches
+
+
+def is_decided_per_directory(client: Client) -> bool:
+    """Whether the own ``matches`` of ``client``'s class is :func:`decided_per_directory`."""
+    own = type(client).__dict__.get("matches")
+    return bool(getattr(own, "decided_per_directory", False)) and "matches" not in getattr(
+        client, "__dict__", {}
+    )
 
 
 class ByteStream(ABC):

@@ -36,7 +36,7 @@ from .._secrets import logger, register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, TransientError
 from ..retry import RetryPolicy, call_with_retries
-from .base import ByteStream
+from .base import ByteStream, decided_per_directory
 from .http import (
     MAX_REDIRECTS,
     HttpClient,
@@ -131,6 +131,7 @@ class EarthdataClient(HttpClient):
         self._sessions: dict[tuple[str, str, int | None], datetime] = {}
         register(self.token, self._password)
 
+    @decided_per_directory
     def matches(self, href: str) -> bool:
         """Whether ``href`` is on an Earthdata host."""
         parts = urlsplit(href)

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from stat import S_ISDIR
 from urllib.parse import unquote, urlsplit
 
 import pystac
 
 from ..access import Access
 from ..errors import AccessDeniedError, NotFoundError, ResolveError
-from .base import ByteStream, ByteWriter, Client
+from .base import ByteStream, ByteWriter, Client, decided_per_directory
 
 _CHUNK = 1024 * 1024
 
 
 def local_path(href: str) -> str | None:
     """The local path an href names, or ``None`` if it is not a local href."""
+    if href.startswith("/"):
+        return href  # no scheme (the common case, told without parsing)
     if href.startswith("file://"):
         parts = urlsplit(href)
         if parts.netloc not in ("", "localhost"):
@@ -31,39 +34,46 @@ def local_path(href: str) -> str | None:
     return href
 
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
+# Plain descriptor calls, here and in _FileWriter: each system call lets other
+# threads take the GIL, and a buffered file costs three more per file (fstat,
+# isatty, lseek) and pathlib more CPU, which slows many small files.
+
+
 class _FileStream(ByteStream):
-    def __init__(self, file: BinaryIO, start: int, size: int, validator: str) -> None:
-        self._file = file
+    def __init__(self, fd: int, start: int, size: int, validator: str) -> None:
+        self._fd: int | None = fd
         self.start = start
         self.size = size
         self.validator = validator
 
     def chunks(self) -> Iterator[bytes]:
-        while chunk := self._file.read(_CHUNK):
+        assert self._fd is not None
+        while chunk := os.read(self._fd, _CHUNK):
             yield chunk
 
     def close(self) -> None:
-        self._file.close()
-
-
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
 
 class _FileWriter(ByteWriter):
     """A hidden partial file beside the target, renamed into place on commit.
 
-    Plain descriptor calls: each system call lets other threads take the GIL,
-    and a buffered file costs three more per file (fstat, isatty, lseek) and
-    the parent directory one more (mkdir), which slows many small files.
+    The parent directory is made only when the first open finds it missing.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str) -> None:
         self._path = path
-        self._part = partial_path(path)
+        head, name = os.path.split(path)
+        self._part = os.path.join(head, f".{name}.part")
         try:
             self._fd = os.open(self._part, _WRITE_FLAGS, 0o666)
         except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(head or ".", exist_ok=True)
             self._fd = os.open(self._part, _WRITE_FLAGS, 0o666)
         self._open = True
 
@@ -82,7 +92,8 @@ class _FileWriter(ByteWriter):
 
     def abort(self) -> None:
         self._close()
-        self._part.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._part)
 
     def _close(self) -> None:
         if self._open:
@@ -105,6 +116,7 @@ class FilesystemClient(Client):
 
     name = "filesystem"
 
+    @decided_per_directory
     def matches(self, href: str) -> bool:
         """Whether ``href`` is a local path or a ``file://`` URL."""
         return local_path(href) is not None
@@ -123,27 +135,33 @@ class FilesystemClient(Client):
         """Open the file at ``start``, or from 0 if it changed since ``validator`` was taken."""
         if access.path is None:
             raise ResolveError(f"{self.name}: {access.href} is not a local path")
-        path = Path(access.path)
         try:
-            file = path.open("rb")
+            fd = os.open(access.path, _READ_FLAGS)
         except FileNotFoundError:
             raise NotFoundError(access.href, self.name, "no such file") from None
         except IsADirectoryError:
             raise NotFoundError(access.href, self.name, "is a directory, not a file") from None
         except PermissionError:
             raise AccessDeniedError(access.href, self.name, "permission denied") from None
-        stat = os.fstat(file.fileno())
-        current = f"{stat.st_size}-{stat.st_mtime_ns}"
-        if validator is not None and validator != current:
-            start = 0
-        file.seek(start)
-        return _FileStream(file, start, stat.st_size, current)
+        try:
+            stat = os.fstat(fd)
+            if S_ISDIR(stat.st_mode):
+                raise NotFoundError(access.href, self.name, "is a directory, not a file")
+            current = f"{stat.st_size}-{stat.st_mtime_ns}"
+            if validator is not None and validator != current:
+                start = 0
+            if start:
+                os.lseek(fd, start, os.SEEK_SET)
+        except BaseException:
+            os.close(fd)
+            raise
+        return _FileStream(fd, start, stat.st_size, current)
 
     def open_writer(self, access: Access, content_type: str | None = None) -> ByteWriter:
         """Write to a hidden partial file beside the path, renamed into place on commit."""
         if access.path is None:
             raise ResolveError(f"{self.name}: {access.href} is not a local path")
-        return _FileWriter(Path(access.path))
+        return _FileWriter(access.path)
 
     def size_of(self, access: Access) -> int | None:
         """The file's size, or None if there is no file."""

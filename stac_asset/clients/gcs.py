@@ -25,7 +25,7 @@ from .._secrets import register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, ResolveError, TransientError
 from ..retry import RetryPolicy, call_with_retries
-from .base import ByteStream
+from .base import ByteStream, decided_per_directory
 from .http import HttpClient
 
 DEFAULT_ENDPOINT = "https://storage.googleapis.com/"
@@ -84,6 +84,7 @@ class GcsClient(HttpClient):
         self._lock = threading.Lock()
         register(token)
 
+    @decided_per_directory
     def matches(self, href: str) -> bool:
         """Whether ``href`` is ``gs://``, on ``storage.googleapis.com`` or on the endpoint."""
         return self._bucket_key(href) is not None

@@ -25,7 +25,7 @@ from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError, TransientError
 from ..retry import RetryPolicy, call_with_retries
 from . import connections
-from .base import ByteStream, Client
+from .base import ByteStream, Client, decided_per_directory
 
 _CHUNK = 1024 * 1024
 _POOL_SIZE = 64
@@ -297,6 +297,7 @@ class HttpClient(Client):
         for values in (self.headers, *self.host_headers.values()):
             register(*(v for k, v in values.items() if is_sensitive(k)))
 
+    @decided_per_directory
     def matches(self, href: str) -> bool:
         """Whether ``href`` is an ``http://`` or ``https://`` URL."""
         return urlsplit(href).scheme in ("http", "https")

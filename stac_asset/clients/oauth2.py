@@ -26,7 +26,7 @@ from .._secrets import logger, mask_url, register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, TransientError
 from ..retry import RetryPolicy, call_with_retries
-from .base import ByteStream
+from .base import ByteStream, decided_per_directory
 from .http import HttpClient
 
 ENV_PREFIX = "STAC_ASSET_OAUTH2_"
@@ -334,6 +334,7 @@ class OAuth2Client(HttpClient):
 
     # -- which hrefs ------------------------------------------------------------
 
+    @decided_per_directory
     def matches(self, href: str) -> bool:
         """Whether ``href`` is an http(s) URL on one of the configured hosts."""
         if self.token_url is None:

@@ -32,7 +32,7 @@ from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError, TransientError
 from ..retry import RetryPolicy, call_with_retries
 from .azure import AzureClient, BlobLocation, register_sas
-from .base import ByteStream
+from .base import ByteStream, decided_per_directory
 from .http import raise_for_status
 
 DEFAULT_SAS_URL = "https://planetarycomputer.microsoft.com/api/sas/v1/token"
@@ -238,6 +238,7 @@ class PlanetaryComputerClient(AzureClient):
                 self._settings = (sas_url.rstrip("/"), key)
             return self._settings
 
+    @decided_per_directory
     def matches(self, href: str) -> bool:
         """Whether ``href`` is an Azure Blob URL (any account) or under this client's endpoint."""
         return urlsplit(href).scheme != "az" and super().matches(href)

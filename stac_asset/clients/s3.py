@@ -40,7 +40,7 @@ from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError, ResolveError, TransientError
 from ..retry import RetryPolicy, call_with_retries
 from ..storage import storage_info
-from .base import ByteStream, ByteWriter, Client
+from .base import ByteStream, ByteWriter, Client, decided_per_directory
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
@@ -433,6 +433,7 @@ class S3Client(Client):
         self._credentials: Any = None
         self._clients: OrderedDict[_ClientKey, Boto3S3Client] = OrderedDict()
 
+    @decided_per_directory
     def matches(self, href: str) -> bool:
         """Whether ``href`` is ``s3://...``, an AWS S3 URL, or a URL on this client's endpoint."""
         try:

@@ -22,7 +22,7 @@ from .._secrets import logger, register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, TransientError
 from ..retry import RetryPolicy, call_with_retries
-from .base import ByteStream
+from .base import ByteStream, decided_per_directory
 from .http import HttpClient, host_matches, no_auth
 
 DEFAULT_API_URL = "https://m2m.cr.usgs.gov/api/api/json/stable/"
@@ -79,6 +79,7 @@ class UsgsErosClient(HttpClient):
         self._refused: AccessDeniedError | None = None
         register(self._token)
 
+    @decided_per_directory
     def matches(self, href: str) -> bool:
         """Whether ``href`` is on Landsat Look (or another of :attr:`hosts`)."""
         return host_matches(href, self.hosts)
