@@ -261,8 +261,9 @@ class HttpClient(Client):
 
     Args:
         session: A configured :class:`requests.Session`; its custom headers,
-            basic auth (``session.auth = (user, password)``) and cookies are
-            used for both the byte view and GDAL's. Another kind of
+            basic auth (``session.auth = (user, password)``), cookies and
+            ``verify`` (a CA bundle file, or False) are used for both the byte
+            view and GDAL's. Another kind of
             ``session.auth`` applies to the byte view only, on the href's origin.
         headers: Headers sent to the host of every href.
         host_headers: Headers per host name, e.g.
@@ -332,6 +333,12 @@ class HttpClient(Client):
         options["CPL_VSIL_CURL_AUTHORIZATION_HEADER_ALLOWED_IF_REDIRECT"] = "IF_SAME_HOST"
         if headers:
             options["GDAL_HTTP_HEADERS"] = gdal.encode_headers(headers)
+        # Certificates are checked as the byte view checks them (session.verify).
+        verify = self.session.verify
+        if isinstance(verify, str) and os.path.isfile(verify):
+            options["GDAL_CURL_CA_BUNDLE"] = verify
+        elif not verify:
+            options["GDAL_HTTP_UNSAFESSL"] = "YES"
         return options
 
     def access_for_url(

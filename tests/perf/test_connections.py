@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import trustme
 
-from stac_asset import DownloadError, HttpClient, TransientError, blocking
+import stac_asset
+from stac_asset import AccessError, DownloadError, HttpClient, TransientError, blocking
 from stac_asset.retry import RetryPolicy
+from tests.cogs import write_cog
 from tests.peers.http_peer import HttpPeer
 
 ONE_TRY = RetryPolicy(max_attempts=1)
@@ -134,3 +136,26 @@ def test_https_checks_the_certificate_as_requests_does(
         fetch(peer, HttpClient(retry=ONE_TRY), "f2.bin", tmp_path)
     assert "request failed (SSLError)" in str(info.value.failures[0].error)
     assert not (tmp_path / "f2.bin").exists()
+
+
+def test_gdal_checks_the_certificate_as_the_byte_view_does(
+    tls_peer: tuple[HttpPeer, Path], tmp_path: Path
+) -> None:
+    peer, ca_file = tls_peer
+    folder = peer.root / "conn"
+    folder.mkdir(exist_ok=True)
+    for name in ("trusted.tif", "unchecked.tif", "untrusted.tif"):
+        write_cog(folder / name, 256, 256)
+    trusted = HttpClient()
+    trusted.session.verify = str(ca_file)
+    with stac_asset.open(peer.url_for("conn/trusted.tif"), clients=[trusted]) as dataset:
+        assert dataset.read(1).shape == (256, 256)
+    unchecked = HttpClient()
+    unchecked.session.verify = False
+    with stac_asset.open(peer.url_for("conn/unchecked.tif"), clients=[unchecked]) as dataset:
+        assert dataset.width == 256
+    with (
+        pytest.raises(AccessError, match="SSL certificate problem"),
+        stac_asset.open(peer.url_for("conn/untrusted.tif"), clients=[HttpClient()]),
+    ):
+        pass

@@ -92,8 +92,9 @@ def work(job):
 pool = GrowingPool([1], work, lambda job, error: None, limit=1)
 pool.start()
 started.wait()
-print("READY", flush=True)
 try:
+    # Inside the try: the test's SIGINT may land while print is still returning.
+    print("READY", flush=True)
     pool.join()
 except KeyboardInterrupt:
     release.set()  # as the engine sets its cancel event
