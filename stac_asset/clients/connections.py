@@ -22,13 +22,17 @@ import socket
 import ssl
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import NamedTuple, TypeVar
 
 import certifi
 import httptools
 
 _RECV = 256 * 1024
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class ConnectFailed(ConnectionError):
@@ -166,7 +170,7 @@ class Response:
         while not parsed.body:
             if parsed.complete or self._sock is None:
                 return b""
-            data = self._recv()
+            data = _io(self.close, self._sock.recv, _RECV)
             if not data:
                 if self._to_close:
                     parsed.complete = True
@@ -174,7 +178,7 @@ class Response:
                     return b""
                 self.close()
                 raise Broken("the connection closed before the end of the body")
-            self._feed(data)
+            _io(self.close, self._parser.feed_data, data)
             self._done()
         chunk = parsed.body.popleft()
         if len(chunk) > amount:
@@ -190,24 +194,6 @@ class Response:
 
     def release_conn(self) -> None:
         """Nothing to do (the connection is returned when the body ends); as urllib3's."""
-
-    def _recv(self) -> bytes:
-        assert self._sock is not None
-        try:
-            return self._sock.recv(_RECV)
-        except TimeoutError:
-            self.close()
-            raise ReadTimeout("the server sent nothing within the timeout") from None
-        except OSError as error:
-            self.close()
-            raise Broken(f"the connection broke ({type(error).__name__})") from None
-
-    def _feed(self, data: bytes) -> None:
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserError as error:
-            self.close()
-            raise Broken(f"the server's answer is not valid HTTP/1.1 ({error})") from None
 
     def _done(self) -> None:
         """Once the whole message is in, hand the connection back (or close it)."""
@@ -251,7 +237,7 @@ class Pools:
             Broken: The connection broke, or the answer is not HTTP/1.1.
 
         """
-        key = _Key(scheme, host, port or (443 if scheme == "https" else 80), verify)
+        key = _Key(scheme, host, port or DEFAULT_PORTS[scheme], verify)
         request = _request(key, target, headers)
         sock = self._take(key)
         if sock is not None:
@@ -296,32 +282,16 @@ class Pools:
         sock.settimeout(timeout)
         parsed = _Parsed()
         parser = parsed.parser = httptools.HttpResponseParser(parsed)
-        try:
-            sock.sendall(request)
-            first = True
-            while not parsed.headers_done:
-                data = sock.recv(_RECV)
-                if not data:
-                    raise _Stale if first else Broken("the connection closed mid-answer")
-                first = False
-                parser.feed_data(data)
-        except (_Stale, Broken):
-            sock.close()
-            raise
-        except TimeoutError:
-            sock.close()
-            raise ReadTimeout("the server sent no answer within the timeout") from None
-        except (ConnectionResetError, BrokenPipeError):
-            sock.close()
-            if first:
-                raise _Stale from None
-            raise Broken("the connection broke mid-answer") from None
-        except OSError as error:
-            sock.close()
-            raise Broken(f"the connection broke ({type(error).__name__})") from None
-        except httptools.HttpParserError as error:
-            sock.close()
-            raise Broken(f"the server's answer is not valid HTTP/1.1 ({error})") from None
+        # Until the first byte of the answer, a connection the server closed is stale.
+        _io(sock.close, sock.sendall, request, stale=True)
+        received = False
+        while not parsed.headers_done:
+            data = _io(sock.close, sock.recv, _RECV, stale=not received)
+            if not data:
+                sock.close()
+                raise Broken("the connection closed mid-answer") if received else _Stale
+            received = True
+            _io(sock.close, parser.feed_data, data)
         return Response(self, key, sock, parser, parsed)
 
 
@@ -329,15 +299,37 @@ class _Stale(Exception):
     """A reused connection was closed by the server before it answered."""
 
 
+def _io(
+    close: Callable[[], None], operation: Callable[[T], R], argument: T, *, stale: bool = False
+) -> R:
+    """``operation(argument)``: a send, receive or parse on a connection.
+
+    If it fails, ``close`` closes the connection and the failure becomes
+    :class:`ReadTimeout` or :class:`Broken` (:class:`_Stale` for a reset, when
+    ``stale``).
+    """
+    try:
+        return operation(argument)
+    except TimeoutError:
+        close()
+        raise ReadTimeout("the server sent nothing within the timeout") from None
+    except OSError as error:
+        close()
+        if stale and isinstance(error, (ConnectionResetError, BrokenPipeError)):
+            raise _Stale from None
+        raise Broken(f"the connection broke ({type(error).__name__})") from None
+    except httptools.HttpParserError as error:
+        close()
+        raise Broken(f"the server's answer is not valid HTTP/1.1 ({error})") from None
+
+
 def _request(key: _Key, target: str, headers: Mapping[str, str | bytes]) -> bytes:
     """The bytes of a GET request (header values are checked by the caller)."""
     lines = [f"GET {target} HTTP/1.1".encode()]
     if not any(name.lower() == "host" for name in headers):
-        default = 443 if key.scheme == "https" else 80
         host = f"[{key.host}]" if ":" in key.host else key.host
-        lines.append(
-            f"Host: {host}".encode() if key.port == default else f"Host: {host}:{key.port}".encode()
-        )
+        default = key.port == DEFAULT_PORTS[key.scheme]
+        lines.append(f"Host: {host}".encode() if default else f"Host: {host}:{key.port}".encode())
     for name, value in headers.items():
         lines.append(name.encode("latin-1") + b": " + _latin1(value))
     return b"\r\n".join(lines) + b"\r\n\r\n"

@@ -102,7 +102,7 @@ Response = requests.Response | HttpReply
 def origin(url: str) -> tuple[str, str, int | None]:
     """The scheme, host and port of ``url``: what a credential is scoped to."""
     parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    port = parts.port or connections.DEFAULT_PORTS.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
@@ -333,8 +333,8 @@ class HttpClient(Client):
         options["CPL_VSIL_CURL_AUTHORIZATION_HEADER_ALLOWED_IF_REDIRECT"] = "IF_SAME_HOST"
         if headers:
             options["GDAL_HTTP_HEADERS"] = gdal.encode_headers(headers)
-        # Certificates are checked as the byte view checks them (session.verify).
-        verify = self.session.verify
+        # Certificates are checked as the byte view checks them.
+        verify = self._verify()
         if isinstance(verify, str) and os.path.isfile(verify):
             options["GDAL_CURL_CA_BUNDLE"] = verify
         elif not verify:
@@ -514,12 +514,9 @@ class HttpClient(Client):
                     _check_header(name, value)
                     merged[name.lower()] = (name, value)
         headers = dict(merged.values())
-        verify = self.session.verify
-        # As requests: a path is a CA bundle or directory, anything false skips the check.
-        verify = verify if isinstance(verify, str) and verify else bool(verify)
         try:
             raw = self._connections.get(
-                scheme, host or "", port, target, headers, self.timeout, verify
+                scheme, host or "", port, target, headers, self.timeout, self._verify()
             )
         except connections.ConnectTimeout:
             raise _DirectFailure("ConnectTimeout") from None
@@ -539,6 +536,11 @@ class HttpClient(Client):
                 requests.cookies.MockRequest(cookie_request),  # type: ignore[arg-type]
             )
         return HttpReply(raw.status, raw.reason, raw.headers, prepared_url, raw, raw.close)
+
+    def _verify(self) -> bool | str:
+        """``session.verify`` as requests reads it: a CA file or directory, or whether to check."""
+        verify = self.session.verify
+        return verify if isinstance(verify, str) and verify else bool(verify)
 
     def get(self, access: Access, headers: Mapping[str, str] | None = None) -> HttpReply:
         """Send a streamed GET for ``access``, following redirects with :meth:`hop_headers`.
