@@ -180,7 +180,7 @@ def _write_blocks(src: DatasetReader, window: Window, path: Path, compress: str 
 def clip_to_path(access: Access, path: Path, clip: Clip, what: str) -> ClipResult:
     """Write the clip of ``access`` to ``path`` as a COG (complete, or not at all)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    part = partial_path(path)
+    part = Path(partial_path(path))
     blocks = part.with_name(f"{part.name}.blocks.tif")
     try:
         with opening.open(access) as src:

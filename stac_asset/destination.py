@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .clients.filesystem import partial_path
 from .config import Config
 from .errors import StacAssetError
 from .transfer import Fetcher
@@ -64,7 +65,7 @@ class Destination:
 def write_json(data: dict[str, Any], path: Path) -> None:
     """Write JSON through a temporary file renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.part")
+    part = Path(partial_path(path))
     with part.open("w", encoding="utf-8") as file:
         json.dump(data, file, indent=2)
     os.replace(part, path)

@@ -68,12 +68,11 @@ class _FileWriter(ByteWriter):
 
     def __init__(self, path: str) -> None:
         self._path = path
-        head, name = os.path.split(path)
-        self._part = os.path.join(head, f".{name}.part")
+        self._part = partial_path(path)
         try:
             self._fd = os.open(self._part, _WRITE_FLAGS, 0o666)
         except FileNotFoundError:
-            os.makedirs(head or ".", exist_ok=True)
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             self._fd = os.open(self._part, _WRITE_FLAGS, 0o666)
         self._open = True
 
@@ -101,9 +100,10 @@ class _FileWriter(ByteWriter):
             os.close(self._fd)
 
 
-def partial_path(path: Path) -> Path:
+def partial_path(path: str | os.PathLike[str]) -> str:
     """Where ``path`` is written until it is complete: a hidden name beside it."""
-    return path.with_name(f".{path.name}.part")
+    head, name = os.path.split(path)
+    return os.path.join(head, f".{name}.part")
 
 
 class FilesystemClient(Client):
