@@ -123,6 +123,16 @@ def _progress(quiet: bool, as_json: bool, files: int) -> tuple[Progress | None, 
     return bars, bars
 
 
+_alternate_option = click.option(
+    "-a",
+    "--alternate-assets",
+    "--alternate",
+    "alternate",
+    multiple=True,
+    help="Alternate href name to prefer (repeatable).",
+)
+
+
 def _client_options(command: F) -> F:
     """Add the options that configure clients (stac-asset 0.4's, with their meaning)."""
     options = [
@@ -229,14 +239,7 @@ def _oauth2_client(values: dict[str, Any]) -> list[Client]:
     help="Download every asset that can be, write the items, then report all failures "
     "(the default).",
 )
-@click.option(
-    "-a",
-    "--alternate-assets",
-    "--alternate",
-    "alternate",
-    multiple=True,
-    help="Alternate href name to prefer (repeatable).",
-)
+@_alternate_option
 @click.option(
     "--max-concurrent-downloads", type=click.IntRange(min=1), default=32, show_default=True
 )
@@ -390,14 +393,7 @@ def _failures(caught: list[warnings.WarningMessage]) -> list[AssetFailure]:
 
 @cli.command()
 @click.argument("href", required=False)
-@click.option(
-    "-a",
-    "--alternate-assets",
-    "--alternate",
-    "alternate",
-    multiple=True,
-    help="Alternate href name to prefer (repeatable).",
-)
+@_alternate_option
 @_client_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON row per asset instead.")
 def info(href: str | None, alternate: tuple[str, ...], as_json: bool, **values: Any) -> None:
