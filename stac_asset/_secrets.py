@@ -13,7 +13,8 @@ import logging
 import re
 import threading
 from collections.abc import Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -30,12 +31,16 @@ _SENSITIVE_NAME = re.compile(
 
 
 def register(*values: str | None) -> None:
-    """Remember secret values so that :func:`redact` masks them from now on."""
+    """Remember secret values so that :func:`redact` masks them from now on.
+
+    Each is remembered as given and percent-encoded (as it appears in URLs and
+    GDAL's debug output).
+    """
     with _lock:
         for value in values:
             # Very short strings would mask ordinary text; no real secret is that short.
             if value and len(value) >= 6:
-                _secrets.add(value)
+                _secrets.update({value, quote(value, safe=""), quote_plus(value, safe="")})
 
 
 def is_sensitive(name: str) -> bool:
@@ -43,18 +48,27 @@ def is_sensitive(name: str) -> bool:
     return bool(_SENSITIVE_NAME.search(name))
 
 
-# The query string of a URL inside free text (signatures, SAS tokens, codes).
-_URL_QUERY = re.compile(r"((?:https?|s3|gs|az)://[^\s?#'\"]+)\?[^\s#'\"]+")
+# The query string of a URL inside free text (signatures, SAS tokens, codes); it
+# ends before blanks, quotes and the punctuation that closes a sentence or a bracket.
+_URL_QUERY = re.compile(r"((?:https?|s3|gs|az)://[^\s?#'\"<>]+)\?[^\s#'\"<>]*[^\s#'\"<>.,;:!)\]}]")
+
+# A signed URL's secret parameter anywhere in text (e.g. GDAL's debug lines
+# quoting a query without its URL): its value is masked.
+_SECRET_PARAM = re.compile(
+    r"(?i)\b(sig|signature|x-(?:amz|goog)-(?:signature|credential|security-token)|"
+    r"access_token|refresh_token|id_token|token|api_key|apikey)=[^&\s'\"<>]+"
+)
 
 
 def redact(text: str) -> str:
-    """Return ``text`` with registered secrets and URL query strings replaced by ``***``."""
+    """Return ``text`` with registered secrets, URL queries and signature parameters masked."""
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
-    return _URL_QUERY.sub(rf"\1?{MASK}", text)
+    text = _URL_QUERY.sub(rf"\1?{MASK}", text)
+    return _SECRET_PARAM.sub(rf"\1={MASK}", text)
 
 
 def mask_url(url: str) -> str:
@@ -156,21 +170,43 @@ def mask_mapping(mapping: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-class RedactingFilter(logging.Filter):
-    """A logging filter that masks registered secrets in every record."""
+logger = logging.getLogger("stac_asset")
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message with secrets masked; never drops a record."""
+# Every library a download or an open can log through, by top-level logger name:
+# request lines with signed query strings, GDAL's debug output (rasterio._err),
+# headers. Their records (and any traceback attached) are masked when made.
+LOGGERS = frozenset(
+    {
+        "stac_asset",
+        "rasterio",
+        "urllib3",
+        "requests",
+        "botocore",
+        "boto3",
+        "s3transfer",
+        "azure",
+        "google",
+        "authlib",
+        "planetary_computer",
+        "pystac",
+        "pystac_client",
+    }
+)
+
+_make_record = logging.getLogRecordFactory()
+
+
+def _masked_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Make a log record as before; mask it if one of :data:`LOGGERS` made it."""
+    record = _make_record(*args, **kwargs)
+    if record.name.partition(".")[0] in LOGGERS:
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
-        return True
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+    return record
 
 
-logger = logging.getLogger("stac_asset")
-logger.addFilter(RedactingFilter())
-
-# Libraries below us log request lines (with signed query strings) at DEBUG level.
-for _name in ("urllib3.connectionpool", "rasterio._env"):
-    logging.getLogger(_name).addFilter(RedactingFilter())
+logging.setLogRecordFactory(_masked_record)

@@ -28,14 +28,15 @@ from .download import (
     prepare,
     rewrite,
 )
-from .errors import AccessError, DownloadError, NotAnItemError, StacAssetError
-from .items import asset_href, read_item, read_item_collection
+from .errors import AccessError, DownloadError, LocalHrefError, NotAnItemError, StacAssetError
+from .items import asset_href, raw_href, read_item, read_item_collection
 from .layout import item_directory
 from .messages import as_callback
 from .paths import check_component
 from .resolver import ClientSpec, Resolver
 from .retry import call_with_retries
 from .transfer import Fetcher, Transfer
+from .trust import check_asset
 
 PathLike = str | os.PathLike[str]
 
@@ -48,9 +49,33 @@ def _config(config: Config | None, options: dict[str, Any]) -> Config:
     return result
 
 
-def _open(href: str, clients: Sequence[Client] | None, client: ClientSpec | None) -> ByteStream:
-    chosen = Resolver(clients or (), force=client).client_for(href)
-    access = chosen.resolve(href)
+def _resolver(
+    clients: Sequence[Client] | None, client: ClientSpec | None, settings: Config
+) -> Resolver:
+    """The call's resolver, with its trust settings (``allow_local``, ``remote_items``)."""
+    return Resolver(
+        clients or (),
+        force=client,
+        allow_local=settings.allow_local,
+        remote_items=settings.remote_items,
+    )
+
+
+def _open(
+    href: str,
+    clients: Sequence[Client] | None,
+    client: ClientSpec | None,
+    asset: pystac.Asset | None = None,
+    settings: Config | None = None,
+) -> ByteStream:
+    """Open ``href``; for an ``asset``, under the trust rule of its item."""
+    settings = settings or Config()
+    resolver = _resolver(clients, client, settings)
+    untrusted = asset is not None and resolver.untrusted(asset.owner)
+    if asset is not None and untrusted:
+        check_asset(asset, href, raw_href(asset, settings.alternate_assets))
+    chosen = resolver.client_for(href, untrusted=untrusted)
+    access = chosen.resolve(href, asset)
     return call_with_retries(lambda: chosen.open_stream(access), chosen.retry)
 
 
@@ -145,18 +170,24 @@ def download_item(
     destination = _destination(directory, settings)
     copy = prepare(item)
     root = item_directory(destination.root, copy, settings.path_template or "")
+    name = file_name or (f"{item.id}.json" if infer_file_name else None)
+    item_file = root / check_component(name or f"{item.id}.json", "item file name")
     plan = Plan()
     plan_item(copy, root, settings, plan)
     _aim(plan, destination)
-    resolver = Resolver(clients or (), force=client)
+    resolver = _resolver(clients, client, settings)
+    destination.create()
     try:
         execute(plan, resolver, settings, as_callback(messages), executor)
     except DownloadError as error:
-        error.item = copy  # what did arrive, for callers that keep going
+        # What did arrive, for callers that keep going (unsigned, as it would be written).
+        rewrite(copy, plan.all_jobs, item_file, keep_non_downloaded, settings.clip, True)
+        _move_self_link(copy, destination.href(item_file))
+        error.item = copy
         raise
-    name = file_name or (f"{item.id}.json" if infer_file_name else None)
-    item_file = root / check_component(name or f"{item.id}.json", "item file name")
-    rewrite(copy, plan.jobs, item_file, keep_non_downloaded, settings.clip, settings.keep_failed)
+    rewrite(
+        copy, plan.all_jobs, item_file, keep_non_downloaded, settings.clip, settings.keep_failed
+    )
     if name:
         data = copy.to_dict(include_self_link=False, transform_hrefs=False)
         destination.write_json(data, item_file, Fetcher(resolver))
@@ -223,7 +254,7 @@ def download_item_from_href(
     """Read the item at ``href`` with any client, then :func:`download_item` it."""
     # The clients config asks for read the item, then fetch its assets.
     _, clients, _ = compat.prepare(config, options, clients, None)
-    item = read_item(href, Fetcher(Resolver(clients, force=client)))
+    item = read_item(href, Fetcher(Resolver(clients, force=client)))  # an href the caller gave
     return download_item(
         item,
         directory,
@@ -282,17 +313,25 @@ def download_item_collection(
         max_concurrent_downloads=max_concurrent_downloads,
     )
     settings = _config(config, options)
-    resolver = Resolver(clients or (), force=client)
+    resolver = _resolver(clients, client, settings)
     if isinstance(item_collection, str):
         item_collection = read_item_collection(item_collection, Fetcher(resolver))
     items = [prepare(_check_item(i, "download_item_collection")) for i in item_collection]
     destination = _destination(directory, settings)
     template = settings.path_template or "${id}"
     directories = [item_directory(destination.root, item, template) for item in items]
+    item_paths = [
+        item_root / f"{check_component(item.id, 'item id')}.json"
+        for item, item_root in zip(items, directories, strict=True)
+    ]
+    name = file_name or (ITEM_COLLECTION_FILE_NAME if infer_file_name else None)
+    if name:
+        check_component(name, "item collection file name")
     plan = Plan()
     for item, item_root in zip(items, directories, strict=True):
         plan_item(item, item_root, settings, plan)
     _aim(plan, destination)
+    destination.create()
     failure: DownloadError | None = None
     try:
         execute(plan, resolver, settings, as_callback(messages), executor)
@@ -300,10 +339,9 @@ def download_item_collection(
         failure = error
     fetcher = Fetcher(resolver)
     jobs: dict[int, list[Job]] = {}
-    for job in plan.jobs:
+    for job in plan.all_jobs:
         jobs.setdefault(id(job.item), []).append(job)
-    for item, item_root in zip(items, directories, strict=True):
-        item_path = item_root / f"{check_component(item.id, 'item id')}.json"
+    for item, item_path in zip(items, item_paths, strict=True):
         rewrite(
             item,
             jobs.get(id(item), []),
@@ -317,7 +355,6 @@ def download_item_collection(
             destination.write_json(data, item_path, fetcher)
         _move_self_link(item, destination.href(item_path))
     result = pystac.ItemCollection(items, clone_items=False)
-    name = file_name or (ITEM_COLLECTION_FILE_NAME if infer_file_name else None)
     if failure is not None:
         failure.item_collection = result
         raise failure
@@ -360,9 +397,13 @@ def download_asset(
     owner = asset.owner if isinstance(asset.owner, (pystac.Item, pystac.Collection)) else None
     job = Job(owner, key, asset, asset_href(asset, settings.alternate_assets), target)
     job.clip = settings.clip
+    resolver = _resolver(clients, client, settings)
+    job.untrusted = resolver.untrusted(owner)
+    if job.untrusted:
+        check_asset(asset, job.href, raw_href(asset, settings.alternate_assets))
     plan = Plan()
     plan.add(job)
-    execute(plan, Resolver(clients or (), force=client), settings, as_callback(messages))
+    execute(plan, resolver, settings, as_callback(messages))
     result = asset.clone()
     result.href = str(target)
     if job.clipped is not None:
@@ -520,13 +561,18 @@ def asset_exists(
     clients: Sequence[Client] | None = None,
     *,
     client: ClientSpec | None = None,
+    allow_local: bool = False,
 ) -> bool:
     """Whether the asset's href (or preferred alternate) can be read.
 
-    Takes ``config`` and ``clients`` as :func:`assert_asset_exists` does.
+    Takes ``config``, ``clients`` and ``allow_local`` as :func:`assert_asset_exists`
+    does; an href the trust rule refuses raises its :class:`~stac_asset.LocalHrefError`
+    rather than answering ``False``.
     """
     try:
-        assert_asset_exists(asset, config, clients, client=client)
+        assert_asset_exists(asset, config, clients, client=client, allow_local=allow_local)
+    except LocalHrefError:
+        raise
     except StacAssetError:
         return False
     return True
@@ -538,15 +584,21 @@ def assert_asset_exists(
     clients: Sequence[Client] | None = None,
     *,
     client: ClientSpec | None = None,
+    allow_local: bool = False,
 ) -> None:
     """Raise an :class:`~stac_asset.errors.AccessError` unless the asset's href can be read.
 
     With ``config``, its ``alternate_assets`` choose the href and its client
     settings configure the clients; a list of clients in its place is taken
-    as ``clients``.
+    as ``clients``. The asset of an item that came from the network may not
+    reach local files (:class:`~stac_asset.LocalHrefError`) unless
+    ``allow_local`` (or ``config.allow_local``).
     """
     settings, clients, client = _read_clients(config, clients, client)
-    assert_href_exists(asset_href(asset, settings.alternate_assets), clients, client=client)
+    if allow_local:
+        settings = settings.with_options(allow_local=True)
+    with _open(asset_href(asset, settings.alternate_assets), clients, client, asset, settings):
+        pass
 
 
 def download_collection(
@@ -580,14 +632,15 @@ def download_collection(
     settings = _config(config, options)
     destination = _destination(directory, settings)
     copy = prepare(collection)
+    name = check_component(file_name or "collection.json", "collection file name")
+    collection_file = destination.root / name
     plan = Plan()
     plan_item(copy, destination.root, settings, plan)
     _aim(plan, destination)
-    resolver = Resolver(clients, force=client)
+    resolver = _resolver(clients, client, settings)
+    destination.create()
     execute(plan, resolver, settings, as_callback(messages))
-    name = check_component(file_name or "collection.json", "collection file name")
-    collection_file = destination.root / name
-    rewrite(copy, plan.jobs, collection_file, keep_non_downloaded, None, settings.keep_failed)
+    rewrite(copy, plan.all_jobs, collection_file, keep_non_downloaded, None, settings.keep_failed)
     if file_name:
         data = copy.to_dict(include_self_link=False, transform_hrefs=False)
         destination.write_json(data, collection_file, Fetcher(resolver))

@@ -29,7 +29,7 @@ from .clip import Clip
 from .config import S3_RETRY_MODES, Config
 from .download import selected
 from .errors import AssetFailure, DownloadError, DownloadWarning, StacAssetError
-from .items import item_from_dict, load_json
+from .items import features_of, item_from_dict, load_json
 from .messages import Progress
 from .opening import resolve
 from .progress import Bars, JsonEvents
@@ -102,16 +102,24 @@ def _read_input(href: str | None, resolver: Resolver) -> dict[str, Any]:
     return load_json(href, Fetcher(resolver), "item or item collection")
 
 
+def _from_stdin(href: str | None) -> bool:
+    return href in (None, "-")
+
+
 def _items(data: dict[str, Any], href: str | None) -> tuple[list[pystac.Item], bool]:
     """The items in ``data`` and whether it was a collection."""
-    source = None if href in (None, "-") else href
+    source = None if _from_stdin(href) else href
     if data.get("type") == "FeatureCollection":
-        items = [item_from_dict(feature, None) for feature in data.get("features", [])]
-        for item in items:
-            if source and item.get_self_href() is None:
-                item.set_self_href(source)
-        return items, True
+        return features_of(data, source), True
     return [item_from_dict(data, source)], False
+
+
+_allow_local_option = click.option(
+    "--allow-local",
+    is_flag=True,
+    help="Let items read from the network or standard input reach local files "
+    "(file://, /paths, /vsi..., driver prefixes); refused by default.",
+)
 
 
 def _progress(quiet: bool, as_json: bool, files: int) -> tuple[Progress | None, Bars | None]:
@@ -244,6 +252,7 @@ def _oauth2_client(values: dict[str, Any]) -> list[Client]:
     "--max-concurrent-downloads", type=click.IntRange(min=1), default=32, show_default=True
 )
 @_client_options
+@_allow_local_option
 @click.option(
     "--stream",
     type=click.Choice(["true", "false", "defer"]),
@@ -282,6 +291,7 @@ def download(
     keep_going: bool,
     alternate: tuple[str, ...],
     max_concurrent_downloads: int,
+    allow_local: bool,
     stream: str,
     bbox: tuple[float, float, float, float] | None,
     bbox_crs: str,
@@ -319,6 +329,8 @@ def download(
         max_concurrent_downloads=max_concurrent_downloads,
         clip=Clip(bbox=bbox, bbox_crs=bbox_crs) if bbox else None,
         client_override=client_name,
+        allow_local=allow_local,
+        remote_items=_from_stdin(href),
         **_client_settings(values),
     )
     bars = None
@@ -395,8 +407,15 @@ def _failures(caught: list[warnings.WarningMessage]) -> list[AssetFailure]:
 @click.argument("href", required=False)
 @_alternate_option
 @_client_options
+@_allow_local_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON row per asset instead.")
-def info(href: str | None, alternate: tuple[str, ...], as_json: bool, **values: Any) -> None:
+def info(
+    href: str | None,
+    alternate: tuple[str, ...],
+    allow_local: bool,
+    as_json: bool,
+    **values: Any,
+) -> None:
     """Show the assets of the item or item collection at HREF (or on stdin).
 
     For each asset: the client that takes it, whether it can be read (Exists,
@@ -407,8 +426,9 @@ def info(href: str | None, alternate: tuple[str, ...], as_json: bool, **values: 
     config = Config(alternate_assets=list(alternate), **_client_settings(values))
     try:
         config.validate()
-        resolver = Resolver(compat.call_clients(config, None, None)[0])
-        items, _ = _items(_read_input(href, resolver), href)
+        clients = compat.call_clients(config, None, None)[0]
+        items, _ = _items(_read_input(href, Resolver(clients)), href)
+        resolver = Resolver(clients, allow_local=allow_local, remote_items=_from_stdin(href))
     except (StacAssetError, ValueError) as error:
         raise _fail(error) from None
     rows = report.check_items(items, resolver, config.alternate_assets)
@@ -423,7 +443,8 @@ def info(href: str | None, alternate: tuple[str, ...], as_json: bool, **values: 
 @click.argument("key")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of export lines.")
 @click.option("--show-secrets", is_flag=True, help="Print credentials unmasked.")
-def vsi(href: str, key: str, as_json: bool, show_secrets: bool) -> None:
+@_allow_local_option
+def vsi(href: str, key: str, as_json: bool, show_secrets: bool, allow_local: bool) -> None:
     """Print the GDAL path and config options for asset KEY of the item at HREF.
 
     Use them with gdalinfo or QGIS: `eval "$(stac-asset vsi --show-secrets ITEM B04)"`,
@@ -431,7 +452,7 @@ def vsi(href: str, key: str, as_json: bool, show_secrets: bool) -> None:
     """
     try:
         item = item_from_dict(load_json(href, Fetcher(Resolver()), "item"), href)
-        access = resolve(item, key)
+        access = resolve(item, key, allow_local=allow_local)
     except StacAssetError as error:
         raise _fail(error) from None
     options = access.gdal_options if show_secrets else mask_mapping(access.gdal_options)

@@ -79,6 +79,15 @@ class Config:
     """When two assets would be written to the same path: ``"error"`` (before
     any byte moves) or ``"rename"`` (append ``-<asset key>`` to the later one)."""
 
+    allow_local: bool = False
+    """Let the assets of items that came from the network reach local files and GDAL's
+    special paths (``file://``, ``/abs/path``, ``/vsi...``, driver prefixes). Refused by
+    default: see the Security page. Items read from local files are never restricted."""
+
+    remote_items: bool = False
+    """Treat every item as one that came from the network, whatever its self href (the
+    command line does this for items on standard input)."""
+
     # stac-asset 0.4's settings. Those of clients (client_override, http_*,
     # s3_*, earthdata_token) configure the clients a call builds; see
     # stac_asset.compat.

@@ -34,7 +34,12 @@ class Destination:
         text = os.fspath(target)
         if "://" in text and not text.startswith("file://"):
             return cls(_STORE_ROOT, text.rstrip("/"))
-        return cls(prepare_directory(text.removeprefix("file://"), config))
+        return cls(check_directory(text.removeprefix("file://"), config))
+
+    def create(self) -> None:
+        """Create the local directory, once everything has been checked and bytes are to move."""
+        if self.base is None:
+            self.root.mkdir(parents=True, exist_ok=True)
 
     @property
     def is_local(self) -> bool:
@@ -71,13 +76,12 @@ def write_json(data: dict[str, Any], path: Path) -> None:
     os.replace(part, path)
 
 
-def prepare_directory(directory: str | os.PathLike[str], config: Config) -> Path:
-    """The destination as an absolute path, created if the config allows."""
+def check_directory(directory: str | os.PathLike[str], config: Config) -> Path:
+    """The destination as an absolute path, checked but not yet created."""
     root = Path(directory).absolute()
     if not root.is_dir():
         if root.exists():
             raise StacAssetError(f"destination {root} exists and is not a directory")
         if not config.make_directory:
             raise StacAssetError(f"destination directory {root} does not exist")
-        root.mkdir(parents=True, exist_ok=True)
     return root

@@ -28,13 +28,14 @@ from .errors import (
     AssetOverwriteError,
     DownloadError,
     DownloadWarning,
+    LocalHrefError,
     ResolveError,
     TransientError,
     UnsafePathError,
 )
 from .executors import RemoteJob, completed, submit
 from .geometry import BBox, clip_geometry, intersect_bbox
-from .items import alternates, asset_href
+from .items import alternates, asset_href, raw_alternates, raw_href
 from .messages import (
     ErrorAssetDownload,
     FinishAssetDownload,
@@ -45,6 +46,7 @@ from .messages import (
 from .paths import check_component, href_file_name, safe_join
 from .resolver import Resolver, plainly_absolute
 from .transfer import Cancelled, Fetcher, Transfer, netloc_of
+from .trust import check_href, is_untrusted, refusal
 from .workers import GrowingPool
 
 ALTERNATE_ASSETS_EXTENSION = "https://stac-extensions.github.io/alternate-assets/v1.2.0/schema.json"
@@ -74,6 +76,10 @@ class Job:
     target: str | None = None
     """Where the bytes go when not to :attr:`path` itself (an object store's href)."""
     done: bool = False
+    untrusted: bool = False
+    """Whether the asset's item came from the network (its hrefs must stay off this machine)."""
+    refused: LocalHrefError | None = None
+    """Why the trust rule refused the job before it started, if it did."""
 
     @property
     def name(self) -> str:
@@ -87,6 +93,13 @@ class Plan:
 
     jobs: list[Job] = field(default_factory=list)
     targets: dict[Path, Job] = field(default_factory=dict)
+    refused: list[Job] = field(default_factory=list)
+    """Jobs the trust rule refused while planning; they never run and are reported as failed."""
+
+    @property
+    def all_jobs(self) -> list[Job]:
+        """The jobs to run and those refused, for rewriting the items."""
+        return [*self.jobs, *self.refused]
 
     def add(self, job: Job) -> None:
         """Add a job; two jobs writing the same file is an error naming both."""
@@ -121,11 +134,16 @@ def file_name(key: str, href: str, config: Config) -> str:
 
 
 def prepare(item: OwnerT) -> OwnerT:
-    """A copy of the item with absolute link and asset hrefs, safe to rewrite."""
+    """A copy of the item with absolute link hrefs and its own self link, safe to rewrite.
+
+    Asset hrefs stay as the item wrote them (the trust rule judges them as
+    written); they are made absolute against the self href when planned.
+    """
     copy = item.clone()
     self_href = item.get_self_href()
     if self_href is not None:
-        _move(copy, self_href, copy.assets)
+        copy.remove_links(pystac.RelType.SELF)
+        copy.add_link(pystac.Link.self_href(self_href))
     for link in copy.links:
         if link.rel != pystac.RelType.SELF:
             target = link.get_absolute_href()
@@ -135,12 +153,35 @@ def prepare(item: OwnerT) -> OwnerT:
 
 
 def plan_item(item: Owner, directory: Path, config: Config, plan: Plan) -> None:
-    """Add the selected assets of ``item``, to be written under ``directory``."""
+    """Add the selected assets of ``item``, to be written under ``directory``.
+
+    An asset whose href the trust rule refuses (see :mod:`stac_asset.trust`)
+    is raised at once with ``fail_fast``, else kept in :attr:`Plan.refused`;
+    its alternates that the rule refuses are never tried.
+    """
     root = os.path.realpath(directory)
+    untrusted = is_untrusted(item, allow_local=config.allow_local, remote_items=config.remote_items)
     for key, asset in item.assets.items():
         if not selected(key, asset, config):
             continue
         href = asset_href(asset, config.alternate_assets)
+        fallbacks = [h for h in alternates(asset).values() if h != href]
+        if untrusted:
+            try:
+                check_href(
+                    href, raw=raw_href(asset, config.alternate_assets), item=item.id, key=key
+                )
+            except LocalHrefError as error:
+                if config.fail_fast:
+                    raise
+                plan.refused.append(Job(item, key, asset, href, directory, refused=error))
+                continue
+            raw = raw_alternates(asset)
+            fallbacks = [
+                absolute
+                for name, absolute in alternates(asset).items()
+                if absolute != href and refusal(absolute, raw[name]) is None
+            ]
         clip = config.clip if config.clip and is_raster(href, asset.media_type) else None
         if config.clip and not clip and config.non_raster == "skip":
             continue
@@ -150,8 +191,7 @@ def plan_item(item: Owner, directory: Path, config: Config, plan: Plan) -> None:
         path = safe_join(directory, name, f"asset {key!r}", root)
         if path in plan.targets and config.on_collision == "rename":
             path = path.with_name(f"{path.stem}-{check_component(key, 'asset key')}{path.suffix}")
-        fallbacks = [h for h in alternates(asset).values() if h != href]
-        plan.add(Job(item, key, asset, href, path, fallbacks, clip))
+        plan.add(Job(item, key, asset, href, path, fallbacks, clip, untrusted=untrusted))
 
 
 def _transfer(job: Job) -> Transfer:
@@ -162,6 +202,7 @@ def _transfer(job: Job) -> Transfer:
         job.asset,
         size=size if isinstance(size, int) else None,
         checksum=checksum if isinstance(checksum, str) else None,
+        untrusted=job.untrusted,
     )
 
 
@@ -188,7 +229,7 @@ def run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | Non
         progress(StartAssetDownload(job.key, job.href, job.path, item_id))
     try:
         if job.clip:
-            access = fetcher.resolver.resolve(job.href, job.asset)
+            access = fetcher.resolver.resolve(job.href, job.asset, untrusted=job.untrusted)
             job.clipped = clip_to_path(access, job.path, job.clip, f"asset {job.name}")
         else:
             _copy_with_fallbacks(job, transfer, fetcher, target, resolved)
@@ -241,7 +282,13 @@ def execute(
     ``fail_fast``, the first failure after cancelling the rest); with
     ``warn``, each failure is a :class:`DownloadWarning` instead.
     """
-    failures = (
+    failures = [_failure(job, job.refused) for job in plan.refused if job.refused]
+    if progress:
+        for job in plan.refused:
+            if job.refused:
+                item_id = job.item.id if job.item else None
+                progress(ErrorAssetDownload(job.key, job.href, job.path, job.refused, item_id))
+    failures += (
         _execute_on(executor, plan, resolver, config, progress)
         if executor is not None
         else _execute_here(plan, resolver, config, progress)
@@ -275,6 +322,7 @@ def _execute_on(
             job.clip,
             config,
             resolver,
+            job.untrusted,
         )
         futures[submit(executor, spec)] = job
     failures: list[AssetFailure] = []

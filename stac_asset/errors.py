@@ -25,6 +25,37 @@ class ResolveError(StacAssetError, ValueError):
     """An href cannot be resolved: unknown scheme, malformed href, or no client takes it."""
 
 
+class LocalHrefError(ResolveError):
+    """An item that came from the network names a local file or a special GDAL path.
+
+    Raised before any byte is read, for an asset href of a remote item (read
+    from a URL, or declared remote) that is a local path, a ``file:`` URL, a
+    ``/vsi...`` path or a GDAL driver prefix, unless ``allow_local=True``
+    (``--allow-local``). See the Security page of the documentation.
+    """
+
+    def __init__(
+        self, href: str, reason: str, *, item: str | None = None, key: str | None = None
+    ) -> None:
+        self.href = mask_url(href)
+        self.reason = reason
+        self.item = item
+        self.key = key
+        where = ", ".join(
+            part
+            for part in (
+                f"item {item!r}" if item is not None else "",
+                f"asset {key!r}" if key is not None else "",
+            )
+            if part
+        )
+        super().__init__(
+            f"{where + ': ' if where else ''}href {self.href!r} refused: the item came from "
+            f"the network, and {reason}; if you trust the item, pass allow_local=True "
+            "(--allow-local on the command line)"
+        )
+
+
 class AssetKeyError(StacAssetError, LookupError):
     """An asset key is not on the item; the message lists the keys it has."""
 
@@ -124,7 +155,13 @@ class AssetFailure:
 
     def __str__(self) -> str:
         where = f"{self.item_id}/{self.key}" if self.item_id else self.key
-        return f"{where} ({mask_url(self.href)}): {self.error}"
+        return redact(f"{where} ({mask_url(self.href)}): {self.error}")
+
+    def __repr__(self) -> str:
+        return (
+            f"AssetFailure(item_id={self.item_id!r}, key={self.key!r}, "
+            f"href={mask_url(self.href)!r}, error={redact(repr(self.error))})"
+        )
 
 
 class DownloadError(StacAssetError):

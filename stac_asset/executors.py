@@ -32,6 +32,7 @@ class RemoteJob:
     clip: Clip | None
     config: Config
     resolver: Resolver
+    untrusted: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ def run_remote(spec: RemoteJob) -> RemoteOutcome:
         Path(spec.path),
         list(spec.fallbacks),
         spec.clip,
+        untrusted=spec.untrusted,
     )
     fetcher = Fetcher(spec.resolver, max_per_host=spec.config.max_concurrent_per_host)
     run_job(job, fetcher, spec.config, None)

@@ -10,6 +10,7 @@ import pystac
 from .errors import AssetKeyError, NotAnItemError
 from .resolver import absolute_href
 from .transfer import Fetcher, Transfer
+from .trust import is_remote_source
 
 # Larger than any STAC item JSON; a bigger body is not one.
 MAX_ITEM_BYTES = 64 * 1024 * 1024
@@ -85,12 +86,24 @@ def read_item_collection(href: str, fetcher: Fetcher) -> pystac.ItemCollection:
         return pystac.ItemCollection([item_from_dict(data, href)])
     if data.get("type") != "FeatureCollection":
         raise NotAnItemError(f"{href} is not a STAC item collection (type {data.get('type')!r})")
+    return pystac.ItemCollection(features_of(data, href))
+
+
+def features_of(data: dict[str, Any], href: str | None) -> list[pystac.Item]:
+    """The items of a FeatureCollection read from ``href`` (``None``: not read from an href).
+
+    Relative hrefs inside a collection resolve against the collection's href.
+    A feature read from the network keeps its own self href only if that is
+    remote too: a self link to a local file must not make it trusted.
+    """
     items = [item_from_dict(feature, None) for feature in data.get("features", [])]
-    for item in items:
-        # Relative hrefs inside a collection resolve against the collection's href.
-        if item.get_self_href() is None:
-            item.set_self_href(href)
-    return pystac.ItemCollection(items)
+    if href is not None:
+        remote = is_remote_source(href)
+        for item in items:
+            own = item.get_self_href()
+            if own is None or (remote and not is_remote_source(own)):
+                item.set_self_href(href)
+    return items
 
 
 def get_asset(item: pystac.Item, key: str) -> pystac.Asset:
@@ -102,18 +115,35 @@ def get_asset(item: pystac.Item, key: str) -> pystac.Asset:
         raise AssetKeyError(f"item {item.id!r} has no asset {key!r}; its assets: {keys}") from None
 
 
-def alternates(asset: pystac.Asset) -> dict[str, str]:
-    """The asset's ``alternate`` hrefs by name, made absolute, in their order."""
+def raw_alternates(asset: pystac.Asset) -> dict[str, str]:
+    """The asset's ``alternate`` hrefs by name, as written in the item, in their order."""
     entries = asset.extra_fields.get("alternate")
     if not isinstance(entries, dict):
         return {}
-    owner = asset.owner
-    start = owner.get_self_href() if owner is not None else None
     return {
-        name: pystac.utils.make_absolute_href(entry["href"], start, start_is_dir=False)
+        name: entry["href"]
         for name, entry in entries.items()
         if isinstance(entry, dict) and isinstance(entry.get("href"), str)
     }
+
+
+def alternates(asset: pystac.Asset) -> dict[str, str]:
+    """The asset's ``alternate`` hrefs by name, made absolute, in their order."""
+    owner = asset.owner
+    start = owner.get_self_href() if owner is not None else None
+    return {
+        name: pystac.utils.make_absolute_href(href, start, start_is_dir=False)
+        for name, href in raw_alternates(asset).items()
+    }
+
+
+def raw_href(asset: pystac.Asset, alternate_assets: list[str] | None = None) -> str:
+    """The href :func:`asset_href` chooses, as written in the item."""
+    hrefs = raw_alternates(asset)
+    for name in alternate_assets or []:
+        if name in hrefs:
+            return hrefs[name]
+    return asset.href
 
 
 def asset_href(asset: pystac.Asset, alternate_assets: list[str] | None = None) -> str:

@@ -7,15 +7,27 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ._secrets import redact
+from ._secrets import mask_url, redact
 
 
-@dataclass(frozen=True)
-class StartAssetDownload:
+class _Masked:
+    """A ``repr()`` with the href masked (signed URLs) and every other value redacted."""
+
+    def __repr__(self) -> str:
+        shown = []
+        for field in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            text = repr(mask_url(value)) if field.name == "href" else redact(repr(value))
+            shown.append(f"{field.name}={text}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+@dataclass(frozen=True, repr=False)
+class StartAssetDownload(_Masked):
     """An asset download started."""
 
     key: str
@@ -29,8 +41,8 @@ class StartAssetDownload:
         return self.item_id
 
 
-@dataclass(frozen=True)
-class OpenUrl:
+@dataclass(frozen=True, repr=False)
+class OpenUrl(_Masked):
     """A connection for an asset was opened; ``size`` is the object's size when known."""
 
     href: str
@@ -43,8 +55,8 @@ class OpenUrl:
         return self.href
 
 
-@dataclass(frozen=True)
-class WriteChunk:
+@dataclass(frozen=True, repr=False)
+class WriteChunk(_Masked):
     """``size`` more bytes of an asset were written."""
 
     href: str
@@ -52,8 +64,8 @@ class WriteChunk:
     size: int
 
 
-@dataclass(frozen=True)
-class FinishAssetDownload:
+@dataclass(frozen=True, repr=False)
+class FinishAssetDownload(_Masked):
     """An asset is complete (and verified) at its final path."""
 
     key: str
@@ -62,8 +74,8 @@ class FinishAssetDownload:
     item_id: str | None = None
 
 
-@dataclass(frozen=True)
-class SkipAssetDownload:
+@dataclass(frozen=True, repr=False)
+class SkipAssetDownload(_Masked):
     """An asset was not downloaded because a complete file is already there."""
 
     key: str
@@ -72,8 +84,8 @@ class SkipAssetDownload:
     item_id: str | None = None
 
 
-@dataclass(frozen=True)
-class ErrorAssetDownload:
+@dataclass(frozen=True, repr=False)
+class ErrorAssetDownload(_Masked):
     """An asset failed; ``error`` is the exception, as in stac-asset 0.4."""
 
     key: str

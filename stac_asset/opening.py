@@ -1,4 +1,4 @@
-"""Opening assets in place with rasterio, through the client's GDAL view."""
+"""Opening assets in place with rasterio, through the client's GDAL view. Read-only."""
 
 from __future__ import annotations
 
@@ -13,10 +13,24 @@ from rasterio.io import DatasetReader
 
 from .access import Access
 from .clients import Client
-from .errors import AccessError
+from .errors import AccessError, StacAssetError
 from .gdal import rasterio_env
-from .items import asset_href, get_asset
+from .items import asset_href, get_asset, read_item
 from .resolver import ClientSpec, Resolver
+from .transfer import Fetcher
+from .trust import check_asset
+
+# What opening adds to every access's options: no .aux.xml is ever written next
+# to a source (GDAL writes one on close when statistics or metadata were set).
+READ_ONLY_OPTIONS = {"GDAL_PAM_ENABLED": "NO"}
+
+# rasterio.open's arguments that only make sense when writing a dataset.
+_WRITE_ARGUMENTS = ("width", "height", "count", "crs", "transform", "dtype", "nodata")
+
+_HOW_TO_COPY = (
+    "stac_asset.open opens assets read-only; to make a copy you can change, use "
+    "stac_asset.download_item (or copy_item, or clip_asset for a window)"
+)
 
 
 def resolve(
@@ -25,62 +39,54 @@ def resolve(
     *,
     clients: Sequence[Client] | None = None,
     client: ClientSpec | None = None,
+    allow_local: bool = False,
 ) -> Access:
     """Resolve an item's asset, an asset, or an href into an :class:`~stac_asset.Access`.
 
     Examples:
         ``resolve(item, "B04")``, ``resolve(item.assets["B04"])``,
-        ``resolve("https://example.com/a.tif")``.
+        ``resolve("https://example.com/a.tif")``, and an item's href with a
+        key, ``resolve("https://example.com/item.json", "B04")``.
+
+    The asset of an item that came from the network (see the Security page)
+    may not reach local files: a :class:`~stac_asset.LocalHrefError` is
+    raised before anything is read, unless ``allow_local``. An href given on
+    its own is the caller's, and is resolved whatever it is.
 
     """
-    resolver = Resolver(clients or (), force=client)
+    resolver = Resolver(clients or (), force=client, allow_local=allow_local)
+    if isinstance(target, str) and key is not None:
+        # The item's own href is the caller's; its asset hrefs are the item's.
+        target = read_item(target, Fetcher(Resolver(clients or ())))
     if isinstance(target, pystac.Item):
         if key is None:
             raise TypeError("resolve(item, key) needs the asset key")
-        asset = get_asset(target, key)
-        return resolver.resolve(asset_href(asset), asset)
+        target = get_asset(target, key)
     if isinstance(target, pystac.Asset):
-        return resolver.resolve(asset_href(target), target)
+        href = asset_href(target)
+        untrusted = resolver.untrusted(target.owner)
+        if untrusted:
+            check_asset(target, href, target.href)
+        return resolver.resolve(href, target, untrusted=untrusted)
     if isinstance(target, str):
-        if key is not None:
-            raise TypeError("resolve(href) takes no key")
         return resolver.resolve(target)
     raise TypeError(f"cannot resolve a {type(target).__name__}; give an item, asset or href")
 
 
+def _check_read_only(kwargs: dict[str, Any]) -> None:
+    mode = kwargs.pop("mode", "r")
+    if mode != "r":
+        raise StacAssetError(f"mode={mode!r} refused: {_HOW_TO_COPY}")
+    writing = sorted(name for name in _WRITE_ARGUMENTS if name in kwargs)
+    if writing:
+        raise StacAssetError(f"{', '.join(writing)} refused: {_HOW_TO_COPY}")
+
+
 @contextmanager
-def open(  # noqa: A001 - the rasterio verb, on purpose
-    target: pystac.Item | pystac.Asset | str | Access,
-    key: str | None = None,
-    *,
-    clients: Sequence[Client] | None = None,
-    client: ClientSpec | None = None,
-    **kwargs: Any,
-) -> Iterator[DatasetReader]:
-    """Open an asset in place with rasterio, inside its client's GDAL options.
-
-    The options (credentials, headers, request-minimising settings) are set
-    for this thread only and stay in force until the dataset is closed, so
-    datasets opened at once with different credentials do not interfere.
-
-    Args:
-        target: An item (with ``key``), an asset, an href, or an Access.
-        key: The asset key, with an item.
-        clients: Clients to try before the default ones.
-        client: A client (or class) to use whatever the href.
-        **kwargs: Passed to :func:`rasterio.open`.
-
-    Yields:
-        The open :class:`rasterio.io.DatasetReader`.
-
-    """
-    if isinstance(target, Access):
-        access = target
-    else:
-        access = resolve(target, key, clients=clients, client=client)
-    with rasterio_env(access.gdal_options):
+def _opened(access: Access, kwargs: dict[str, Any]) -> Iterator[DatasetReader]:
+    with rasterio_env({**access.gdal_options, **READ_ONLY_OPTIONS}):
         try:
-            dataset = rasterio.open(access.vsi_path, **kwargs)
+            dataset = rasterio.open(access.vsi_path, "r", **kwargs)
         except rasterio.errors.RasterioIOError as error:
             raise AccessError(
                 access.href, access.client, f"GDAL could not open it: {error}"
@@ -89,4 +95,81 @@ def open(  # noqa: A001 - the rasterio verb, on purpose
             yield dataset
 
 
-__all__ = ["open", "resolve"]
+class Opening:
+    """What :func:`open` returns: use it in a ``with`` statement to get the dataset.
+
+    The GDAL options of the asset (credentials, headers) are set for the
+    calling thread while the ``with`` block runs, and the dataset is closed
+    at its end. Used without ``with`` it refuses at once, saying so: a
+    dataset outliving the options it needs would fail, later and obscurely,
+    on its next read.
+    """
+
+    def __init__(self, access: Access, kwargs: dict[str, Any]) -> None:
+        self.access = access
+        self._kwargs = kwargs
+        self._context: Any = None
+
+    def __enter__(self) -> DatasetReader:
+        self._context = _opened(self.access, self._kwargs)
+        dataset: DatasetReader = self._context.__enter__()
+        return dataset
+
+    def __exit__(self, *exc: Any) -> None:
+        context, self._context = self._context, None
+        context.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"stac_asset.open(...) has no {name!r}: use it in a with statement, "
+            '`with stac_asset.open(item, "B04") as ds: ds.read(1)`, which keeps the '
+            "asset's GDAL options in force while the dataset is open"
+        )
+
+
+def open(  # noqa: A001 - the rasterio verb, on purpose
+    target: pystac.Item | pystac.Asset | str | Access,
+    key: str | None = None,
+    *,
+    clients: Sequence[Client] | None = None,
+    client: ClientSpec | None = None,
+    allow_local: bool = False,
+    **kwargs: Any,
+) -> Opening:
+    """Open an asset in place, read-only, with rasterio, inside its client's GDAL options.
+
+    Use it in a ``with`` statement: ``with stac_asset.open(item, "B04") as ds:``
+    gives a :class:`rasterio.io.DatasetReader`. The options (credentials,
+    headers, request-minimising settings) are set for this thread only and
+    stay in force until the dataset is closed at the end of the block, so
+    datasets opened at once with different credentials do not interfere.
+
+    Opening never writes: ``mode`` other than ``"r"`` and rasterio's
+    arguments for creating a dataset are refused, and GDAL writes no
+    ``.aux.xml`` beside the source.
+
+    Args:
+        target: An item (with ``key``), an asset, an href, an item's href
+            (with ``key``), or an Access.
+        key: The asset key, with an item or an item's href.
+        clients: Clients to try before the default ones.
+        client: A client (or class) to use whatever the href.
+        allow_local: Let the asset of an item that came from the network
+            reach local files (see :func:`resolve`).
+        **kwargs: Passed to :func:`rasterio.open` (e.g. ``sharing=False``, ``driver=``).
+
+    Returns:
+        An :class:`Opening`, whose ``with`` block yields the open dataset.
+
+    """
+    _check_read_only(kwargs)
+    if isinstance(target, Access):
+        access = target
+    else:
+        access = resolve(target, key, clients=clients, client=client, allow_local=allow_local)
+    return Opening(access, kwargs)
+
+
+__all__ = ["Opening", "open", "resolve"]

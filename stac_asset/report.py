@@ -13,8 +13,9 @@ from typing import Any
 
 import pystac
 
+from . import trust
 from .errors import StacAssetError
-from .items import asset_href
+from .items import asset_href, raw_href
 from .resolver import Resolver
 
 _CHECKS_AT_ONCE = 16
@@ -37,7 +38,10 @@ def check_asset(
     }
     try:
         target = asset_href(asset, list(alternate_assets))
-        client = resolver.client_for(target)
+        untrusted = resolver.untrusted(item)
+        if untrusted:
+            trust.check_asset(asset, target, raw_href(asset, list(alternate_assets)))
+        client = resolver.client_for(target, untrusted=untrusted)
         row["client"] = client.name
         with client.open_stream(client.resolve(target, asset)) as stream:
             row["size"] = row["size"] or stream.size

@@ -14,6 +14,7 @@ from .clients import Client, get_client_classes
 from .clients.base import is_decided_per_directory
 from .errors import ResolveError
 from .paths import href_directory
+from .trust import check_href, is_untrusted
 
 ClientSpec = Client | type[Client]
 
@@ -72,14 +73,28 @@ class Resolver:
     default instances are created on first use and shared by every resolver
     in the process, so sessions, credentials and tokens are reused across
     calls. With ``force``, that client (or class) takes every href.
+    The trust rule (:mod:`stac_asset.trust`) is enforced here: an href
+    resolved with ``untrusted=True`` that reaches the local machine is
+    refused before any client sees it; :meth:`untrusted` tells which items
+    that applies to (remote ones, or all with ``remote_items``; none with
+    ``allow_local``).
     Clients whose ``matches`` answers alike for a whole directory (see
     :func:`~stac_asset.clients.base.decided_per_directory`) are asked once
     per directory. Thread-safe.
     """
 
-    def __init__(self, clients: Sequence[Client] = (), *, force: ClientSpec | None = None) -> None:
+    def __init__(
+        self,
+        clients: Sequence[Client] = (),
+        *,
+        force: ClientSpec | None = None,
+        allow_local: bool = False,
+        remote_items: bool = False,
+    ) -> None:
         self._given = list(clients)
         self._forced = force
+        self.allow_local = allow_local
+        self.remote_items = remote_items
         # For these client classes, per directory: the client that takes its
         # hrefs, or how many clients (in asking order) are known to refuse them.
         self._known: tuple[list[type[Client]], dict[str, Client | int]] = ([], {})
@@ -99,8 +114,14 @@ class Resolver:
                 return client
         return default_client(cls)
 
-    def client_for(self, href: str) -> Client:
-        """The client that takes ``href``."""
+    def untrusted(self, owner: object) -> bool:
+        """Whether the hrefs of ``owner``'s assets must stay off the local machine."""
+        return is_untrusted(owner, allow_local=self.allow_local, remote_items=self.remote_items)
+
+    def client_for(self, href: str, *, untrusted: bool = False) -> Client:
+        """The client that takes ``href`` (refused if ``untrusted`` and it reaches local files)."""
+        if untrusted:
+            check_href(href)
         if self._forced is not None:
             if isinstance(self._forced, Client):
                 return self._forced
@@ -132,6 +153,8 @@ class Resolver:
         scheme = urlsplit(href).scheme
         raise ResolveError(f"no client takes {href!r} (unknown scheme {scheme!r})")
 
-    def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
-        """Resolve ``href`` with the client that takes it."""
-        return self.client_for(href).resolve(href, asset)
+    def resolve(
+        self, href: str, asset: pystac.Asset | None = None, *, untrusted: bool = False
+    ) -> Access:
+        """Resolve ``href`` with the client that takes it (see :meth:`client_for`)."""
+        return self.client_for(href, untrusted=untrusted).resolve(href, asset)

@@ -44,6 +44,8 @@ class Transfer:
     asset: pystac.Asset | None = None
     size: int | None = None
     checksum: str | None = None
+    untrusted: bool = False
+    """Whether the href comes from a remote item, and must not reach local files."""
 
 
 class _MemoryWriter(ByteWriter):
@@ -191,7 +193,7 @@ class Fetcher:
 
     def read(self, transfer: Transfer) -> bytes:
         """Fetch the whole object into memory (for item JSON and small files)."""
-        client = self.resolver.client_for(transfer.href)
+        client = self.resolver.client_for(transfer.href, untrusted=transfer.untrusted)
         buffer = _MemoryWriter()
         verifier = Verifier(transfer.size, transfer.checksum)
         self._stream_into(client, transfer, buffer, verifier, None)
@@ -218,7 +220,7 @@ class Fetcher:
         ``path`` names the asset in progress events; ``resolved`` is
         :meth:`target`'s answer for ``target``, when the caller has it.
         """
-        client = self.resolver.client_for(transfer.href)
+        client = self.resolver.client_for(transfer.href, untrusted=transfer.untrusted)
         target_client, target_access = resolved or self.target(target)
         slot = self._host_slot(transfer.href)
         if slot is not None:

@@ -261,7 +261,7 @@ class EarthdataClient(HttpClient):
                     f"(HTTP {response.status_code})",
                     status=response.status_code,
                 )
-            target = redirect_target(response)
+            target = redirect_target(response, href, self.name)
             if target is None:
                 raise_for_status(response, href, self.name)
                 break

@@ -111,12 +111,23 @@ def portable_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in headers.items() if not is_sensitive(name)}
 
 
-def redirect_target(response: Response) -> str | None:
-    """Where a redirect response points (absolute), or None if it is not a redirect."""
+def redirect_target(response: Response, href: str, client: str) -> str | None:
+    """Where a redirect response points (absolute), or None if it is not a redirect.
+
+    A redirect may only lead to http(s): any other scheme (``file:``, ``s3:``...)
+    is refused with an :class:`~stac_asset.errors.AccessError` naming ``href``.
+    """
     location = response.headers.get("Location")
     if response.status_code not in _REDIRECTS or not location:
         return None
-    return urljoin(response.url, location)
+    target = urljoin(response.url, location)
+    scheme = urlsplit(target).scheme.lower()
+    if scheme not in ("http", "https"):
+        response.close()
+        raise AccessError(
+            href, client, f"redirected to a {scheme}: URL; redirects may only lead to http(s)"
+        )
+    return target
 
 
 def signed_url_expiry(url: str) -> datetime | None:
@@ -407,7 +418,7 @@ class HttpClient(Client):
                 raise_for_status(response, access.href, self.name)
             return response
 
-        return redirect_target(call_with_retries(ask, self.retry))
+        return redirect_target(call_with_retries(ask, self.retry), access.href, self.name)
 
     def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
         """Resolve to ``/vsicurl/`` plus this client's headers for the href's host."""
@@ -551,7 +562,7 @@ class HttpClient(Client):
         url = access.url
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send(access, url, headers or {})
-            target = redirect_target(response)
+            target = redirect_target(response, access.href, self.name)
             if target is None:
                 return response
             response.close()
