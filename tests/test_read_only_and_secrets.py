@@ -93,8 +93,9 @@ def test_no_secret_in_logs_reprs_failures_or_gdal_debug(
         "SIGNED",
         {"B02": signed(http.url_for("s2/B02.tif")), "gone": signed(http.url_for("s2/gone.tif"))},
     )
+    events: list[object] = []
     with pytest.raises(stac_asset.DownloadError) as caught:
-        blocking.download_item(item, tmp_path / "out", clients=[client])
+        blocking.download_item(item, tmp_path / "out", clients=[client], messages=events.append)
     error = caught.value
     print(error.failures)
     print(error)
@@ -112,6 +113,7 @@ def test_no_secret_in_logs_reprs_failures_or_gdal_debug(
         repr(error.exceptions),
         repr(access),
         repr(client),
+        repr(events),
         *(p.read_text() for p in (tmp_path / "out").rglob("*.json")),
     ]
     assert any("rasterio" in r.name for r in caplog.records)  # GDAL's debug lines came through
