@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from stac_asset.cli import cli
+from tests.children import Spawn
 from tests.conftest import make_item
 from tests.peers.http_peer import HttpPeer
 from tests.peers.process import PeerProcess
@@ -49,10 +50,10 @@ def stac_api(collection: dict[str, object], tmp_path: Path) -> Iterator[str]:
 
 
 def test_pipe_from_stac_client_search(
-    stac_api: str, small_cogs: dict[str, Path], tmp_path: Path
+    stac_api: str, small_cogs: dict[str, Path], tmp_path: Path, children: Spawn
 ) -> None:
     out = tmp_path / "out"
-    search = subprocess.Popen(
+    search = children(
         ["stac-client", "search", stac_api, "--max-items", "10"], stdout=subprocess.PIPE
     )
     result = subprocess.run(
@@ -166,12 +167,12 @@ def test_json_events(http: HttpPeer, remote_item: pystac.Item, tmp_path: Path) -
 
 
 def test_progress_bars_on_a_terminal_only(
-    http: HttpPeer, remote_item: pystac.Item, tmp_path: Path
+    http: HttpPeer, remote_item: pystac.Item, tmp_path: Path, children: Spawn
 ) -> None:
     primary, secondary = pty.openpty()
     # A terminal of 100 columns, as a real one has a size.
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    process = subprocess.Popen(
+    process = children(
         stac_asset_command("download", http.url_for("s2/item.json"), str(tmp_path)),
         stderr=secondary,
         stdout=subprocess.DEVNULL,
@@ -224,7 +225,9 @@ def test_vsi_masks_secrets_unless_asked(
     assert options["GDAL_HTTP_HEADERS"] == f"Authorization: {SECRET}\r\n"
 
 
-def test_ctrl_c_exits_130_without_partial_files(http: HttpPeer, tmp_path: Path) -> None:
+def test_ctrl_c_exits_130_without_partial_files(
+    http: HttpPeer, tmp_path: Path, children: Spawn
+) -> None:
     (http.root / "slow").mkdir(exist_ok=True)
     names = []
     for index in range(4):
@@ -235,7 +238,7 @@ def test_ctrl_c_exits_130_without_partial_files(http: HttpPeer, tmp_path: Path) 
     source.write_text(json.dumps(item.to_dict()))
     out = tmp_path / "out"
     http.configure(latency_ms=200, cut_rate=0.7, seed=1)
-    process = subprocess.Popen(
+    process = children(
         stac_asset_command("download", str(source), str(out), "--quiet"),
         stderr=subprocess.PIPE,
         text=True,
