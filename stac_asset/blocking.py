@@ -22,6 +22,7 @@ from .destination import Destination
 from .download import (
     Job,
     Plan,
+    absolute_hrefs,
     describe_clip,
     execute,
     plan_item,
@@ -126,9 +127,12 @@ def download_item(
         **options: Fields of :class:`~stac_asset.Config`.
 
     Returns:
-        A copy of the item whose asset hrefs point at the downloaded files
-        (relative to the item file), each keeping its original href as the
-        ``origin`` alternate, and whose self href is the written item file.
+        A copy of the item whose asset hrefs are the absolute paths (or
+        object store hrefs) of the downloaded files, each keeping its original
+        href as the ``origin`` alternate, whose self href is the written item
+        file and which has a ``derived_from`` link to the item's own self href.
+        The item file written has the same links, and asset hrefs relative
+        to itself, so it can move with its files.
 
     Raises:
         DownloadError: Some assets failed; each is listed with its href and
@@ -157,10 +161,11 @@ def download_item(
     name = file_name or (f"{item.id}.json" if infer_file_name else None)
     item_file = root / check_component(name or f"{item.id}.json", "item file name")
     rewrite(copy, plan.jobs, item_file, keep_non_downloaded, settings.clip, settings.keep_failed)
-    if name:
-        data = copy.to_dict(include_self_link=False, transform_hrefs=False)
-        destination.write_json(data, item_file, Fetcher(resolver))
     _move_self_link(copy, destination.href(item_file))
+    if name:
+        data = copy.to_dict(transform_hrefs=False)
+        destination.write_json(data, item_file, Fetcher(resolver))
+    absolute_hrefs(copy)
     return copy
 
 
@@ -312,26 +317,21 @@ def download_item_collection(
             settings.clip,
             settings.keep_failed,
         )
-        if failure is None:
-            data = item.to_dict(include_self_link=False, transform_hrefs=False)
-            destination.write_json(data, item_path, fetcher)
         _move_self_link(item, destination.href(item_path))
+        if failure is None:
+            data = item.to_dict(transform_hrefs=False)
+            destination.write_json(data, item_path, fetcher)
     result = pystac.ItemCollection(items, clone_items=False)
     name = file_name or (ITEM_COLLECTION_FILE_NAME if infer_file_name else None)
+    if failure is None and name:
+        # Each feature is its item file: relative hrefs, and the self link they resolve against.
+        data = result.to_dict(transform_hrefs=False)
+        destination.write_json(data, destination.root / name, fetcher)
+    for item in items:
+        absolute_hrefs(item)
     if failure is not None:
         failure.item_collection = result
         raise failure
-    if name:
-        collection_path = destination.root / name
-        data = result.to_dict(transform_hrefs=False)
-        written = {(job.item.id, job.key): job.path for job in plan.jobs if job.item and job.done}
-        for feature, item in zip(data["features"], items, strict=True):
-            # Asset hrefs in the collection file are relative to the collection file.
-            for key, asset in feature.get("assets", {}).items():
-                path = written.get((item.id, key))
-                if path is not None:
-                    asset["href"] = os.path.relpath(path, collection_path.parent)
-        destination.write_json(data, collection_path, fetcher)
     return result
 
 
@@ -588,8 +588,9 @@ def download_collection(
     name = check_component(file_name or "collection.json", "collection file name")
     collection_file = destination.root / name
     rewrite(copy, plan.jobs, collection_file, keep_non_downloaded, None, settings.keep_failed)
-    if file_name:
-        data = copy.to_dict(include_self_link=False, transform_hrefs=False)
-        destination.write_json(data, collection_file, Fetcher(resolver))
     _move_self_link(copy, destination.href(collection_file))
+    if file_name:
+        data = copy.to_dict(transform_hrefs=False)
+        destination.write_json(data, collection_file, Fetcher(resolver))
+    absolute_hrefs(copy)
     return copy

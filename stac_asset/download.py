@@ -49,6 +49,7 @@ from .workers import GrowingPool
 
 ALTERNATE_ASSETS_EXTENSION = "https://stac-extensions.github.io/alternate-assets/v1.2.0/schema.json"
 ORIGIN = "origin"
+DERIVED_FROM = "derived_from"
 """The ``alternate`` name under which a downloaded asset keeps its original href."""
 
 Owner = pystac.Item | pystac.Collection
@@ -121,11 +122,17 @@ def file_name(key: str, href: str, config: Config) -> str:
 
 
 def prepare(item: OwnerT) -> OwnerT:
-    """A copy of the item with absolute link and asset hrefs, safe to rewrite."""
+    """A copy of the item with absolute link and asset hrefs, safe to rewrite.
+
+    The copy has a ``derived_from`` link to the item's self href, if it has one.
+    """
     copy = item.clone()
     self_href = item.get_self_href()
     if self_href is not None:
         _move(copy, self_href, copy.assets)
+        source = unsigned(self_href)
+        if not any(link.rel == DERIVED_FROM and link.href == source for link in copy.links):
+            copy.add_link(pystac.Link(DERIVED_FROM, source, pystac.MediaType.JSON))
     for link in copy.links:
         if link.rel != pystac.RelType.SELF:
             target = link.get_absolute_href()
@@ -391,6 +398,20 @@ def rewrite(
             describe_clip(asset, job.clipped, job.path)
     if isinstance(item, pystac.Item) and clip is not None and (bbox := clip.bbox_wgs84()):
         _intersect_item(item, bbox)
+
+
+def absolute_hrefs(item: Owner) -> None:
+    """Make the item's relative asset hrefs absolute, against its self href.
+
+    Written items keep relative hrefs (they travel with their files); the
+    items returned to the caller point at the files from anywhere.
+    """
+    start = item.get_self_href()
+    if start is None:
+        return
+    for asset in item.assets.values():
+        if not plainly_absolute(asset):
+            asset.href = pystac.utils.make_absolute_href(asset.href, start, start_is_dir=False)
 
 
 def _move(item: Owner, href: str, kept: dict[str, pystac.Asset]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pystac
 import pytest
+import rasterio
 from click.testing import CliRunner
 
 import stac_asset
@@ -323,9 +324,18 @@ def test_download_item_collection(
     collection = pystac.ItemCollection.from_dict(features)
     result = asyncio.run(stac_asset.download_item_collection(collection, tmp_path))
     assert (tmp_path / "one" / "B02.tif").read_bytes() == small_cogs["B02"].read_bytes()
-    assert result.items[1].assets["B04"].get_absolute_href() == str(tmp_path / "two" / "B04.tif")
+    assert result.items[1].assets["B04"].href == str(tmp_path / "two" / "B04.tif")
     written = pystac.ItemCollection.from_file(str(tmp_path / "item-collection.json"))
-    assert written.items[0].assets["B02"].href == "one/B02.tif"
+    # pystac resolves every feature's hrefs to the files written (as 0.4.8's did not).
+    opened = {}
+    for item in written:
+        for key, asset in item.assets.items():
+            href = asset.get_absolute_href()
+            assert href is not None and href.startswith(str(tmp_path / item.id)), href
+            with rasterio.open(href) as dataset:
+                opened[key] = dataset.read(1)
+            assert Path(href).read_bytes() == small_cogs[key].read_bytes()
+    assert sorted(opened) == ["B02", "B03", "B04"]
 
 
 def test_download_item_collection_positional_048(features: dict[str, Any], tmp_path: Path) -> None:
