@@ -29,7 +29,13 @@ from .download import (
     prepare,
     rewrite,
 )
-from .errors import AccessError, DownloadError, NotAnItemError, StacAssetError
+from .errors import (
+    AccessError,
+    DirectoryNotFoundError,
+    DownloadError,
+    NotAnItemError,
+    StacAssetError,
+)
 from .items import asset_href, read_item, read_item_collection
 from .layout import item_directory
 from .messages import as_callback
@@ -357,6 +363,8 @@ def download_asset(
     options, clients, client = compat.prepare(config, options, clients, client)
     settings = _config(config, options)
     target = Path(path).absolute()
+    if not settings.make_directory and not target.parent.is_dir():
+        raise DirectoryNotFoundError(str(target.parent))
     owner = asset.owner if isinstance(asset.owner, (pystac.Item, pystac.Collection)) else None
     job = Job(owner, key, asset, asset_href(asset, settings.alternate_assets), target)
     job.clip = settings.clip

@@ -428,6 +428,35 @@ def test_make_directory_false(remote_item: pystac.Item, tmp_path: Path) -> None:
         )
 
 
+def test_make_directory_false_is_a_download_error(remote_item: pystac.Item, tmp_path: Path) -> None:
+    # As 0.4.8's users caught it.
+    async def main() -> str:
+        try:
+            await stac_asset.download_item(
+                remote_item, tmp_path / "doesnt-exist", config=Config(make_directory=False)
+            )
+        except stac_asset.DownloadError as error:
+            return "; ".join(str(e) for e in error.exceptions)
+        return "no error"
+
+    assert "doesnt-exist does not exist" in asyncio.run(main())
+    assert not (tmp_path / "doesnt-exist").exists()
+    with pytest.raises(FileNotFoundError):
+        stac_asset.blocking.download_item(
+            remote_item, tmp_path / "doesnt-exist", make_directory=False, fail_fast=True
+        )
+    with pytest.raises(stac_asset.DownloadError, match="does not exist"):
+        asyncio.run(
+            stac_asset.download_asset(
+                "B02",
+                remote_item.assets["B02"],
+                tmp_path / "doesnt-exist" / "B02.tif",
+                Config(make_directory=False),
+            )
+        )
+    assert not (tmp_path / "doesnt-exist").exists()
+
+
 def test_download_asset_048(
     remote_item: pystac.Item, small_cogs: dict[str, Path], tmp_path: Path
 ) -> None:
