@@ -9,6 +9,7 @@ command line are here too, with their meaning.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 import traceback
@@ -40,6 +41,8 @@ from .transfer import Fetcher
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED = 1
+# An HTTP header name: a token (RFC 9110, section 5.1).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 EXIT_INTERRUPTED = 130
 
 
@@ -67,14 +70,17 @@ def cli(verbose: bool) -> None:
 
 def _parse_header(text: str) -> tuple[str, str]:
     # "Name: value" (ours) or "Name=value" (stac-asset 0.4's form): a header name
-    # holds neither character, so the first one found separates.
+    # holds neither character, so the first one found separates. A name alone is
+    # an empty header, as in 0.4.
     found = [i for i in (text.find(":"), text.find("=")) if i > 0]
-    if not found or not text[: min(found)].strip():
+    index = min(found) if found else len(text)
+    name = text[:index].strip()
+    if not _HEADER_NAME.fullmatch(name):
         raise click.BadParameter(
-            f"{text!r} is not 'Name: value' or 'Name=value'", param_hint="--http-header"
+            f"{text!r} is not 'Name: value', 'Name=value' or a name alone",
+            param_hint="--http-header",
         )
-    index = min(found)
-    return text[:index].strip(), text[index + 1 :].strip()
+    return name, text[index + 1 :].strip()
 
 
 def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -162,7 +168,8 @@ def _client_options(command: F) -> F:
         click.option(
             "--http-header",
             multiple=True,
-            help="'Name: value' or 'Name=value' sent with HTTP requests (repeatable).",
+            help="'Name: value' or 'Name=value' sent with HTTP requests (repeatable); "
+            "a name alone is sent empty.",
         ),
     ]
     for option in reversed(options):

@@ -829,6 +829,23 @@ def test_cli_client_alternate_and_http_options(
     assert CliRunner().invoke(cli, [*args[:3], "--s3-retry-mode", "x"]).exit_code == 2
 
 
+def test_cli_http_header_name_alone_is_empty(
+    http: HttpPeer, remote_item: pystac.Item, small_cogs: dict[str, Path], tmp_path: Path
+) -> None:
+    # 0.4: `--http-header x-empty` sent "x-empty" with an empty value.
+    http.configure(require_headers={"/s2/B0": {"X-Empty": ""}})
+    args = ["download", http.url_for("s2/item.json"), str(tmp_path), "-q"]
+    result = CliRunner().invoke(cli, [*args, "--http-header", "x-empty"])
+    assert result.exit_code == 0, result.output
+    gets = http.requests_for(lambda r: r["path"].endswith(".tif"))
+    assert len(gets) == 3 and {r["status"] for r in gets} == {200}
+    assert all(r["headers"].get("x-empty") == "" for r in gets), gets
+    # GDAL's view sends it too.
+    access = HttpClient(headers={"x-empty": ""}).resolve(http.url_for("s2/B04.tif"))
+    with rasterio.Env(**access.gdal_options), rasterio.open(access.vsi_path) as dataset:
+        assert dataset.read(1).shape == (512, 512)
+
+
 @pytest.mark.parametrize("keep", [True, False])
 def test_cli_keep_failed_assets(http: HttpPeer, tmp_path: Path, keep: bool) -> None:
     item = make_item("K", {"ok": http.url_for("s2/B02.tif"), "gone": http.url_for("s2/gone.tif")})
