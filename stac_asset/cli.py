@@ -96,6 +96,12 @@ def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 
 
 def _read_input(href: str | None, resolver: Resolver) -> dict[str, Any]:
+    if href is None and sys.stdin.isatty():
+        # Nothing piped in: say what is wanted rather than wait for a Ctrl-D.
+        raise click.UsageError(
+            "give an HREF, or pipe an item or item collection in "
+            "(stac-client search ... | stac-asset download)"
+        )
     if href in (None, "-"):
         text = sys.stdin.read()
         try:

@@ -253,3 +253,24 @@ def test_ctrl_c_exits_130_without_partial_files(
     for name in names:
         final = out / name
         assert not final.exists() or final.read_bytes() == (http.root / "slow" / name).read_bytes()
+
+
+@pytest.mark.parametrize("command", ["download", "info"])
+def test_no_href_on_a_terminal_prints_usage(command: str, tmp_path: Path, children: Spawn) -> None:
+    primary, secondary = pty.openpty()
+    process = children(
+        stac_asset_command(command),
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    os.close(secondary)
+    try:
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        os.close(primary)
+    assert process.returncode == 2
+    assert f"Usage: python -m stac_asset {command}" in stderr.decode()
+    assert "give an HREF" in stderr.decode()
+    assert list(tmp_path.iterdir()) == []
