@@ -30,9 +30,8 @@ from .clip import Clip
 from .config import S3_RETRY_MODES, Config
 from .download import selected
 from .errors import AssetFailure, DownloadError, DownloadWarning, StacAssetError
-from .items import item_from_dict, load_json
+from .items import asset_href, get_asset, item_from_dict, load_json
 from .messages import Progress
-from .opening import resolve
 from .progress import Bars, JsonEvents
 from .resolver import Resolver
 from .strategy import ErrorStrategy
@@ -212,16 +211,19 @@ def _oauth2_client(values: dict[str, Any]) -> list[Client]:
     return [client] if client else []
 
 
-@cli.command()
-@click.argument("href", required=False)
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
-@click.option(
+_client_option = click.option(
     "-c",
     "--client",
     "client_name",
     type=click.Choice([cls.name for cls in get_client_classes()]),
     help="The client for every asset href (by default each href finds its own).",
 )
+
+
+@cli.command()
+@click.argument("href", required=False)
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@_client_option
 @click.option("-i", "--include", multiple=True, help="Asset key or role to download (repeatable).")
 @click.option("-x", "--exclude", multiple=True, help="Asset key or role to skip (repeatable).")
 @click.option(
@@ -434,18 +436,41 @@ def info(href: str | None, alternate: tuple[str, ...], as_json: bool, **values: 
 @cli.command()
 @click.argument("href")
 @click.argument("key")
+@_client_option
+@_alternate_option
+@_client_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of export lines.")
 @click.option("--show-secrets", is_flag=True, help="Print credentials unmasked.")
-def vsi(href: str, key: str, as_json: bool, show_secrets: bool) -> None:
+@_oauth2_options
+def vsi(
+    href: str,
+    key: str,
+    client_name: str | None,
+    alternate: tuple[str, ...],
+    as_json: bool,
+    show_secrets: bool,
+    **values: Any,
+) -> None:
     """Print the GDAL path and config options for asset KEY of the item at HREF.
 
     Use them with gdalinfo or QGIS: `eval "$(stac-asset vsi --show-secrets ITEM B04)"`,
-    then `gdalinfo "$STAC_ASSET_VSI_PATH"`.
+    then `gdalinfo "$STAC_ASSET_VSI_PATH"`. The client options are those of
+    `download`.
     """
+    clients = _oauth2_client({k: v for k, v in values.items() if k.startswith("oauth2_")})
+    config = Config(
+        alternate_assets=list(alternate),
+        client_override=client_name,
+        **_client_settings(values),
+    )
     try:
-        item = item_from_dict(load_json(href, Fetcher(Resolver()), "item"), href)
-        access = resolve(item, key)
-    except StacAssetError as error:
+        config.validate()
+        clients, forced = compat.call_clients(config, clients, None)
+        item = item_from_dict(load_json(href, Fetcher(Resolver(clients)), "item"), href)
+        asset = get_asset(item, key)
+        href = asset_href(asset, config.alternate_assets)
+        access = Resolver(clients, force=forced).resolve(href, asset)
+    except (StacAssetError, ValueError) as error:
         raise _fail(error) from None
     options = access.gdal_options if show_secrets else mask_mapping(access.gdal_options)
     path = access.vsi_path if show_secrets else mask_url(access.vsi_path)

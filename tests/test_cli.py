@@ -206,23 +206,42 @@ def test_info_lists_assets_clients_and_reachability(
     assert rows["gone"]["reachable"].startswith("no:") and "404" in rows["gone"]["reachable"]
 
 
-def test_vsi_masks_secrets_unless_asked(
-    http: HttpPeer, remote_item: pystac.Item, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from stac_asset import HttpClient
-    from stac_asset.resolver import _defaults
-
-    monkeypatch.setitem(_defaults, HttpClient, HttpClient(headers={"Authorization": SECRET}))
+def test_vsi_masks_secrets_unless_asked(http: HttpPeer, remote_item: pystac.Item) -> None:
     runner = CliRunner()
-    masked = runner.invoke(cli, ["vsi", http.url_for("s2/item.json"), "B04"])
+    args = ["vsi", http.url_for("s2/item.json"), "B04", "--http-header", f"Authorization: {SECRET}"]
+    masked = runner.invoke(cli, args)
     assert masked.exit_code == 0, masked.output
     assert "sup3r" not in masked.output and "GDAL_HTTP_HEADERS='***'" in masked.output
     assert f"STAC_ASSET_VSI_PATH=/vsicurl/{http.url_for('s2/B04.tif')}" in masked.output
-    shown = runner.invoke(
-        cli, ["vsi", http.url_for("s2/item.json"), "B04", "--json", "--show-secrets"]
-    )
+    # A flag is no secret: eval "$(stac-asset vsi ...)" must set it as it is.
+    assert "CPL_VSIL_CURL_AUTHORIZATION_HEADER_ALLOWED_IF_REDIRECT=IF_SAME_HOST" in masked.output
+    shown = runner.invoke(cli, [*args, "--json", "--show-secrets"])
     options = json.loads(shown.output)["gdal_options"]
     assert options["GDAL_HTTP_HEADERS"] == f"Authorization: {SECRET}\r\n"
+
+
+def test_vsi_takes_the_client_options_and_its_exports_open_the_raster(
+    http: HttpPeer, small_cogs: dict[str, Path], tmp_path: Path
+) -> None:
+    item = make_item("V", {"B02": http.url_for("s2/gone.tif")})
+    item.assets["B02"].extra_fields["alternate"] = {"mirror": {"href": http.url_for("s2/B02.tif")}}
+    source = tmp_path / "item.json"
+    source.write_text(json.dumps(item.to_dict()))
+    http.configure(require_headers={"/s2/B0": {"X-Trace": "t1"}})
+    vsi = " ".join(
+        [*stac_asset_command("vsi", str(source), "B02"), "-a", "mirror", "-c", "http"]
+        + ["--http-header", "X-Trace=t1", "--http-max-attempts", "2", "--show-secrets"]
+    )
+    script = (
+        f'eval "$({vsi})" && {sys.executable} -c "import os, rasterio; '
+        "print(rasterio.open(os.environ['STAC_ASSET_VSI_PATH']).read(1).shape)\""
+    )
+    result = subprocess.run(
+        ["sh", "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(512, 512)"
+    assert {r["status"] for r in http.requests_for("/s2/B02.tif")} == {200, 206}
 
 
 def test_ctrl_c_exits_130_without_partial_files(
