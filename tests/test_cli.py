@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pystac
 import pytest
+import requests
 from click.testing import CliRunner
 
 from stac_asset.cli import cli
@@ -293,3 +295,35 @@ def test_no_href_on_a_terminal_prints_usage(command: str, tmp_path: Path, childr
     assert f"Usage: python -m stac_asset {command}" in stderr.decode()
     assert "give an HREF" in stderr.decode()
     assert list(tmp_path.iterdir()) == []
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("session", ["own", "custom"])
+def test_refused_connection_is_named_with_host_and_port(
+    session: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = closed_port()
+    item = make_item("R", {"a": f"http://127.0.0.1:{port}/a.tif"})
+    source = tmp_path / "item.json"
+    source.write_text(json.dumps(item.to_dict()))
+    if session == "custom":
+        # A session with auth goes through requests rather than the client's own connections.
+        from stac_asset import HttpClient
+        from stac_asset.resolver import _defaults
+
+        custom = requests.Session()
+        custom.auth = ("user", "pass")
+        monkeypatch.setitem(_defaults, HttpClient, HttpClient(custom))
+    args = ["download", str(source), str(tmp_path / "out"), "--http-max-attempts", "2", "-q"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert f"connection refused by 127.0.0.1:{port}" in result.output, result.output
+    # The item's own href too.
+    result = CliRunner().invoke(cli, ["download", f"http://127.0.0.1:{port}/item.json", "-q"])
+    assert f"connection refused by 127.0.0.1:{port}" in result.output, result.output
