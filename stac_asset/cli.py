@@ -31,7 +31,7 @@ from .config import S3_RETRY_MODES, Config
 from .download import selected
 from .errors import AssetFailure, DownloadError, DownloadWarning, StacAssetError
 from .items import asset_href, get_asset, item_from_dict, load_json
-from .messages import Progress
+from .messages import Message, Progress, SkipAssetDownload
 from .progress import Bars, JsonEvents
 from .resolver import Resolver
 from .strategy import ErrorStrategy
@@ -346,6 +346,14 @@ def download(
         items, is_collection = _items(_read_input(href, resolver), href)
         files = sum(selected(k, a, config) for i in items for k, a in i.assets.items())
         progress, bars = _progress(quiet, as_json, files)
+        skipped: list[SkipAssetDownload] = []
+
+        def messages(message: Message) -> None:
+            if isinstance(message, SkipAssetDownload):
+                skipped.append(message)  # from worker threads; list.append is atomic
+            if progress:
+                progress(message)
+
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DownloadWarning)
             if is_collection:
@@ -354,7 +362,7 @@ def download(
                     directory,
                     file_name=file_name or blocking.ITEM_COLLECTION_FILE_NAME,
                     config=config,
-                    messages=progress,
+                    messages=messages,
                     clients=clients,
                     keep_non_downloaded=keep_non_downloaded,
                 )
@@ -366,7 +374,7 @@ def download(
                     directory,
                     file_name=file_name,
                     config=config,
-                    messages=progress,
+                    messages=messages,
                     clients=clients,
                     keep_non_downloaded=keep_non_downloaded,
                 )
@@ -388,7 +396,8 @@ def download(
     if not quiet and not as_json:
         count = sum(len(feature["assets"]) for feature in collection["features"])
         where = f"{directory}/{file_name}" if file_name else directory
-        click.echo(f"{count} asset(s) of {len(items)} item(s) in {where}", err=True)
+        done = f"; {len(skipped)} already complete, skipped" if skipped else ""
+        click.echo(f"{count} asset(s) of {len(items)} item(s) in {where}{done}", err=True)
     if failures:
         raise _fail(DownloadError(failures))
 

@@ -327,3 +327,19 @@ def test_refused_connection_is_named_with_host_and_port(
     # The item's own href too.
     result = CliRunner().invoke(cli, ["download", f"http://127.0.0.1:{port}/item.json", "-q"])
     assert f"connection refused by 127.0.0.1:{port}" in result.output, result.output
+
+
+def test_rerun_says_how_many_files_were_complete(
+    http: HttpPeer, remote_item: pystac.Item, tmp_path: Path
+) -> None:
+    args = ["download", http.url_for("s2/item.json"), str(tmp_path)]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "3 asset(s) of 1 item(s)" in first.stderr and "skipped" not in first.stderr
+    (tmp_path / "B03.tif").unlink()
+    http.reset()
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert "3 asset(s) of 1 item(s)" in again.stderr
+    assert "2 already complete, skipped" in again.stderr
+    assert [r["path"] for r in http.log() if r["path"].endswith(".tif")] == ["/s2/B03.tif"]
