@@ -27,7 +27,7 @@ from .clients import Client, get_client_classes
 from .clients.oauth2 import CLI_OPTIONS as OAUTH2_OPTIONS
 from .clients.oauth2 import client_from_options
 from .clip import Clip
-from .config import S3_RETRY_MODES, Config
+from .config import DEFAULT_MAX_CONCURRENT_PER_HOST, S3_RETRY_MODES, Config
 from .download import selected
 from .errors import AssetFailure, DownloadError, DownloadWarning, StacAssetError
 from .items import asset_href, get_asset, item_from_dict, load_json
@@ -256,7 +256,12 @@ _client_option = click.option(
 )
 @_alternate_option
 @click.option(
-    "--max-concurrent-downloads", type=click.IntRange(min=1), default=32, show_default=True
+    "--max-concurrent-downloads",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="How many files are transferred at once "
+    f"(at most {DEFAULT_MAX_CONCURRENT_PER_HOST} from any one host).",
 )
 @_client_options
 @click.option(

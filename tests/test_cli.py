@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pystac
 import pytest
 import requests
@@ -343,3 +344,14 @@ def test_rerun_says_how_many_files_were_complete(
     assert "3 asset(s) of 1 item(s)" in again.stderr
     assert "2 already complete, skipped" in again.stderr
     assert [r["path"] for r in http.log() if r["path"].endswith(".tif")] == ["/s2/B03.tif"]
+
+
+def test_every_option_has_help_text() -> None:
+    commands = [cli, *cli.commands.values()]
+    missing = [
+        f"{command.name} {param.opts[0]}"
+        for command in commands
+        for param in command.params
+        if isinstance(param, click.Option) and not (param.help or "").strip()
+    ]
+    assert missing == []
