@@ -34,7 +34,7 @@ from .items import asset_href, get_asset, item_from_dict, load_json
 from .messages import Message, Progress, SkipAssetDownload
 from .progress import Bars, JsonEvents
 from .resolver import Resolver
-from .strategy import ErrorStrategy
+from .strategy import ErrorStrategy, FileNameStrategy
 from .transfer import Fetcher
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,7 +57,28 @@ def _fail(error: BaseException) -> CliError:
     context = click.get_current_context()
     if context.find_root().params.get("verbose"):
         traceback.print_exception(error)
-    return CliError(str(error))
+    return CliError(_as_flags(str(error), context.command))
+
+
+# A hint in Python's terms: file_name_strategy='key', on_collision='rename', overwrite=True.
+_KEYWORD_HINT = re.compile(r"\b([a-z][a-z0-9_]*)=('[^']*'|True)")
+
+
+def _as_flags(message: str, command: click.Command) -> str:
+    """The message with keyword hints the command has options for, as its flags."""
+    flags = {
+        param.name: max(param.opts, key=len)
+        for param in command.params
+        if isinstance(param, click.Option) and param.name
+    }
+
+    def flag(match: re.Match[str]) -> str:
+        name, value = match[1], match[2]
+        if name not in flags:
+            return match[0]
+        return flags[name] if value == "True" else f"{flags[name]} {value.strip(chr(39))}"
+
+    return _KEYWORD_HINT.sub(flag, message)
 
 
 @click.group()
@@ -235,6 +256,21 @@ _client_option = click.option(
     help="File name of the written item (default: <id>.json) or item collection "
     "(default: item-collection.json) in DIRECTORY.",
 )
+@click.option(
+    "--file-name-strategy",
+    type=click.Choice([strategy.value for strategy in FileNameStrategy]),
+    default=FileNameStrategy.FILE_NAME.value,
+    show_default=True,
+    help="Name each file after its href's file name, or after its asset key.",
+)
+@click.option(
+    "--on-collision",
+    type=click.Choice(["error", "rename"]),
+    default="error",
+    show_default=True,
+    help="When two assets would get the same path: an error before any byte moves, "
+    "or rename the later one '<name>-<key>'.",
+)
 @click.option("--overwrite", is_flag=True, help="Download again even if a complete file exists.")
 @click.option(
     "-k",
@@ -295,6 +331,8 @@ def download(
     exclude: tuple[str, ...],
     path_template: str | None,
     file_name: str | None,
+    file_name_strategy: str,
+    on_collision: str,
     overwrite: bool,
     keep: bool,
     keep_non_downloaded: bool,
@@ -331,6 +369,8 @@ def download(
         include=list(include),
         exclude=list(exclude),
         path_template=path_template,
+        file_name_strategy=FileNameStrategy(file_name_strategy),
+        on_collision=on_collision,
         overwrite=overwrite,
         fail_fast=fail_fast,
         warn=not fail_fast,

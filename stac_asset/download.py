@@ -96,7 +96,7 @@ class Plan:
             raise AssetOverwriteError(
                 f"assets {other.name} ({other.href}) and {job.name} ({job.href}) "
                 f"would both be written to {job.path}; "
-                "use file_name_strategy='key' or exclude one of them"
+                "use file_name_strategy='key' or on_collision='rename', or exclude one of them"
             )
         self.targets[job.path] = job
         self.jobs.append(job)

@@ -22,6 +22,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+import stac_asset
 from stac_asset.cli import cli
 from tests.children import Spawn
 from tests.conftest import make_item
@@ -355,3 +356,27 @@ def test_every_option_has_help_text() -> None:
         if isinstance(param, click.Option) and not (param.help or "").strip()
     ]
     assert missing == []
+
+
+def test_error_hints_name_the_cli_flags(
+    http: HttpPeer, small_cogs: dict[str, Path], tmp_path: Path
+) -> None:
+    (http.root / "s2b").mkdir(exist_ok=True)
+    (http.root / "s2b" / "B02.tif").write_bytes(small_cogs["B03"].read_bytes())
+    item = make_item("C", {"one": http.url_for("s2/B02.tif"), "two": http.url_for("s2b/B02.tif")})
+    source = tmp_path / "item.json"
+    source.write_text(json.dumps(item.to_dict()))
+    args = ["download", str(source), str(tmp_path / "out"), "-q"]
+    collided = CliRunner().invoke(cli, args)
+    assert collided.exit_code == 1
+    assert "use --file-name-strategy key or --on-collision rename" in collided.output
+    assert "file_name_strategy=" not in collided.output
+    # What the hint says works.
+    assert CliRunner().invoke(cli, [*args, "--file-name-strategy", "key"]).exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.tif")) == ["one.tif", "two.tif"]
+    renamed = CliRunner().invoke(cli, [*args, "--on-collision", "rename"])
+    assert renamed.exit_code == 0, renamed.output
+    assert (tmp_path / "out" / "B02-two.tif").is_file()
+    # From Python, the same error names the keyword arguments.
+    with pytest.raises(stac_asset.AssetOverwriteError, match="file_name_strategy='key'"):
+        stac_asset.blocking.download_item(item, tmp_path / "py")
