@@ -9,6 +9,7 @@ command line are here too, with their meaning.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import sys
@@ -134,16 +135,58 @@ def _read_input(href: str | None, resolver: Resolver) -> dict[str, Any]:
     return load_json(href, Fetcher(resolver), "item or item collection")
 
 
-def _items(data: dict[str, Any], href: str | None) -> tuple[list[pystac.Item], bool]:
-    """The items in ``data`` and whether it was a collection."""
-    source = None if href in (None, "-") else href
+def _items(
+    data: dict[str, Any], href: str | None, base: str | None = None
+) -> tuple[list[pystac.Item], bool]:
+    """The items in ``data`` and whether it was a collection.
+
+    Items read from standard input have no href of their own: ``base`` (the
+    ``--base`` option) stands for it, and without one, relative asset hrefs
+    are an error saying so.
+    """
+    stdin = href in (None, "-")
+    source = base if stdin else href
     if data.get("type") == "FeatureCollection":
         items = [item_from_dict(feature, None) for feature in data.get("features", [])]
         for item in items:
             if source and item.get_self_href() is None:
                 item.set_self_href(source)
-        return items, True
-    return [item_from_dict(data, source)], False
+        is_collection = True
+    else:
+        items, is_collection = [item_from_dict(data, source)], False
+    if stdin and source is None:
+        relative = [
+            asset.href
+            for item in items
+            if item.get_self_href() is None
+            for asset in item.assets.values()
+            if not pystac.utils.is_absolute_href(asset.href)
+        ]
+        if relative:
+            raise click.UsageError(
+                f"the items on standard input have relative asset hrefs ({relative[0]!r}) "
+                "and no self link to resolve them against: give where they came from with "
+                "--base (their file or URL, or its directory), or pass that HREF instead of '-'"
+            )
+    return items, is_collection
+
+
+def _base(_context: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--base``: a local path made absolute; a directory ends with '/' (pystac's start)."""
+    if value is None:
+        return None
+    if "://" not in value:
+        directory = value.endswith(("/", os.sep)) or os.path.isdir(value)
+        value = os.path.abspath(value) + (os.sep if directory else "")
+    return value
+
+
+_base_option = click.option(
+    "--base",
+    callback=_base,
+    help="Where the JSON on standard input came from (its file or URL, or its directory "
+    "ending in '/'): relative asset hrefs resolve against it.",
+)
 
 
 def _progress(quiet: bool, as_json: bool, files: int) -> tuple[Progress | None, Bars | None]:
@@ -290,6 +333,7 @@ _client_option = click.option(
     help="Download every asset that can be, write the items, then report all failures "
     "(the default).",
 )
+@_base_option
 @_alternate_option
 @click.option(
     "--max-concurrent-downloads",
@@ -338,6 +382,7 @@ def download(
     keep_non_downloaded: bool,
     fail_fast: bool,
     keep_going: bool,
+    base: str | None,
     alternate: tuple[str, ...],
     max_concurrent_downloads: int,
     stream: str,
@@ -388,7 +433,7 @@ def download(
         # client (-c) is for asset hrefs only.
         clients = compat.call_clients(config, clients, None)[0]
         resolver = Resolver(clients)
-        items, is_collection = _items(_read_input(href, resolver), href)
+        items, is_collection = _items(_read_input(href, resolver), href, base)
         files = sum(selected(k, a, config) for i in items for k, a in i.assets.items())
         progress, bars = _progress(quiet, as_json, files)
         skipped: list[SkipAssetDownload] = []
@@ -462,10 +507,13 @@ def _failures(caught: list[warnings.WarningMessage]) -> list[AssetFailure]:
 
 @cli.command()
 @click.argument("href", required=False)
+@_base_option
 @_alternate_option
 @_client_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON row per asset instead.")
-def info(href: str | None, alternate: tuple[str, ...], as_json: bool, **values: Any) -> None:
+def info(
+    href: str | None, base: str | None, alternate: tuple[str, ...], as_json: bool, **values: Any
+) -> None:
     """Show the assets of the item or item collection at HREF (or on stdin).
 
     For each asset: the client that takes it, whether it can be read (Exists,
@@ -477,7 +525,7 @@ def info(href: str | None, alternate: tuple[str, ...], as_json: bool, **values: 
     try:
         config.validate()
         resolver = Resolver(compat.call_clients(config, None, None)[0])
-        items, _ = _items(_read_input(href, resolver), href)
+        items, _ = _items(_read_input(href, resolver), href, base)
     except (StacAssetError, ValueError) as error:
         raise _fail(error) from None
     rows = report.check_items(items, resolver, config.alternate_assets)

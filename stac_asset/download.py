@@ -131,7 +131,11 @@ def prepare(item: OwnerT) -> OwnerT:
     if self_href is not None:
         _move(copy, self_href, copy.assets)
         source = unsigned(self_href)
-        if not any(link.rel == DERIVED_FROM and link.href == source for link in copy.links):
+        # A directory (the CLI's --base dir/) is where the item was, not the item.
+        known = source.endswith("/") or any(
+            link.rel == DERIVED_FROM and link.href == source for link in copy.links
+        )
+        if not known:
             copy.add_link(pystac.Link(DERIVED_FROM, source, pystac.MediaType.JSON))
     for link in copy.links:
         if link.rel != pystac.RelType.SELF:

@@ -380,3 +380,34 @@ def test_error_hints_name_the_cli_flags(
     # From Python, the same error names the keyword arguments.
     with pytest.raises(stac_asset.AssetOverwriteError, match="file_name_strategy='key'"):
         stac_asset.blocking.download_item(item, tmp_path / "py")
+
+
+def test_items_on_stdin_with_relative_hrefs_need_a_base(
+    http: HttpPeer, remote_item: pystac.Item, small_cogs: dict[str, Path], tmp_path: Path
+) -> None:
+    # s2/item.json on the peer has hrefs like ./B02.tif, and no self link.
+    text = json.dumps(remote_item.to_dict(include_self_link=False, transform_hrefs=False))
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["download", "-", str(tmp_path / "none")], input=text)
+    assert refused.exit_code == 2
+    assert "relative asset hrefs ('./B02.tif')" in refused.stderr and "--base" in refused.stderr
+    assert not (tmp_path / "none").exists()
+    info = runner.invoke(cli, ["info"], input=text)
+    assert info.exit_code == 2 and "--base" in info.stderr
+    # The item's URL, or its directory, is a base.
+    for base, out in [(http.url_for("s2/item.json"), "url"), (http.url_for("s2/"), "dir")]:
+        result = runner.invoke(
+            cli, ["download", "-", str(tmp_path / out), "--base", base], input=text
+        )
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / out / "B04.tif").read_bytes() == small_cogs["B04"].read_bytes()
+    # A local directory too.
+    local = tmp_path / "local"
+    local.mkdir()
+    for band, path in small_cogs.items():
+        (local / f"{band}.tif").write_bytes(path.read_bytes())
+    result = runner.invoke(cli, ["info", "--base", str(local), "--json"], input=text)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert {row["client"] for row in rows} == {"filesystem"}
+    assert {row["reachable"] for row in rows} == {"yes"}
