@@ -163,11 +163,20 @@ def unsigned(href: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
+# Values that are flags, never secrets, whatever the option's name
+# (CPL_VSIL_CURL_AUTHORIZATION_HEADER_ALLOWED_IF_REDIRECT=IF_SAME_HOST).
+_FLAGS = frozenset({"YES", "NO", "TRUE", "FALSE", "ON", "OFF", "IF_SAME_HOST"})
+
+
 def mask_mapping(mapping: Mapping[str, str]) -> dict[str, str]:
-    """Copy a mapping with the values of sensitive names masked."""
-    return {
-        name: MASK if is_sensitive(name) else redact(str(value)) for name, value in mapping.items()
-    }
+    """Copy a mapping with the values of sensitive names masked (flags such as YES stay)."""
+    return {name: _masked(name, str(value)) for name, value in mapping.items()}
+
+
+def _masked(name: str, value: str) -> str:
+    if is_sensitive(name) and value.upper() not in _FLAGS:
+        return MASK
+    return redact(value)
 
 
 logger = logging.getLogger("stac_asset")

@@ -22,14 +22,22 @@ from .destination import Destination
 from .download import (
     Job,
     Plan,
+    absolute_hrefs,
     describe_clip,
     execute,
     plan_item,
     prepare,
     rewrite,
 )
-from .errors import AccessError, DownloadError, LocalHrefError, NotAnItemError, StacAssetError
-from .items import asset_href, raw_href, read_item, read_item_collection
+from .errors import (
+    AccessError,
+    DirectoryNotFoundError,
+    DownloadError,
+    LocalHrefError,
+    NotAnItemError,
+    StacAssetError,
+)
+from .items import asset_href, checked_href, raw_href, read_item, read_item_collection
 from .layout import item_directory
 from .messages import as_callback
 from .paths import check_component
@@ -71,9 +79,9 @@ def _open(
     """Open ``href``; for an ``asset``, under the trust rule of its item."""
     settings = settings or Config()
     resolver = _resolver(clients, client, settings)
-    untrusted = asset is not None and resolver.untrusted(asset.owner)
-    if asset is not None and untrusted:
-        check_asset(asset, href, raw_href(asset, settings.alternate_assets))
+    untrusted = False
+    if asset is not None:
+        href, untrusted = checked_href(asset, resolver, settings.alternate_assets)
     chosen = resolver.client_for(href, untrusted=untrusted)
     access = chosen.resolve(href, asset)
     return call_with_retries(lambda: chosen.open_stream(access), chosen.retry)
@@ -151,9 +159,12 @@ def download_item(
         **options: Fields of :class:`~stac_asset.Config`.
 
     Returns:
-        A copy of the item whose asset hrefs point at the downloaded files
-        (relative to the item file), each keeping its original href as the
-        ``origin`` alternate, and whose self href is the written item file.
+        A copy of the item whose asset hrefs are the absolute paths (or
+        object store hrefs) of the downloaded files, each keeping its original
+        href as the ``origin`` alternate, whose self href is the written item
+        file and which has a ``derived_from`` link to the item's own self href.
+        The item file written has the same links, and asset hrefs relative
+        to itself, so it can move with its files.
 
     Raises:
         DownloadError: Some assets failed; each is listed with its href and
@@ -183,15 +194,17 @@ def download_item(
         # What did arrive, for callers that keep going (unsigned, as it would be written).
         rewrite(copy, plan.all_jobs, item_file, keep_non_downloaded, settings.clip, True)
         _move_self_link(copy, destination.href(item_file))
+        absolute_hrefs(copy)
         error.item = copy
         raise
     rewrite(
         copy, plan.all_jobs, item_file, keep_non_downloaded, settings.clip, settings.keep_failed
     )
-    if name:
-        data = copy.to_dict(include_self_link=False, transform_hrefs=False)
-        destination.write_json(data, item_file, Fetcher(resolver))
     _move_self_link(copy, destination.href(item_file))
+    if name:
+        data = copy.to_dict(transform_hrefs=False)
+        destination.write_json(data, item_file, Fetcher(resolver))
+    absolute_hrefs(copy)
     return copy
 
 
@@ -350,25 +363,20 @@ def download_item_collection(
             settings.clip,
             settings.keep_failed,
         )
-        if failure is None:
-            data = item.to_dict(include_self_link=False, transform_hrefs=False)
-            destination.write_json(data, item_path, fetcher)
         _move_self_link(item, destination.href(item_path))
+        if failure is None:
+            data = item.to_dict(transform_hrefs=False)
+            destination.write_json(data, item_path, fetcher)
     result = pystac.ItemCollection(items, clone_items=False)
+    if failure is None and name:
+        # Each feature is its item file: relative hrefs, and the self link they resolve against.
+        data = result.to_dict(transform_hrefs=False)
+        destination.write_json(data, destination.root / name, fetcher)
+    for item in items:
+        absolute_hrefs(item)
     if failure is not None:
         failure.item_collection = result
         raise failure
-    if name:
-        collection_path = destination.root / name
-        data = result.to_dict(transform_hrefs=False)
-        written = {(job.item.id, job.key): job.path for job in plan.jobs if job.item and job.done}
-        for feature, item in zip(data["features"], items, strict=True):
-            # Asset hrefs in the collection file are relative to the collection file.
-            for key, asset in feature.get("assets", {}).items():
-                path = written.get((item.id, key))
-                if path is not None:
-                    asset["href"] = os.path.relpath(path, collection_path.parent)
-        destination.write_json(data, collection_path, fetcher)
     return result
 
 
@@ -394,6 +402,8 @@ def download_asset(
     options, clients, client = compat.prepare(config, options, clients, client)
     settings = _config(config, options)
     target = Path(path).absolute()
+    if not settings.make_directory and not target.parent.is_dir():
+        raise DirectoryNotFoundError(str(target.parent))
     owner = asset.owner if isinstance(asset.owner, (pystac.Item, pystac.Collection)) else None
     job = Job(owner, key, asset, asset_href(asset, settings.alternate_assets), target)
     job.clip = settings.clip
@@ -641,8 +651,9 @@ def download_collection(
     destination.create()
     execute(plan, resolver, settings, as_callback(messages))
     rewrite(copy, plan.all_jobs, collection_file, keep_non_downloaded, None, settings.keep_failed)
-    if file_name:
-        data = copy.to_dict(include_self_link=False, transform_hrefs=False)
-        destination.write_json(data, collection_file, Fetcher(resolver))
     _move_self_link(copy, destination.href(collection_file))
+    if file_name:
+        data = copy.to_dict(transform_hrefs=False)
+        destination.write_json(data, collection_file, Fetcher(resolver))
+    absolute_hrefs(copy)
     return copy

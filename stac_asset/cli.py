@@ -9,6 +9,8 @@ command line are here too, with their meaning.
 from __future__ import annotations
 
 import json
+import os
+import re
 import shlex
 import sys
 import traceback
@@ -26,20 +28,21 @@ from .clients import Client, get_client_classes
 from .clients.oauth2 import CLI_OPTIONS as OAUTH2_OPTIONS
 from .clients.oauth2 import client_from_options
 from .clip import Clip
-from .config import S3_RETRY_MODES, Config
+from .config import DEFAULT_MAX_CONCURRENT_PER_HOST, S3_RETRY_MODES, Config
 from .download import selected
 from .errors import AssetFailure, DownloadError, DownloadWarning, StacAssetError
-from .items import features_of, item_from_dict, load_json
-from .messages import Progress
-from .opening import resolve
+from .items import checked_href, features_of, get_asset, item_from_dict, load_json
+from .messages import Message, Progress, SkipAssetDownload
 from .progress import Bars, JsonEvents
 from .resolver import Resolver
-from .strategy import ErrorStrategy
+from .strategy import ErrorStrategy, FileNameStrategy
 from .transfer import Fetcher
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED = 1
+# An HTTP header name: a token (RFC 9110, section 5.1).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 EXIT_INTERRUPTED = 130
 
 
@@ -55,7 +58,28 @@ def _fail(error: BaseException) -> CliError:
     context = click.get_current_context()
     if context.find_root().params.get("verbose"):
         traceback.print_exception(error)
-    return CliError(str(error))
+    return CliError(_as_flags(str(error), context.command))
+
+
+# A hint in Python's terms: file_name_strategy='key', on_collision='rename', overwrite=True.
+_KEYWORD_HINT = re.compile(r"\b([a-z][a-z0-9_]*)=('[^']*'|True)")
+
+
+def _as_flags(message: str, command: click.Command) -> str:
+    """The message with keyword hints the command has options for, as its flags."""
+    flags = {
+        param.name: max(param.opts, key=len)
+        for param in command.params
+        if isinstance(param, click.Option) and param.name
+    }
+
+    def flag(match: re.Match[str]) -> str:
+        name, value = match[1], match[2]
+        if name not in flags:
+            return match[0]
+        return flags[name] if value == "True" else f"{flags[name]} {value.strip(chr(39))}"
+
+    return _KEYWORD_HINT.sub(flag, message)
 
 
 @click.group()
@@ -67,14 +91,17 @@ def cli(verbose: bool) -> None:
 
 def _parse_header(text: str) -> tuple[str, str]:
     # "Name: value" (ours) or "Name=value" (stac-asset 0.4's form): a header name
-    # holds neither character, so the first one found separates.
+    # holds neither character, so the first one found separates. A name alone is
+    # an empty header, as in 0.4.
     found = [i for i in (text.find(":"), text.find("=")) if i > 0]
-    if not found or not text[: min(found)].strip():
+    index = min(found) if found else len(text)
+    name = text[:index].strip()
+    if not _HEADER_NAME.fullmatch(name):
         raise click.BadParameter(
-            f"{text!r} is not 'Name: value' or 'Name=value'", param_hint="--http-header"
+            f"{text!r} is not 'Name: value', 'Name=value' or a name alone",
+            param_hint="--http-header",
         )
-    index = min(found)
-    return text[:index].strip(), text[index + 1 :].strip()
+    return name, text[index + 1 :].strip()
 
 
 def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -90,6 +117,12 @@ def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 
 
 def _read_input(href: str | None, resolver: Resolver) -> dict[str, Any]:
+    if href is None and sys.stdin.isatty():
+        # Nothing piped in: say what is wanted rather than wait for a Ctrl-D.
+        raise click.UsageError(
+            "give an HREF, or pipe an item or item collection in "
+            "(stac-client search ... | stac-asset download)"
+        )
     if href in (None, "-"):
         text = sys.stdin.read()
         try:
@@ -106,12 +139,63 @@ def _from_stdin(href: str | None) -> bool:
     return href in (None, "-")
 
 
-def _items(data: dict[str, Any], href: str | None) -> tuple[list[pystac.Item], bool]:
-    """The items in ``data`` and whether it was a collection."""
-    source = None if _from_stdin(href) else href
+def _untrusted_input(href: str | None, base: str | None) -> bool:
+    """Whether the items are remote whatever their links say.
+
+    Items on stdin are, unless a local ``--base`` says they came from this
+    machine (a URL base makes them remote anyway).
+    """
+    return _from_stdin(href) and base is None
+
+
+def _items(
+    data: dict[str, Any], href: str | None, base: str | None = None
+) -> tuple[list[pystac.Item], bool]:
+    """The items in ``data`` and whether it was a collection.
+
+    Items read from standard input have no href of their own: ``base`` (the
+    ``--base`` option) stands for it, and without one, relative asset hrefs
+    are an error saying so.
+    """
+    stdin = _from_stdin(href)
+    source = base if stdin else href
     if data.get("type") == "FeatureCollection":
-        return features_of(data, source), True
-    return [item_from_dict(data, source)], False
+        items, is_collection = features_of(data, source), True
+    else:
+        items, is_collection = [item_from_dict(data, source)], False
+    if stdin and source is None:
+        relative = [
+            asset.href
+            for item in items
+            if item.get_self_href() is None
+            for asset in item.assets.values()
+            if not pystac.utils.is_absolute_href(asset.href)
+        ]
+        if relative:
+            raise click.UsageError(
+                f"the items on standard input have relative asset hrefs ({relative[0]!r}) "
+                "and no self link to resolve them against: give where they came from with "
+                "--base (their file or URL, or its directory), or pass that HREF instead of '-'"
+            )
+    return items, is_collection
+
+
+def _base(_context: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--base``: a local path made absolute; a directory ends with '/' (pystac's start)."""
+    if value is None:
+        return None
+    if "://" not in value:
+        directory = value.endswith(("/", os.sep)) or os.path.isdir(value)
+        value = os.path.abspath(value) + (os.sep if directory else "")
+    return value
+
+
+_base_option = click.option(
+    "--base",
+    callback=_base,
+    help="Where the JSON on standard input came from (its file or URL, or its directory "
+    "ending in '/'): relative asset hrefs resolve against it.",
+)
 
 
 _allow_local_option = click.option(
@@ -170,7 +254,8 @@ def _client_options(command: F) -> F:
         click.option(
             "--http-header",
             multiple=True,
-            help="'Name: value' or 'Name=value' sent with HTTP requests (repeatable).",
+            help="'Name: value' or 'Name=value' sent with HTTP requests (repeatable); "
+            "a name alone is sent empty.",
         ),
     ]
     for option in reversed(options):
@@ -207,16 +292,19 @@ def _oauth2_client(values: dict[str, Any]) -> list[Client]:
     return [client] if client else []
 
 
-@cli.command()
-@click.argument("href", required=False)
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
-@click.option(
+_client_option = click.option(
     "-c",
     "--client",
     "client_name",
     type=click.Choice([cls.name for cls in get_client_classes()]),
     help="The client for every asset href (by default each href finds its own).",
 )
+
+
+@cli.command()
+@click.argument("href", required=False)
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@_client_option
 @click.option("-i", "--include", multiple=True, help="Asset key or role to download (repeatable).")
 @click.option("-x", "--exclude", multiple=True, help="Asset key or role to skip (repeatable).")
 @click.option(
@@ -227,6 +315,21 @@ def _oauth2_client(values: dict[str, Any]) -> list[Client]:
     "--file-name",
     help="File name of the written item (default: <id>.json) or item collection "
     "(default: item-collection.json) in DIRECTORY.",
+)
+@click.option(
+    "--file-name-strategy",
+    type=click.Choice([strategy.value for strategy in FileNameStrategy]),
+    default=FileNameStrategy.FILE_NAME.value,
+    show_default=True,
+    help="Name each file after its href's file name, or after its asset key.",
+)
+@click.option(
+    "--on-collision",
+    type=click.Choice(["error", "rename"]),
+    default="error",
+    show_default=True,
+    help="When two assets would get the same path: an error before any byte moves, "
+    "or rename the later one '<name>-<key>'.",
 )
 @click.option("--overwrite", is_flag=True, help="Download again even if a complete file exists.")
 @click.option(
@@ -247,9 +350,15 @@ def _oauth2_client(values: dict[str, Any]) -> list[Client]:
     help="Download every asset that can be, write the items, then report all failures "
     "(the default).",
 )
+@_base_option
 @_alternate_option
 @click.option(
-    "--max-concurrent-downloads", type=click.IntRange(min=1), default=32, show_default=True
+    "--max-concurrent-downloads",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="How many files are transferred at once "
+    f"(at most {DEFAULT_MAX_CONCURRENT_PER_HOST} from any one host).",
 )
 @_client_options
 @_allow_local_option
@@ -284,11 +393,14 @@ def download(
     exclude: tuple[str, ...],
     path_template: str | None,
     file_name: str | None,
+    file_name_strategy: str,
+    on_collision: str,
     overwrite: bool,
     keep: bool,
     keep_non_downloaded: bool,
     fail_fast: bool,
     keep_going: bool,
+    base: str | None,
     alternate: tuple[str, ...],
     max_concurrent_downloads: int,
     allow_local: bool,
@@ -321,6 +433,8 @@ def download(
         include=list(include),
         exclude=list(exclude),
         path_template=path_template,
+        file_name_strategy=FileNameStrategy(file_name_strategy),
+        on_collision=on_collision,
         overwrite=overwrite,
         fail_fast=fail_fast,
         warn=not fail_fast,
@@ -330,7 +444,7 @@ def download(
         clip=Clip(bbox=bbox, bbox_crs=bbox_crs) if bbox else None,
         client_override=client_name,
         allow_local=allow_local,
-        remote_items=_from_stdin(href),
+        remote_items=_untrusted_input(href, base),
         **_client_settings(values),
     )
     bars = None
@@ -340,9 +454,17 @@ def download(
         # client (-c) is for asset hrefs only.
         clients = compat.call_clients(config, clients, None)[0]
         resolver = Resolver(clients)
-        items, is_collection = _items(_read_input(href, resolver), href)
+        items, is_collection = _items(_read_input(href, resolver), href, base)
         files = sum(selected(k, a, config) for i in items for k, a in i.assets.items())
         progress, bars = _progress(quiet, as_json, files)
+        skipped: list[SkipAssetDownload] = []
+
+        def messages(message: Message) -> None:
+            if isinstance(message, SkipAssetDownload):
+                skipped.append(message)  # from worker threads; list.append is atomic
+            if progress:
+                progress(message)
+
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DownloadWarning)
             if is_collection:
@@ -351,7 +473,7 @@ def download(
                     directory,
                     file_name=file_name or blocking.ITEM_COLLECTION_FILE_NAME,
                     config=config,
-                    messages=progress,
+                    messages=messages,
                     clients=clients,
                     keep_non_downloaded=keep_non_downloaded,
                 )
@@ -363,7 +485,7 @@ def download(
                     directory,
                     file_name=file_name,
                     config=config,
-                    messages=progress,
+                    messages=messages,
                     clients=clients,
                     keep_non_downloaded=keep_non_downloaded,
                 )
@@ -385,7 +507,8 @@ def download(
     if not quiet and not as_json:
         count = sum(len(feature["assets"]) for feature in collection["features"])
         where = f"{directory}/{file_name}" if file_name else directory
-        click.echo(f"{count} asset(s) of {len(items)} item(s) in {where}", err=True)
+        done = f"; {len(skipped)} already complete, skipped" if skipped else ""
+        click.echo(f"{count} asset(s) of {len(items)} item(s) in {where}{done}", err=True)
     if failures:
         raise _fail(DownloadError(failures))
 
@@ -405,12 +528,14 @@ def _failures(caught: list[warnings.WarningMessage]) -> list[AssetFailure]:
 
 @cli.command()
 @click.argument("href", required=False)
+@_base_option
 @_alternate_option
 @_client_options
 @_allow_local_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON row per asset instead.")
 def info(
     href: str | None,
+    base: str | None,
     alternate: tuple[str, ...],
     allow_local: bool,
     as_json: bool,
@@ -427,8 +552,10 @@ def info(
     try:
         config.validate()
         clients = compat.call_clients(config, None, None)[0]
-        items, _ = _items(_read_input(href, Resolver(clients)), href)
-        resolver = Resolver(clients, allow_local=allow_local, remote_items=_from_stdin(href))
+        items, _ = _items(_read_input(href, Resolver(clients)), href, base)
+        resolver = Resolver(
+            clients, allow_local=allow_local, remote_items=_untrusted_input(href, base)
+        )
     except (StacAssetError, ValueError) as error:
         raise _fail(error) from None
     rows = report.check_items(items, resolver, config.alternate_assets)
@@ -441,19 +568,44 @@ def info(
 @cli.command()
 @click.argument("href")
 @click.argument("key")
+@_client_option
+@_alternate_option
+@_client_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of export lines.")
 @click.option("--show-secrets", is_flag=True, help="Print credentials unmasked.")
+@_oauth2_options
 @_allow_local_option
-def vsi(href: str, key: str, as_json: bool, show_secrets: bool, allow_local: bool) -> None:
+def vsi(
+    href: str,
+    key: str,
+    client_name: str | None,
+    alternate: tuple[str, ...],
+    as_json: bool,
+    show_secrets: bool,
+    allow_local: bool,
+    **values: Any,
+) -> None:
     """Print the GDAL path and config options for asset KEY of the item at HREF.
 
     Use them with gdalinfo or QGIS: `eval "$(stac-asset vsi --show-secrets ITEM B04)"`,
-    then `gdalinfo "$STAC_ASSET_VSI_PATH"`.
+    then `gdalinfo "$STAC_ASSET_VSI_PATH"`. The client options are those of
+    `download`.
     """
+    clients = _oauth2_client({k: v for k, v in values.items() if k.startswith("oauth2_")})
+    config = Config(
+        alternate_assets=list(alternate),
+        client_override=client_name,
+        **_client_settings(values),
+    )
     try:
-        item = item_from_dict(load_json(href, Fetcher(Resolver()), "item"), href)
-        access = resolve(item, key, allow_local=allow_local)
-    except StacAssetError as error:
+        config.validate()
+        clients, forced = compat.call_clients(config, clients, None)
+        item = item_from_dict(load_json(href, Fetcher(Resolver(clients)), "item"), href)
+        asset = get_asset(item, key)
+        resolver = Resolver(clients, force=forced, allow_local=allow_local)
+        target, untrusted = checked_href(asset, resolver, config.alternate_assets)
+        access = resolver.resolve(target, asset, untrusted=untrusted)
+    except (StacAssetError, ValueError) as error:
         raise _fail(error) from None
     options = access.gdal_options if show_secrets else mask_mapping(access.gdal_options)
     path = access.vsi_path if show_secrets else mask_url(access.vsi_path)

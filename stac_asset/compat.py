@@ -11,6 +11,9 @@ of the arguments.
 
 from __future__ import annotations
 
+import functools
+import os
+import warnings
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -22,6 +25,7 @@ from .clients import (
     S3Client,
     get_client_classes,
 )
+from .clients.oauth2 import ENV_PREFIX as OAUTH2_ENV_PREFIX
 from .config import Config
 from .errors import ConfigError
 from .resolver import ClientSpec, default_client
@@ -50,14 +54,41 @@ def _http_settings(config: Config) -> dict[str, Any]:
     return settings
 
 
+EVERY_HOST = "*"
+"""The OAuth2 host pattern for 0.4's meaning: the host of every href a call fetches."""
+
+
+@functools.cache
+def _warn_every_host() -> None:
+    """Say once per process that the token goes to every host, and how to narrow it."""
+    warnings.warn(
+        "Config.oauth2_hosts is not set: the OAuth2 token goes to the host of every HTTP "
+        "href the call fetches, as in stac-asset 0.4 (never to a redirect target). Name the "
+        "hosts that should see it in Config.oauth2_hosts (or STAC_ASSET_OAUTH2_HOSTS).",
+        UserWarning,
+        stacklevel=2,
+    )
+
+
 def _oauth2(config: Config, http: dict[str, Any]) -> OAuth2Client:
-    """The OAuth2 client 0.4's ``oauth2_*`` settings describe, for ``oauth2_hosts`` only."""
+    """The OAuth2 client 0.4's ``oauth2_*`` settings describe.
+
+    It sends its token to ``oauth2_hosts`` (or ``STAC_ASSET_OAUTH2_HOSTS``);
+    without either, to the host of every href it takes, as 0.4 did.
+    """
     extra = dict(config.oauth2_extra)
     scope = extra.pop("scope", None)
+    if not (config.oauth2_token_url or os.environ.get(f"{OAUTH2_ENV_PREFIX}TOKEN_URL")):
+        raise ConfigError(
+            f"oauth2_grant={config.oauth2_grant!r} needs oauth2_token_url (or OAUTH2_TOKEN_URL)"
+        )
+    hosts = config.oauth2_hosts or None
+    if hosts is None and not os.environ.get(f"{OAUTH2_ENV_PREFIX}HOSTS"):
+        hosts = [EVERY_HOST]
     try:
         client = OAuth2Client(
             config.oauth2_token_url,
-            hosts=config.oauth2_hosts or None,
+            hosts=hosts,
             # 0.4 also took the device code grant by its URN.
             grant=(config.oauth2_grant or "").rsplit(":", 1)[-1],
             client_id=config.oauth2_client_id,
@@ -72,17 +103,9 @@ def _oauth2(config: Config, http: dict[str, Any]) -> OAuth2Client:
             **http,
         )
     except ValueError as error:
-        hint = ""
-        if "hosts" in str(error):
-            hint = (
-                "; stac-asset 0.4 sent its token to every host, this library only to the "
-                "hosts named in Config.oauth2_hosts (or STAC_ASSET_OAUTH2_HOSTS)"
-            )
-        raise ConfigError(f"{error}{hint}") from None
-    if client.token_url is None:
-        raise ConfigError(
-            f"oauth2_grant={config.oauth2_grant!r} needs oauth2_token_url (or OAUTH2_TOKEN_URL)"
-        )
+        raise ConfigError(str(error)) from None
+    if hosts == [EVERY_HOST]:
+        _warn_every_host()
     return client
 
 
@@ -91,8 +114,10 @@ def _build(config: Config) -> dict[type[Client], Client]:
     built: dict[type[Client], Client] = {}
     http = _http_settings(config)
     if config.oauth2_grant:
-        built[OAuth2Client] = _oauth2(config, http)
-    if http or config.http_headers:
+        oauth2 = _oauth2(config, http)
+        # For every host it is the catch-all HTTP client: the specific clients go first.
+        built[HttpClient if oauth2.hosts == [EVERY_HOST] else OAuth2Client] = oauth2
+    if (http or config.http_headers) and HttpClient not in built:
         built[HttpClient] = HttpClient(headers=config.http_headers, **http)
     if http or config.earthdata_token:
         built[EarthdataClient] = EarthdataClient(token=config.earthdata_token, **http)
@@ -115,10 +140,15 @@ def _build(config: Config) -> dict[type[Client], Client]:
 
 
 def client_from_config(cls: type[ClientT], config: Config) -> ClientT:
-    """A new ``cls`` set up by ``config``'s client settings (its defaults where none apply)."""
+    """A new ``cls`` set up by ``config``'s client settings (its defaults where none apply).
+
+    As in 0.4, the ``HttpClient`` of a config with ``oauth2_*`` settings sends the token.
+    """
     config.validate()
-    built = _build(config).get(cls)
-    return built if isinstance(built, cls) else cls()
+    built = _build(config)
+    oauth2 = next((c for c in built.values() if isinstance(c, OAuth2Client)), None)
+    client = oauth2 if oauth2 and cls in (HttpClient, OAuth2Client) else built.get(cls)
+    return client if isinstance(client, cls) else cls()
 
 
 def configured_clients(config: Config) -> list[Client]:

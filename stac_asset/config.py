@@ -139,11 +139,14 @@ class Config:
     oauth2_grant: str | None = field(default_factory=lambda: _env("GRANT"))
     """An OAuth2 grant (``client_credentials``, ``password``, ``device_code``,
     ``authorization_code``) for an :class:`~stac_asset.clients.oauth2.OAuth2Client`
-    whose token goes to :attr:`oauth2_hosts` only. This and the other ``oauth2_*``
+    whose token goes to :attr:`oauth2_hosts`. This and the other ``oauth2_*``
     fields default to stac-asset 0.4's ``OAUTH2_*`` environment variables."""
 
     oauth2_hosts: list[str] = field(default_factory=list)
-    """Hosts the OAuth2 token is sent to (``STAC_ASSET_OAUTH2_HOSTS`` by default)."""
+    """Hosts the OAuth2 token is sent to (``STAC_ASSET_OAUTH2_HOSTS`` by default).
+
+    Without any, the token goes to the host of every HTTP href a call fetches
+    (never to a redirect target), as in stac-asset 0.4, with a warning."""
 
     oauth2_token_url: str | None = field(default_factory=lambda: _env("TOKEN_URL"))
     """The OAuth2 token endpoint."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from .clients.filesystem import partial_path
 from .config import Config
-from .errors import StacAssetError
+from .errors import DirectoryNotFoundError, StacAssetError
 from .transfer import Fetcher
 
 # Paths under a store prefix are planned under this stand-in root, so the
@@ -83,5 +83,5 @@ def check_directory(directory: str | os.PathLike[str], config: Config) -> Path:
         if root.exists():
             raise StacAssetError(f"destination {root} exists and is not a directory")
         if not config.make_directory:
-            raise StacAssetError(f"destination directory {root} does not exist")
+            raise DirectoryNotFoundError(str(root))
     return root

@@ -51,6 +51,7 @@ from .workers import GrowingPool
 
 ALTERNATE_ASSETS_EXTENSION = "https://stac-extensions.github.io/alternate-assets/v1.2.0/schema.json"
 ORIGIN = "origin"
+DERIVED_FROM = "derived_from"
 """The ``alternate`` name under which a downloaded asset keeps its original href."""
 
 Owner = pystac.Item | pystac.Collection
@@ -108,7 +109,7 @@ class Plan:
             raise AssetOverwriteError(
                 f"assets {other.name} ({other.href}) and {job.name} ({job.href}) "
                 f"would both be written to {job.path}; "
-                "use file_name_strategy='key' or exclude one of them"
+                "use file_name_strategy='key' or on_collision='rename', or exclude one of them"
             )
         self.targets[job.path] = job
         self.jobs.append(job)
@@ -138,12 +139,20 @@ def prepare(item: OwnerT) -> OwnerT:
 
     Asset hrefs stay as the item wrote them (the trust rule judges them as
     written); they are made absolute against the self href when planned.
+    The copy has a ``derived_from`` link to the item's self href, if it has one.
     """
     copy = item.clone()
     self_href = item.get_self_href()
     if self_href is not None:
         copy.remove_links(pystac.RelType.SELF)
         copy.add_link(pystac.Link.self_href(self_href))
+        source = unsigned(self_href)
+        # A directory (the CLI's --base dir/) is where the item was, not the item.
+        known = source.endswith("/") or any(
+            link.rel == DERIVED_FROM and link.href == source for link in copy.links
+        )
+        if not known:
+            copy.add_link(pystac.Link(DERIVED_FROM, source, pystac.MediaType.JSON))
     for link in copy.links:
         if link.rel != pystac.RelType.SELF:
             target = link.get_absolute_href()
@@ -439,6 +448,20 @@ def rewrite(
             describe_clip(asset, job.clipped, job.path)
     if isinstance(item, pystac.Item) and clip is not None and (bbox := clip.bbox_wgs84()):
         _intersect_item(item, bbox)
+
+
+def absolute_hrefs(item: Owner) -> None:
+    """Make the item's relative asset hrefs absolute, against its self href.
+
+    Written items keep relative hrefs (they travel with their files); the
+    items returned to the caller point at the files from anywhere.
+    """
+    start = item.get_self_href()
+    if start is None:
+        return
+    for asset in item.assets.values():
+        if not plainly_absolute(asset):
+            asset.href = pystac.utils.make_absolute_href(asset.href, start, start_is_dir=False)
 
 
 def _move(item: Owner, href: str, kept: dict[str, pystac.Asset]) -> None:

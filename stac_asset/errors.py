@@ -184,6 +184,25 @@ class DownloadError(StacAssetError):
         return [failure.error for failure in self.failures]
 
 
+class DirectoryNotFoundError(DownloadError, FileNotFoundError):
+    """The destination directory does not exist, and ``make_directory=False``.
+
+    Raised before any byte moves; a :class:`DownloadError` (and a
+    :class:`FileNotFoundError`), as stac-asset 0.4 raised for it.
+    """
+
+    def __init__(self, directory: str) -> None:
+        self.failures = []
+        StacAssetError.__init__(
+            self, f"destination directory {directory} does not exist (make_directory=False)"
+        )
+
+    @property
+    def exceptions(self) -> list[BaseException]:
+        """The error itself: no asset was tried."""
+        return [self]
+
+
 class DownloadWarning(Warning):
     """An asset failed while failures only warn (``Config(warn=True)``); ``failure`` says which."""
 

@@ -36,13 +36,14 @@ def encode_headers(headers: Mapping[str, str]) -> str:
     ends with one: a single header is then not parsed as a comma-separated
     list with quotes (which would mangle ``say "hi"`` into ``say hi``).
     Checked against GDAL 3.10's requests for values with commas, quotes and
-    backslashes.
+    backslashes. An empty value is sent as an empty header.
     """
     lines = []
     for name, value in headers.items():
         if any(c in f"{name}{value}" for c in "\r\n"):
             raise ValueError(f"header {name!r} holds a line break")
-        lines.append(f"{name}: {value}\r\n")
+        # curl drops "Name:" with nothing after the colon; "Name;" sends it empty.
+        lines.append(f"{name}: {value}\r\n" if value else f"{name};\r\n")
     return "".join(lines)
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import pystac
 
 from .errors import AssetKeyError, NotAnItemError
-from .resolver import absolute_href
+from .resolver import Resolver, absolute_href
 from .transfer import Fetcher, Transfer
-from .trust import is_remote_source
+from .trust import check_asset, is_remote_source
 
 # Larger than any STAC item JSON; a bigger body is not one.
 MAX_ITEM_BYTES = 64 * 1024 * 1024
@@ -153,3 +153,19 @@ def asset_href(asset: pystac.Asset, alternate_assets: list[str] | None = None) -
         if name in hrefs:
             return hrefs[name]
     return absolute_href(asset)
+
+
+def checked_href(
+    asset: pystac.Asset, resolver: Resolver, alternate_assets: list[str] | None = None
+) -> tuple[str, bool]:
+    """The href to read for ``asset`` and whether its item is untrusted, under the trust rule.
+
+    For an untrusted item (see :meth:`Resolver.untrusted`) the href is checked
+    as written and as resolved: a :class:`~stac_asset.LocalHrefError` is raised
+    before anything is read if it reaches this machine.
+    """
+    href = asset_href(asset, alternate_assets)
+    untrusted = resolver.untrusted(asset.owner)
+    if untrusted:
+        check_asset(asset, href, raw_href(asset, alternate_assets))
+    return href, untrusted

@@ -15,10 +15,9 @@ from .access import Access
 from .clients import Client
 from .errors import AccessError, StacAssetError
 from .gdal import rasterio_env
-from .items import asset_href, get_asset, read_item
+from .items import checked_href, get_asset, read_item
 from .resolver import ClientSpec, Resolver
 from .transfer import Fetcher
-from .trust import check_asset
 
 # What opening adds to every access's options: no .aux.xml is ever written next
 # to a source (GDAL writes one on close when statistics or metadata were set).
@@ -63,10 +62,7 @@ def resolve(
             raise TypeError("resolve(item, key) needs the asset key")
         target = get_asset(target, key)
     if isinstance(target, pystac.Asset):
-        href = asset_href(target)
-        untrusted = resolver.untrusted(target.owner)
-        if untrusted:
-            check_asset(target, href, target.href)
+        href, untrusted = checked_href(target, resolver)
         return resolver.resolve(href, target, untrusted=untrusted)
     if isinstance(target, str):
         return resolver.resolve(target)

@@ -13,9 +13,8 @@ from typing import Any
 
 import pystac
 
-from . import trust
 from .errors import StacAssetError
-from .items import asset_href, raw_href
+from .items import checked_href
 from .resolver import Resolver
 
 _CHECKS_AT_ONCE = 16
@@ -37,10 +36,7 @@ def check_asset(
         "client": "-",
     }
     try:
-        target = asset_href(asset, list(alternate_assets))
-        untrusted = resolver.untrusted(item)
-        if untrusted:
-            trust.check_asset(asset, target, raw_href(asset, list(alternate_assets)))
+        target, untrusted = checked_href(asset, resolver, list(alternate_assets))
         client = resolver.client_for(target, untrusted=untrusted)
         row["client"] = client.name
         with client.open_stream(client.resolve(target, asset)) as stream:

@@ -12,6 +12,8 @@ import pytest
 from tests.cogs import write_cog
 from tests.peers.http_peer import HttpPeer
 
+pytest_plugins = ["tests.children"]
+
 
 @pytest.fixture(scope="session")
 def http_root(tmp_path_factory: pytest.TempPathFactory) -> Path:

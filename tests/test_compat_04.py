@@ -18,6 +18,7 @@ from typing import Any
 
 import pystac
 import pytest
+import rasterio
 from click.testing import CliRunner
 
 import stac_asset
@@ -323,9 +324,18 @@ def test_download_item_collection(
     collection = pystac.ItemCollection.from_dict(features)
     result = asyncio.run(stac_asset.download_item_collection(collection, tmp_path))
     assert (tmp_path / "one" / "B02.tif").read_bytes() == small_cogs["B02"].read_bytes()
-    assert result.items[1].assets["B04"].get_absolute_href() == str(tmp_path / "two" / "B04.tif")
+    assert result.items[1].assets["B04"].href == str(tmp_path / "two" / "B04.tif")
     written = pystac.ItemCollection.from_file(str(tmp_path / "item-collection.json"))
-    assert written.items[0].assets["B02"].href == "one/B02.tif"
+    # pystac resolves every feature's hrefs to the files written (as 0.4.8's did not).
+    opened = {}
+    for item in written:
+        for key, asset in item.assets.items():
+            href = asset.get_absolute_href()
+            assert href is not None and href.startswith(str(tmp_path / item.id)), href
+            with rasterio.open(href) as dataset:
+                opened[key] = dataset.read(1)
+            assert Path(href).read_bytes() == small_cogs[key].read_bytes()
+    assert sorted(opened) == ["B02", "B03", "B04"]
 
 
 def test_download_item_collection_positional_048(features: dict[str, Any], tmp_path: Path) -> None:
@@ -416,6 +426,35 @@ def test_make_directory_false(remote_item: pystac.Item, tmp_path: Path) -> None:
                 remote_item, tmp_path / "doesnt-exist", config=Config(make_directory=False)
             )
         )
+
+
+def test_make_directory_false_is_a_download_error(remote_item: pystac.Item, tmp_path: Path) -> None:
+    # As 0.4.8's users caught it.
+    async def main() -> str:
+        try:
+            await stac_asset.download_item(
+                remote_item, tmp_path / "doesnt-exist", config=Config(make_directory=False)
+            )
+        except stac_asset.DownloadError as error:
+            return "; ".join(str(e) for e in error.exceptions)
+        return "no error"
+
+    assert "doesnt-exist does not exist" in asyncio.run(main())
+    assert not (tmp_path / "doesnt-exist").exists()
+    with pytest.raises(FileNotFoundError):
+        stac_asset.blocking.download_item(
+            remote_item, tmp_path / "doesnt-exist", make_directory=False, fail_fast=True
+        )
+    with pytest.raises(stac_asset.DownloadError, match="does not exist"):
+        asyncio.run(
+            stac_asset.download_asset(
+                "B02",
+                remote_item.assets["B02"],
+                tmp_path / "doesnt-exist" / "B02.tif",
+                Config(make_directory=False),
+            )
+        )
+    assert not (tmp_path / "doesnt-exist").exists()
 
 
 def test_download_asset_048(
@@ -788,6 +827,23 @@ def test_cli_client_alternate_and_http_options(
     assert [r["status"] for r in http.requests_for("/s2/B02.tif")] == [503, 200]
     assert CliRunner().invoke(cli, [*args[:3], "-c", "nope"]).exit_code == 2
     assert CliRunner().invoke(cli, [*args[:3], "--s3-retry-mode", "x"]).exit_code == 2
+
+
+def test_cli_http_header_name_alone_is_empty(
+    http: HttpPeer, remote_item: pystac.Item, small_cogs: dict[str, Path], tmp_path: Path
+) -> None:
+    # 0.4: `--http-header x-empty` sent "x-empty" with an empty value.
+    http.configure(require_headers={"/s2/B0": {"X-Empty": ""}})
+    args = ["download", http.url_for("s2/item.json"), str(tmp_path), "-q"]
+    result = CliRunner().invoke(cli, [*args, "--http-header", "x-empty"])
+    assert result.exit_code == 0, result.output
+    gets = http.requests_for(lambda r: r["path"].endswith(".tif"))
+    assert len(gets) == 3 and {r["status"] for r in gets} == {200}
+    assert all(r["headers"].get("x-empty") == "" for r in gets), gets
+    # GDAL's view sends it too.
+    access = HttpClient(headers={"x-empty": ""}).resolve(http.url_for("s2/B04.tif"))
+    with rasterio.Env(**access.gdal_options), rasterio.open(access.vsi_path) as dataset:
+        assert dataset.read(1).shape == (512, 512)
 
 
 @pytest.mark.parametrize("keep", [True, False])

@@ -153,7 +153,7 @@ def test_alternate_preferred_and_fallback(
     assert out.assets["f"].extra_fields["alternate"] == {
         "mirror": {"href": http.url_for("many/f07.bin")}
     }
-    assert out.assets["f"].href == "f.bin"
+    assert out.assets["f"].href == str(tmp_path / "fallback" / "f.bin")
     # Preference: the alternate is asked first.
     http.reset()
     blocking.download_item(item, tmp_path / "prefer", alternate_assets=["mirror"])
@@ -197,9 +197,12 @@ def test_path_template_and_item_collection_file(
     assert (tmp_path / "s2" / "2024" / "one" / "f11.bin").read_bytes() == many_files["f11.bin"]
     written = json.loads((tmp_path / "s2" / "2024" / "one" / "one.json").read_text())
     assert written["assets"]["f"]["href"] == "f11.bin"
+    # A feature of the collection file is its item file: hrefs relative to the self link.
     collection = json.loads((tmp_path / "item-collection.json").read_text())
-    assert collection["features"][0]["assets"]["f"]["href"] == "s2/2024/one/f11.bin"
-    assert result.items[0].assets["f"].get_absolute_href() == str(tmp_path / "s2/2024/one/f11.bin")
+    assert collection["features"] == [written]
+    self_links = [link["href"] for link in written["links"] if link["rel"] == "self"]
+    assert self_links == [str(tmp_path / "s2/2024/one/one.json")]
+    assert result.items[0].assets["f"].href == str(tmp_path / "s2/2024/one/f11.bin")
 
 
 @pytest.mark.parametrize(

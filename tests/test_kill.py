@@ -10,11 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+from tests.children import Spawn
 from tests.conftest import make_item
 from tests.peers.http_peer import HttpPeer
 
 
-def test_kill_9_then_rerun(http: HttpPeer, tmp_path: Path) -> None:
+def test_kill_9_then_rerun(http: HttpPeer, tmp_path: Path, children: Spawn) -> None:
     files = {}
     (http.root / "kill").mkdir(exist_ok=True)
     for index in range(6):
@@ -30,7 +31,7 @@ def test_kill_9_then_rerun(http: HttpPeer, tmp_path: Path) -> None:
 
     # Slow bodies: every request waits, and bodies are cut so they resume in pieces.
     http.configure(latency_ms=150, cut_rate=0.5, seed=3)
-    process = subprocess.Popen(command, cwd=tmp_path)
+    process = children(command, cwd=tmp_path)
     deadline = time.monotonic() + 30
     while not list(out.glob(".*.part")) and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -39,6 +39,15 @@ class ConnectFailed(ConnectionError):
     """No connection could be made (refused, unreachable, TLS handshake failed)."""
 
 
+class ConnectRefused(ConnectFailed):
+    """The host refused the connection: nothing listens on that port."""
+
+
+def refused(host: str, port: int) -> str:
+    """How a refused connection is named in errors."""
+    return f"connection refused by {host}:{port}"
+
+
 class ConnectTimeout(ConnectFailed, TimeoutError):
     """Connecting took longer than the timeout."""
 
@@ -344,6 +353,8 @@ def _connect(key: _Key, timeout: float) -> socket.socket:
         sock = socket.create_connection((key.host, key.port), timeout=timeout)
     except TimeoutError:
         raise ConnectTimeout(f"no connection to {key.host}:{key.port} within the timeout") from None
+    except ConnectionRefusedError:
+        raise ConnectRefused(refused(key.host, key.port)) from None
     except OSError as error:
         raise ConnectFailed(f"no connection to {key.host}:{key.port} ({error})") from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -460,7 +460,7 @@ class HttpClient(Client):
             return HttpReply.of(response)
         except (requests.ConnectionError, requests.Timeout) as error:
             raise TransientError(
-                access.href, self.name, f"request failed ({type(error).__name__})"
+                access.href, self.name, f"request failed ({_connection_failure(error, url)})"
             ) from None
         except requests.RequestException as error:
             raise AccessError(access.href, self.name, f"request failed: {error}") from None
@@ -533,6 +533,8 @@ class HttpClient(Client):
             raise _DirectFailure("ConnectTimeout") from None
         except connections.TlsFailed:
             raise _DirectFailure("SSLError") from None
+        except connections.ConnectRefused as error:
+            raise _DirectFailure(str(error)) from None
         except connections.ReadTimeout:
             raise _DirectFailure("ReadTimeout") from None
         except ConnectionError:
@@ -623,6 +625,22 @@ class _DirectFailure(Exception):
     def __init__(self, name: str, *, transient: bool = True) -> None:
         super().__init__(name)
         self.transient = transient
+
+
+def _connection_failure(error: requests.RequestException, url: str) -> str:
+    """``connection refused by host:port`` when it was that, else requests' name for it."""
+    cause: object = error
+    seen: set[int] = set()
+    while isinstance(cause, BaseException) and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ConnectionRefusedError):
+            parts = urlsplit(url)
+            port = parts.port or connections.DEFAULT_PORTS.get(parts.scheme, 0)
+            return connections.refused(parts.hostname or "", port)
+        # requests wraps urllib3's MaxRetryError, whose reason wraps the socket's error.
+        inner = getattr(cause, "reason", None) or (cause.args[0] if cause.args else None)
+        cause = cause.__cause__ or cause.__context__ or inner
+    return type(error).__name__
 
 
 def _basic_auth(auth: object) -> str | None:

@@ -203,7 +203,9 @@ class OAuth2Client(HttpClient):
         token_url: The token endpoint.
         hosts: Hosts the token is sent to: ``example.com``, ``*.example.com``
             (any subdomain), or ``example.com:8443``. Other hosts (including
-            redirect targets) never see it.
+            redirect targets) never see it. ``*`` is the host of every href
+            this client is given (stac-asset 0.4's meaning), still never a
+            host reached only through a redirect.
         grant: ``client_credentials``, ``password``, ``device_code`` or
             ``authorization_code`` (with PKCE). By default: ``password`` with a
             username, else ``device_code`` with a device authorization URL, else
@@ -348,7 +350,7 @@ class OAuth2Client(HttpClient):
         except ValueError:
             return False
         return any(
-            (host == name or (name.startswith("*.") and host.endswith(name[1:])))
+            (name in ("*", host) or (name.startswith("*.") and host.endswith(name[1:])))
             and (wanted is None or wanted == port)
             for name, wanted in self._patterns
         )

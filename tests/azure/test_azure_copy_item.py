@@ -35,3 +35,4 @@ def test_http_and_pc_into_azure(
     assert written["assets"]["B03"]["alternate"]["origin"]["href"] == blobs.url(PC, "s2/B03.tif")
     assert "sig=" not in text
     assert copied.get_self_href() == f"az://{container}/prefix/AZ.json"
+    assert copied.assets["B03"].href == f"az://{container}/prefix/B03.tif"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from packaging.version import Version
 
 from .project import (
     ROOT,
@@ -64,6 +65,11 @@ def test_the_version_has_one_source() -> None:
     import stac_asset
 
     assert stac_asset.__version__ == version()
+
+
+def test_the_version_sorts_after_stac_asset_0_4() -> None:
+    # Else `pip install -U stac-asset` would replace this package with 0.4.x.
+    assert Version(version()) > Version("0.4.8")
 
 
 def test_python_min_is_requires_python(raw: dict[str, Any], rendered: dict[str, Any]) -> None:

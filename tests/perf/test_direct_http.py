@@ -103,4 +103,4 @@ def test_connection_refused_is_transient(tmp_path: Path) -> None:
         blocking.download_file("http://127.0.0.1:9/x.bin", tmp_path / "x.bin", clients=[client])
     [failure] = info.value.failures
     assert isinstance(failure.error, TransientError)
-    assert "request failed (ConnectionError)" in str(failure.error)
+    assert "request failed (connection refused by 127.0.0.1:9)" in str(failure.error)

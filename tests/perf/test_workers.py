@@ -13,6 +13,7 @@ import pytest
 
 from stac_asset import workers
 from stac_asset.workers import GrowingPool
+from tests.children import Spawn
 
 
 class Tracker:
@@ -103,11 +104,11 @@ except KeyboardInterrupt:
 """
 
 
-def test_an_interrupted_wait_still_waits_for_running_jobs(tmp_path: Path) -> None:
+def test_an_interrupted_wait_still_waits_for_running_jobs(tmp_path: Path, children: Spawn) -> None:
     # Thread.join, interrupted, marks a running thread as stopped: the second wait and
     # the interpreter's exit would no longer wait for it, and its file would never close.
     marker = tmp_path / "marker"
-    process = subprocess.Popen(
+    process = children(
         [sys.executable, "-c", INTERRUPTED, str(marker)],
         stdout=subprocess.PIPE,
         text=True,
