@@ -37,6 +37,7 @@ from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError, ResolveError, TransientError
 from ..retry import RetryPolicy, call_with_retries
 from .base import ByteStream, ByteWriter, Client, decided_per_directory
+from .failures import map_exception
 from .http import HttpClient, no_auth, raise_for_status
 
 if TYPE_CHECKING:
@@ -523,12 +524,8 @@ class AzureClient(HttpClient):
                     allow_redirects=False,
                     auth=no_auth,
                 )
-            except (requests.ConnectionError, requests.Timeout) as error:
-                raise TransientError(
-                    access.href, self.name, f"{method} failed ({type(error).__name__})"
-                ) from None
             except requests.RequestException as error:
-                raise AccessError(access.href, self.name, f"{method} failed: {error}") from None
+                raise map_exception(error, access.href, self.name, method) or error from None
             self._raise_for_status(access, response, writing)
             return response
 
