@@ -475,6 +475,11 @@ class AzureClient(HttpClient):
             reason = f"{error.reason}: {self.denial_hint(access)}"
             raise AccessDeniedError(access.href, self.name, reason, status=error.status) from None
 
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """Tell the Planetary Computer client when a token it resolved on our behalf is refused."""
+        if access.client != self.name:
+            self._planetary_computer().refused(access, error)
+
     def write_sas(self, access: Access) -> tuple[str | None, datetime | None]:
         """The SAS to write the blob of ``access`` with, and when it expires.
 

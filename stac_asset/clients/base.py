@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import pystac
 
 from ..access import Access
-from ..errors import AccessError
+from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -151,6 +151,14 @@ class Client(ABC):
     def copy_from(self, source: Access, source_client: Client, target: Access) -> bool:
         """Copy ``source`` to ``target`` inside the store, if this client can; else False."""
         return False
+
+    def refused(self, access: Access, error: AccessDeniedError) -> None:  # noqa: B027
+        """The storage refused ``access`` (``error``): forget the credential it carried.
+
+        Clients whose credentials expire or can be revoked (see
+        :mod:`stac_asset.clients.tokens`) forget it, so that resolving the href
+        again renews it; others hold nothing to forget.
+        """
 
     def close(self) -> None:  # noqa: B027 - most clients hold nothing to close
         """Close sessions and connection pools held by this client."""
