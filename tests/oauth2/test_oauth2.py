@@ -254,11 +254,11 @@ def test_no_secret_in_json_logs_errors_or_repr(
     oauth.configure(fail_paths={"/protected/f01.bin": 403})
     with pytest.raises(stac_asset.DownloadError) as caught:
         blocking.download_item(item, tmp_path / "c", clients=[client], overwrite=True)
-    assert client._token is not None and client._token.refresh
+    assert client._refresh_token is not None
     secrets = {
         bearer(first),
         bearer(second),
-        client._token.refresh,
+        client._refresh_token,
         server.CONFIDENTIAL_SECRET,
         server.ALICE_PASSWORD,
     }
