@@ -226,6 +226,9 @@ class EarthdataClient(RenewsOnRefusal, HttpClient):
         credentials = self._credentials()
         if credentials is None:
             return Token(frozenset(), None)  # anonymous: public data works, protected says why
+        # An expired session's cookie is worth nothing: log in afresh, not with it.
+        for cookie in [c for c in self.session.cookies if home[1].endswith(c.domain.lstrip("."))]:
+            self.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
         started = datetime.now(timezone.utc)
         expires = call_with_retries(lambda: self._login(href, credentials), self.retry)
         cookies = frozenset(

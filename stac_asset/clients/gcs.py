@@ -188,7 +188,9 @@ class GcsClient(RenewsOnRefusal, HttpClient):
     def _refresh(self, href: str) -> None:
         import google.auth.transport.requests
 
-        with mapped_errors(href, self.name, "GCS token request"):
+        credentials = self._credentials
+        endpoint = getattr(credentials, "token_uri", None) or getattr(credentials, "_token_uri", "")
+        with mapped_errors(href, self.name, f"GCS token request to {endpoint}".rstrip(" to")):
             self._credentials.refresh(google.auth.transport.requests.Request(self.session))
 
     def __repr__(self) -> str:
