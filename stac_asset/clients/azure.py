@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import pystac
@@ -37,6 +37,7 @@ from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError, ResolveError, TransientError
 from ..retry import RetryPolicy, call_with_retries
 from .base import ByteStream, ByteWriter, Client, decided_per_directory
+from .environment import PROXY_AND_CA
 from .failures import map_exception
 from .http import HttpClient, no_auth, raise_for_status
 
@@ -292,6 +293,7 @@ class AzureClient(HttpClient):
     """
 
     name = "azure"
+    environment: ClassVar[tuple[str, ...]] = (*PROXY_AND_CA, "AZURE_*")
 
     def __init__(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -13,6 +13,7 @@ import pystac
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy
+from . import environment
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -111,6 +112,19 @@ class Client(ABC):
 
     timeout: float = 60.0
     """Seconds to wait for a connection or for the next bytes of a response."""
+
+    environment: ClassVar[tuple[str, ...]] = environment.PROXY_AND_CA
+    """The environment variables a default instance is configured from (``X_*``: a prefix)."""
+
+    @classmethod
+    def environment_files(cls) -> list[str]:
+        """The configuration files a default instance reads (``~/.aws/config``, ``~/.netrc``...)."""
+        return []
+
+    @classmethod
+    def environment_state(cls) -> Hashable:
+        """What a default instance is configured from, now: a changed state gives a new one."""
+        return environment.state(cls.environment, cls.environment_files())
 
     @classmethod
     async def default(cls) -> Self:

@@ -36,6 +36,7 @@ from ..access import Access
 from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy, call_with_retries
 from .base import decided_per_directory
+from .environment import PROXY_AND_CA, home_file
 from .failures import mapped_errors
 from .http import (
     MAX_REDIRECTS,
@@ -103,6 +104,12 @@ class EarthdataClient(RenewsOnRefusal, HttpClient):
     """
 
     name = "earthdata"
+    environment = (*PROXY_AND_CA, "EARTHDATA_*", "NETRC")
+
+    @classmethod
+    def environment_files(cls) -> list[str]:
+        """The netrc file (``NETRC``, else ``~/.netrc``)."""
+        return [home_file("NETRC", ".netrc")]
 
     def __init__(
         self,

@@ -25,6 +25,7 @@ from ..access import Access
 from ..errors import AccessDeniedError, AccessError, ResolveError
 from ..retry import RetryPolicy, call_with_retries
 from .base import decided_per_directory
+from .environment import PROXY_AND_CA, home_file
 from .failures import mapped_errors
 from .http import HttpClient
 from .tokens import RenewsOnRefusal, Token, Tokens
@@ -55,6 +56,14 @@ class GcsClient(RenewsOnRefusal, HttpClient):
     """
 
     name = "gcs"
+    environment = (*PROXY_AND_CA, "GOOGLE_*", "GS_*", "CPL_GS_*", "CLOUDSDK_*")
+
+    @classmethod
+    def environment_files(cls) -> list[str]:
+        """The service account key file and the gcloud application default credentials."""
+        adc = home_file(None, ".config", "gcloud", "application_default_credentials.json")
+        key = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        return [adc, key] if key else [adc]
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ from ..access import Access
 from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy, call_with_retries
 from .base import decided_per_directory
+from .environment import PROXY_AND_CA
 from .failures import mapped_errors
 from .http import HttpClient
 from .tokens import RenewsOnRefusal, Token, Tokens
@@ -216,6 +217,7 @@ class OAuth2Client(RenewsOnRefusal, HttpClient):
     """
 
     name = "oauth2"
+    environment = (*PROXY_AND_CA, "STAC_ASSET_OAUTH2_*")
 
     def __init__(
         self,

@@ -31,6 +31,7 @@ from ..errors import AccessDeniedError, AccessError, error_for_status
 from ..retry import RetryPolicy, call_with_retries
 from .azure import AzureClient, BlobLocation, register_sas
 from .base import decided_per_directory
+from .environment import PROXY_AND_CA, home_file
 from .failures import mapped_errors
 from .tokens import RenewsOnRefusal, Token, Tokens
 
@@ -113,6 +114,12 @@ class PlanetaryComputerClient(RenewsOnRefusal, AzureClient):
     """
 
     name = "planetary-computer"
+    environment = (*PROXY_AND_CA, "PC_SDK_*", "STAC_ASSET_PC_*")
+
+    @classmethod
+    def environment_files(cls) -> list[str]:
+        """The planetary-computer package's settings file."""
+        return [home_file(None, ".planetarycomputer", "settings.env")]
 
     def __init__(
         self,

@@ -41,6 +41,7 @@ from ..errors import AccessDeniedError, AccessError, NotFoundError, ResolveError
 from ..retry import RetryPolicy, call_with_retries
 from ..storage import storage_info
 from .base import ByteStream, ByteWriter, Client, decided_per_directory
+from .environment import PROXY_AND_CA, home_file
 from .failures import map_exception, s3_error_details
 
 if TYPE_CHECKING:
@@ -363,6 +364,15 @@ class S3Client(Client):
     """
 
     name = "s3"
+    environment = (*PROXY_AND_CA, "AWS_*")
+
+    @classmethod
+    def environment_files(cls) -> list[str]:
+        """The shared credentials and config files of the AWS SDKs."""
+        return [
+            home_file("AWS_SHARED_CREDENTIALS_FILE", ".aws", "credentials"),
+            home_file("AWS_CONFIG_FILE", ".aws", "config"),
+        ]
 
     def __init__(
         self,

@@ -22,6 +22,7 @@ from ..access import Access
 from ..errors import AccessDeniedError, AccessError, TransientError, error_for_status
 from ..retry import RetryPolicy, call_with_retries
 from .base import decided_per_directory
+from .environment import PROXY_AND_CA
 from .failures import mapped_errors
 from .http import HttpClient, host_matches, no_auth
 from .tokens import RenewsOnRefusal, Token, Tokens
@@ -51,6 +52,7 @@ class UsgsErosClient(RenewsOnRefusal, HttpClient):
     """
 
     name = "usgs_eros"
+    environment = (*PROXY_AND_CA, "USGS_EROS_*")
 
     def __init__(
         self,
