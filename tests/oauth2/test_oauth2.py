@@ -465,3 +465,21 @@ def test_default_prompts_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> Non
     assert captured.out == ""
     assert "https://auth.test/device" in captured.err and "BCDF-GHJK" in captured.err
     assert "https://auth.test/authorize?client_id=x" in captured.err
+
+
+def test_open_renews_a_refused_token_once(
+    oauth: OAuth2Peer, make_client: MakeClient, small_cogs: dict[str, Path]
+) -> None:
+    client = make_client("client_credentials")
+    item = cogs_item(oauth)
+    with stac_asset.open(item, "B02", clients=[client]) as ds:
+        ds.read(1, window=((0, 16), (0, 16)))
+    oauth.revoke()  # the server forgets the token the client still holds
+    with (
+        stac_asset.open(item, "B04", clients=[client]) as ds,
+        rasterio.open(small_cogs["B04"]) as local,
+    ):
+        assert np.array_equal(ds.read(), local.read())
+    assert [r["grant_type"] for r in oauth.token_requests()] == ["client_credentials"] * 2
+    verdicts = [r["auth"] for r in resource_requests(oauth) if "B04" in r["path"]]
+    assert verdicts[0] != "ok" and verdicts[-1] == "ok"
