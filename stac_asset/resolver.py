@@ -81,7 +81,8 @@ class Resolver:
     of each client class in :func:`~stac_asset.get_client_classes` order. The
     default instances are created on first use and shared by every resolver
     in the process, so sessions, credentials and tokens are reused across
-    calls (see :func:`default_client` for when they are built anew). With ``force``, that client (or class) takes every href.
+    calls (see :func:`default_client` for when they are built anew). With
+    ``force``, that client (or class) takes every href.
     Clients whose ``matches`` answers alike for a whole directory (see
     :func:`~stac_asset.clients.base.decided_per_directory`) are asked once
     per directory. Thread-safe.

@@ -28,7 +28,8 @@ PROXY_AND_CA = (
 
 def home_file(variable: str | None, *default: str) -> str:
     """The file named by ``variable``, else ``~/<default...>``."""
-    return (variable and os.environ.get(variable)) or os.path.join(os.path.expanduser("~"), *default)
+    named = os.environ.get(variable) if variable else None
+    return named or os.path.join(os.path.expanduser("~"), *default)
 
 
 def state(variables: Iterable[str], files: Iterable[str]) -> Hashable:
