@@ -1,13 +1,29 @@
-"""Exceptions raised by stac-asset.
+"""Exceptions raised by stac-asset, and the one mapping of HTTP statuses to them.
 
 Every message is passed through the secret registry before it is stored, so
 no token, key or signature reaches a traceback, a log line or a terminal.
+
+Every client reports a failed request with the same class for the same
+cause (:func:`error_for_status` for statuses; transport exceptions go
+through :func:`stac_asset.clients.failures.mapped_errors`):
+
+=============================================  ==================================
+cause                                          class
+=============================================  ==================================
+connection refused or lost, timeout            :class:`TransientError`
+HTTP 408, 429, 5xx                             :class:`TransientError`
+HTTP 401, 403                                  :class:`AccessDeniedError`
+HTTP 404, 410                                  :class:`NotFoundError`
+any other HTTP 4xx                             :class:`AccessError`
+=============================================  ==================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import email.utils
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import pystac
 
@@ -65,7 +81,12 @@ class NotAnItemError(StacAssetError, ValueError):
 
 
 class AccessError(StacAssetError):
-    """A request to a storage system failed; names the href and the client."""
+    """A request to a storage system failed; names the href and the client.
+
+    Raised as such for failures that are neither transient, nor a refusal,
+    nor a missing object: HTTP 400 and other 4xx statuses, malformed answers,
+    too many redirects, a client that cannot write.
+    """
 
     def __init__(
         self,
@@ -83,15 +104,22 @@ class AccessError(StacAssetError):
 
 
 class NotFoundError(AccessError, FileNotFoundError):
-    """The object does not exist (HTTP 404, S3 NoSuchKey, missing file)."""
+    """The object does not exist (HTTP 404 or 410, S3 NoSuchKey, a missing file or container)."""
 
 
 class AccessDeniedError(AccessError, PermissionError):
-    """The storage system refused the request (HTTP 401/403): credentials are missing or wrong."""
+    """The storage system (or a token endpoint) refused the request: HTTP 401 or 403.
+
+    Credentials are missing, wrong, expired, or lack a permission; the message
+    says which credentials were sent and how to give others.
+    """
 
 
 class TransientError(AccessError):
-    """A failure worth retrying: connection loss, timeout, HTTP 429 or 5xx."""
+    """A failure worth retrying: refused or lost connection, timeout, HTTP 408, 429 or 5xx.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
+    """
 
     def __init__(
         self,
@@ -104,6 +132,48 @@ class TransientError(AccessError):
     ) -> None:
         super().__init__(href, client, reason, status=status)
         self.retry_after = retry_after
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (seconds or an HTTP date), if any."""
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def error_for_status(
+    status: int,
+    href: str,
+    client: str,
+    reason: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> AccessError | None:
+    """The error an HTTP ``status`` stands for, or None below 400 (see the module's table).
+
+    ``reason`` defaults to ``HTTP <status>``; ``headers`` give ``Retry-After``.
+    """
+    if status < 400:
+        return None
+    reason = reason or f"HTTP {status}"
+    if status in (404, 410):
+        return NotFoundError(href, client, reason, status=status)
+    if status in (401, 403):
+        return AccessDeniedError(href, client, reason, status=status)
+    if status in (408, 429) or status >= 500:
+        wait = retry_after(headers) if headers is not None else None
+        return TransientError(href, client, reason, status=status, retry_after=wait)
+    return AccessError(href, client, reason, status=status)
 
 
 class VerificationError(StacAssetError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -12,8 +13,8 @@ import rasterio.errors
 from rasterio.io import DatasetReader
 
 from .access import Access
-from .clients import Client
-from .errors import AccessError, StacAssetError
+from .clients import AzureClient, Client, PlanetaryComputerClient
+from .errors import AccessDeniedError, AccessError, ResolveError, StacAssetError
 from .gdal import rasterio_env
 from .items import checked_href, get_asset, read_item
 from .resolver import ClientSpec, Resolver
@@ -54,19 +55,30 @@ def resolve(
 
     """
     resolver = Resolver(clients or (), force=client, allow_local=allow_local)
+    return _resolve_with(resolver, _named(target, key, clients))
+
+
+def _named(
+    target: pystac.Item | pystac.Asset | str, key: str | None, clients: Sequence[Client] | None
+) -> pystac.Asset | str:
+    """The asset (or the plain href) that ``target`` and ``key`` name."""
     if isinstance(target, str) and key is not None:
         # The item's own href is the caller's; its asset hrefs are the item's.
         target = read_item(target, Fetcher(Resolver(clients or ())))
     if isinstance(target, pystac.Item):
         if key is None:
             raise TypeError("resolve(item, key) needs the asset key")
-        target = get_asset(target, key)
+        return get_asset(target, key)
+    if isinstance(target, (pystac.Asset, str)):
+        return target
+    raise TypeError(f"cannot resolve a {type(target).__name__}; give an item, asset or href")
+
+
+def _resolve_with(resolver: Resolver, target: pystac.Asset | str) -> Access:
     if isinstance(target, pystac.Asset):
         href, untrusted = checked_href(target, resolver)
         return resolver.resolve(href, target, untrusted=untrusted)
-    if isinstance(target, str):
-        return resolver.resolve(target)
-    raise TypeError(f"cannot resolve a {type(target).__name__}; give an item, asset or href")
+    return resolver.resolve(target)
 
 
 def _check_read_only(kwargs: dict[str, Any]) -> None:
@@ -78,17 +90,63 @@ def _check_read_only(kwargs: dict[str, Any]) -> None:
         raise StacAssetError(f"{', '.join(writing)} refused: {_HOW_TO_COPY}")
 
 
+# GDAL's message for a refusal, e.g. "HTTP response code: 403".
+_REFUSED = re.compile(r"\b(401|403)\b")
+
+
 @contextmanager
-def _opened(access: Access, kwargs: dict[str, Any]) -> Iterator[DatasetReader]:
-    with rasterio_env({**access.gdal_options, **READ_ONLY_OPTIONS}):
-        try:
-            dataset = rasterio.open(access.vsi_path, "r", **kwargs)
-        except rasterio.errors.RasterioIOError as error:
-            raise AccessError(
-                access.href, access.client, f"GDAL could not open it: {error}"
-            ) from None
-        with dataset:
-            yield dataset
+def _opened(
+    access: Access, resolver: Resolver, asset: pystac.Asset | None, kwargs: dict[str, Any]
+) -> Iterator[DatasetReader]:
+    """``rasterio.open`` the GDAL view read-only; refused (HTTP 401/403), re-resolve once.
+
+    Only for credentials that expire (``access.expires_at``), with the client
+    that resolved the access: it forgets the refused credential, and the retry
+    keeps GDAL from answering with the 401/403 it cached for the path.
+    """
+    options = {**access.gdal_options, **READ_ONLY_OPTIONS}
+    try:
+        dataset = _open(access, options, kwargs)
+    except AccessDeniedError as refused:
+        owner = _owner(access, resolver)
+        if owner is None:
+            raise
+        owner.refused(access, refused)
+        access = owner.resolve(access.href, asset)
+        options = {**access.gdal_options, **READ_ONLY_OPTIONS}
+        cached = options.get("CPL_VSIL_CURL_NON_CACHED")
+        options["CPL_VSIL_CURL_NON_CACHED"] = ":".join(filter(None, [cached, access.vsi_path]))
+        dataset = _open(access, options, kwargs)
+    # GDAL reads lazily: the dataset is read inside the options it was opened with.
+    with rasterio_env(options), dataset:
+        yield dataset
+
+
+def _open(access: Access, options: dict[str, str], kwargs: dict[str, Any]) -> DatasetReader:
+    try:
+        with rasterio_env(options):
+            return rasterio.open(access.vsi_path, "r", **kwargs)
+    except rasterio.errors.RasterioIOError as error:
+        reason = f"GDAL could not open it: {error}"
+        refused = _REFUSED.search(str(error))
+        if refused is not None:
+            status = int(refused[1])
+            raise AccessDeniedError(access.href, access.client, reason, status=status) from None
+        raise AccessError(access.href, access.client, reason) from None
+
+
+def _owner(access: Access, resolver: Resolver) -> Client | None:
+    """The client to renew ``access`` with: the one that takes its href, if it made it."""
+    if access.expires_at is None:
+        return None
+    try:
+        owner = resolver.client_for(access.href)
+    except ResolveError:
+        return None
+    made_it = owner.name == access.client or (
+        isinstance(owner, AzureClient) and access.client == PlanetaryComputerClient.name
+    )
+    return owner if made_it else None
 
 
 class Opening:
@@ -101,13 +159,21 @@ class Opening:
     on its next read.
     """
 
-    def __init__(self, access: Access, kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        access: Access,
+        resolver: Resolver,
+        asset: pystac.Asset | None,
+        kwargs: dict[str, Any],
+    ) -> None:
         self.access = access
+        self._resolver = resolver
+        self._asset = asset
         self._kwargs = kwargs
         self._context: Any = None
 
     def __enter__(self) -> DatasetReader:
-        self._context = _opened(self.access, self._kwargs)
+        self._context = _opened(self.access, self._resolver, self._asset, self._kwargs)
         dataset: DatasetReader = self._context.__enter__()
         return dataset
 
@@ -161,11 +227,12 @@ def open(  # noqa: A001 - the rasterio verb, on purpose
 
     """
     _check_read_only(kwargs)
+    resolver = Resolver(clients or (), force=client, allow_local=allow_local)
     if isinstance(target, Access):
-        access = target
-    else:
-        access = resolve(target, key, clients=clients, client=client, allow_local=allow_local)
-    return Opening(access, kwargs)
+        return Opening(target, resolver, None, kwargs)
+    named = _named(target, key, clients)
+    asset = named if isinstance(named, pystac.Asset) else None
+    return Opening(_resolve_with(resolver, named), resolver, asset, kwargs)
 
 
 __all__ = ["Opening", "open", "resolve"]

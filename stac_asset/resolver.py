@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from urllib.parse import urlsplit
 
 import pystac
@@ -53,15 +53,25 @@ def plainly_absolute(asset: pystac.Asset) -> bool:
 
 
 _defaults: dict[type[Client], Client] = {}
+_defaults_built_from: dict[type[Client], Hashable] = {}
 _defaults_lock = threading.Lock()
 
 
 def default_client(cls: type[Client]) -> Client:
-    """The process-wide default instance of a client class, configured from the environment."""
+    """The process-wide default instance of a client class, configured from the environment.
+
+    It is built anew when anything it is configured from (its
+    :meth:`~stac_asset.Client.environment_state`: environment variables, files such as
+    ``~/.aws/credentials`` or ``~/.netrc``) changed since it was built, and reused
+    otherwise (so its tokens and connections are shared between calls).
+    """
+    state = cls.environment_state()
     with _defaults_lock:
         client = _defaults.get(cls)
-        if client is None:
+        built_from = _defaults_built_from.get(cls, state) if client is not None else None
+        if client is None or built_from != state:
             client = _defaults[cls] = cls()
+            _defaults_built_from[cls] = state
         return client
 
 
@@ -72,7 +82,8 @@ class Resolver:
     of each client class in :func:`~stac_asset.get_client_classes` order. The
     default instances are created on first use and shared by every resolver
     in the process, so sessions, credentials and tokens are reused across
-    calls. With ``force``, that client (or class) takes every href.
+    calls (see :func:`default_client` for when they are built anew). With
+    ``force``, that client (or class) takes every href.
     The trust rule (:mod:`stac_asset.trust`) is enforced here: an href
     resolved with ``untrusted=True`` that reaches the local machine is
     refused before any client sees it; :meth:`untrusted` tells which items

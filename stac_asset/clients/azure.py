@@ -6,27 +6,21 @@ Credentials follow the Azure conventions (``AZURE_STORAGE_CONNECTION_STRING``,
 is ``/vsiaz/<container>/<blob>``; the byte view is the blob URL plus a SAS
 (the given one, or a short-lived read-only one signed with the account key).
 
-As a destination, a blob is written block by block (Put Block, one block in
-memory at a time, then Put Block List; a single Put Blob for small ones)
-with the given SAS or a short-lived write SAS for that one blob signed with
-the key, and copied server-side (Copy Blob) inside one account.
+As a destination, a blob is written block by block (one block in memory at a
+time) and copied server-side inside one account, by the azure-storage-blob
+SDK (:mod:`.azure_blob`), which also signs with the account key. Reading
+anonymously, with a SAS or with a Planetary Computer token needs no SDK.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import mimetypes
 import os
 import re
-import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, cast
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pystac
 import requests
@@ -34,10 +28,14 @@ import requests
 from .. import gdal
 from .._secrets import logger, mask_url, register
 from ..access import Access
-from ..errors import AccessDeniedError, AccessError, NotFoundError, ResolveError, TransientError
+from ..errors import AccessDeniedError, NotFoundError, ResolveError
 from ..retry import RetryPolicy, call_with_retries
+from . import azure_blob
+from .azure_blob import AzureWriter, sign_blob_sas
 from .base import ByteStream, ByteWriter, Client, decided_per_directory
-from .http import HttpClient, no_auth, raise_for_status
+from .environment import PROXY_AND_CA
+from .failures import map_exception
+from .http import HttpClient
 
 if TYPE_CHECKING:
     from .planetary_computer import PlanetaryComputerClient
@@ -52,14 +50,10 @@ _BLOB_HOST = re.compile(
 )
 _PUBLIC_SUFFIX = "core.windows.net"
 _KEY_SAS_LIFETIME = timedelta(hours=1)
-_WRITE_SAS_LIFETIME = timedelta(minutes=15)
 _CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 """Bytes per block when uploading (and what a writer holds in memory)."""
-MAX_BLOCK_SIZE = 4000 * 1024 * 1024
-"""The largest block of the Blob service (versions 2019-12-12 and later)."""
-_BLOCKS_PER_DOUBLING = 5000
-_COPY_POLL_LIMIT = 600.0  # seconds to wait for an asynchronous Copy Blob
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -124,144 +118,10 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def sign_blob_sas(
-    location: BlobLocation,
-    account_key: str,
-    expiry: datetime,
-    start: datetime,
-    permissions: str = "r",
-) -> str:
-    """A service SAS for one blob, signed with the account key (read-only by default).
-
-    ``permissions`` in Azure's order, e.g. ``"r"`` or ``"cw"`` (create,
-    write). The string to sign is the one of service versions 2020-12-06 and
-    later (with the encryption-scope line); see the "Create a service SAS"
-    reference of Azure Storage.
-    """
-    fields = {
-        "sp": permissions,
-        "st": _timestamp(start),
-        "se": _timestamp(expiry),
-        "sv": API_VERSION,
-    }
-    string_to_sign = "\n".join(
-        [
-            fields["sp"],
-            fields["st"],
-            fields["se"],
-            f"/blob/{location.account}/{location.container}/{location.blob}",
-            "",  # signed identifier
-            "",  # signed IP
-            "",  # signed protocol
-            fields["sv"],
-            "b",  # signed resource: a blob
-            "",  # snapshot time
-            "",  # encryption scope
-            "",  # rscc
-            "",  # rscd
-            "",  # rsce
-            "",  # rscl
-            "",  # rsct
-        ]
-    )
-    digest = hmac.new(base64.b64decode(account_key), string_to_sign.encode(), hashlib.sha256)
-    signature = base64.b64encode(digest.digest()).decode()
-    return urlencode({**fields, "sr": "b", "sig": signature})
-
-
 @dataclass(frozen=True)
 class _Credential:
     kind: str  # "key" or "sas"
     secret: str
-
-
-class AzureWriter(ByteWriter):
-    """A block blob on its way up: one block in memory at a time, visible only on commit.
-
-    Every full block is sent with Put Block; :meth:`commit` sends the last
-    one and the block list (or the whole blob with one Put Blob when it is
-    smaller than a block). Blocks never committed are discarded by the
-    service, so :meth:`abort` just forgets them. A failed :meth:`write`
-    keeps nothing of its chunk, so it can be written again. Blocks double in
-    size every 5,000 blocks, so the 50,000-block limit is never reached.
-    """
-
-    def __init__(self, client: AzureClient, access: Access, content_type: str | None) -> None:
-        assert access.url is not None and access.key is not None
-        self._client = client
-        self._access = access
-        self._base = access.url.partition("?")[0]
-        self._content_type = (
-            content_type or mimetypes.guess_type(access.key)[0] or "application/octet-stream"
-        )
-        self._block_size = client.block_size
-        # Block ids of one blob must all have the same length, uncommitted ones of
-        # an earlier attempt included: a fixed-length, unique prefix ensures it.
-        self._prefix = uuid.uuid4().hex
-        self._buffer = bytearray()
-        self._blocks: list[str] = []
-        self._sas, self._sas_expiry = client.write_sas(access)
-
-    def write(self, chunk: bytes) -> None:
-        """Buffer ``chunk``; every full block is sent at once."""
-        buffer, kept, blocks = self._buffer, len(self._buffer), len(self._blocks)
-        try:
-            view = memoryview(chunk)
-            while view:
-                grown = self._block_size << (len(self._blocks) // _BLOCKS_PER_DOUBLING)
-                block_size = min(grown, MAX_BLOCK_SIZE)
-                room = block_size - len(self._buffer)
-                self._buffer += view[:room]
-                view = view[room:]
-                if len(self._buffer) >= block_size:
-                    self._put_block()
-        except BaseException:
-            # Back to the state before this chunk (a block id sent again is replaced).
-            self._buffer, self._blocks = buffer[:kept], self._blocks[:blocks]
-            raise
-
-    def _url(self, query: str) -> str:
-        if self._sas_expiry is not None and self._sas_expiry - timedelta(minutes=2) <= (
-            datetime.now(timezone.utc)
-        ):
-            self._sas, self._sas_expiry = self._client.write_sas(self._access)
-        parts = [part for part in (query, self._sas) if part]
-        return f"{self._base}?{'&'.join(parts)}" if parts else self._base
-
-    def _put(self, query: str, body: bytes | bytearray, headers: dict[str, str]) -> None:
-        self._client.blob_request(
-            self._access, "PUT", lambda: self._url(query), headers, body, writing=True
-        )
-
-    def _put_block(self) -> None:
-        block_id = base64.b64encode(f"{self._prefix}-{len(self._blocks):06d}".encode()).decode()
-        body, self._buffer = self._buffer, bytearray()
-        self._put(f"comp=block&blockid={quote(block_id, safe='')}", body, {})
-        self._blocks.append(block_id)
-
-    def restart(self) -> None:
-        """Forget the buffered bytes and the blocks sent (never committed, they are dropped)."""
-        self._buffer = bytearray()
-        self._blocks = []
-
-    def commit(self) -> None:
-        """Send what is left and commit the block list (or put the small blob whole)."""
-        properties = {"x-ms-blob-content-type": self._content_type}
-        if not self._blocks:
-            self._put("", bytes(self._buffer), {**properties, "x-ms-blob-type": "BlockBlob"})
-        else:
-            if self._buffer:
-                self._put_block()
-            latest = "".join(f"<Latest>{block}</Latest>" for block in self._blocks)
-            body = f'<?xml version="1.0" encoding="utf-8"?><BlockList>{latest}</BlockList>'
-            self._put(
-                "comp=blocklist", body.encode(), {**properties, "Content-Type": "application/xml"}
-            )
-        self.restart()
-
-    def abort(self) -> None:
-        """Give up: nothing was committed, so nothing appears."""
-        self.restart()
 
 
 class AzureClient(HttpClient):
@@ -291,6 +151,7 @@ class AzureClient(HttpClient):
     """
 
     name = "azure"
+    environment: ClassVar[tuple[str, ...]] = (*PROXY_AND_CA, "AZURE_*")
 
     def __init__(
         self,
@@ -474,93 +335,43 @@ class AzureClient(HttpClient):
             reason = f"{error.reason}: {self.denial_hint(access)}"
             raise AccessDeniedError(access.href, self.name, reason, status=error.status) from None
 
-    def write_sas(self, access: Access) -> tuple[str | None, datetime | None]:
-        """The SAS to write the blob of ``access`` with, and when it expires.
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """Tell the Planetary Computer client when a token it resolved on our behalf is refused."""
+        if access.client != self.name:
+            self._planetary_computer().refused(access, error)
 
-        With the account key, a fresh SAS allowing create and write on that
-        one blob only, for a few minutes; otherwise the access's own SAS (the
-        given one, the href's, a Planetary Computer token) or none.
-        """
+    def sdk_credential(self, access: Access) -> Any:
+        """The SDK credential for the blob of ``access``: the account key, its SAS, or none."""
         key = access.gdal_options.get("AZURE_STORAGE_ACCESS_KEY")
-        if key and access.bucket is not None and access.key is not None:
-            location = BlobLocation(
-                access.extra["account"], access.extra["endpoint"], access.bucket, access.key
-            )
-            now = datetime.now(timezone.utc)
-            expiry = now + _WRITE_SAS_LIFETIME
-            sas = sign_blob_sas(location, key, expiry, now - _CLOCK_SKEW, permissions="cw")
-            register_sas(sas)
-            return sas, expiry
-        query = (access.url or "").partition("?")[2]
-        return query or None, access.expires_at
+        if key:
+            return {"account_name": access.extra["account"], "account_key": key}
+        return (access.url or "").partition("?")[2] or None
 
-    def blob_request(
-        self,
-        access: Access,
-        method: str,
-        url: Callable[[], str],
-        headers: Mapping[str, str] | None = None,
-        body: bytes | bytearray | None = None,
-        *,
-        writing: bool = False,
-    ) -> requests.Response:
-        """Send one request about the blob of ``access``, retried, failures mapped to our errors.
+    def blob_call(
+        self, access: Access, what: str, call: Callable[[], T], *, writing: bool = False
+    ) -> T:
+        """Make one SDK call about the blob of ``access``, retried, failures mapped to our errors.
 
-        ``url`` is asked again for each attempt (a SAS may be renewed);
         ``writing`` chooses the hint given when the request is refused.
         """
-        all_headers = {**access.headers, **(headers or {})}
 
-        def attempt() -> requests.Response:
+        def attempt() -> T:
             try:
-                response = self.session.request(
-                    method,
-                    url(),
-                    headers=all_headers,
-                    # requests sends a bytearray as it is (its stubs say bytes): no copy.
-                    data=cast(bytes | None, body),
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                    auth=no_auth,
-                )
-            except (requests.ConnectionError, requests.Timeout) as error:
-                raise TransientError(
-                    access.href, self.name, f"{method} failed ({type(error).__name__})"
-                ) from None
-            except requests.RequestException as error:
-                raise AccessError(access.href, self.name, f"{method} failed: {error}") from None
-            self._raise_for_status(access, response, writing)
-            return response
+                return call()
+            except Exception as error:
+                mapped = map_exception(error, access.href, self.name, what)
+                if mapped is None:
+                    raise
+                code = getattr(error, "error_code", None)
+                if isinstance(mapped, AccessDeniedError):
+                    reason = f"{mapped.reason}: {self.denial_hint(access, writing=writing)}"
+                    mapped = AccessDeniedError(access.href, self.name, reason, status=mapped.status)
+                elif isinstance(mapped, NotFoundError) and code == "ContainerNotFound":
+                    reason = f"no such container {access.bucket!r}"
+                    mapped = NotFoundError(access.href, self.name, reason, status=mapped.status)
+                raise mapped from None
 
         return call_with_retries(attempt, self.retry)
-
-    def _raise_for_status(self, access: Access, response: requests.Response, writing: bool) -> None:
-        if response.status_code < 400:
-            return
-        code = response.headers.get("x-ms-error-code")
-        try:
-            raise_for_status(response, access.href, self.name)
-        except AccessDeniedError as error:
-            reason = f"{error.reason} ({code}): {self.denial_hint(access, writing=writing)}"
-            raise AccessDeniedError(access.href, self.name, reason, status=error.status) from None
-        except NotFoundError as error:
-            if code == "ContainerNotFound":
-                reason = f"no such container {access.bucket!r}"
-                raise NotFoundError(access.href, self.name, reason, status=error.status) from None
-            raise
-        except AccessError as error:
-            if not code:
-                raise
-            reason = f"{error.reason} ({code})"
-            if isinstance(error, TransientError):
-                raise TransientError(
-                    access.href,
-                    self.name,
-                    reason,
-                    status=error.status,
-                    retry_after=error.retry_after,
-                ) from None
-            raise AccessError(access.href, self.name, reason, status=error.status) from None
 
     def _check_target(self, access: Access) -> str:
         if access.url is None or access.bucket is None or access.key is None:
@@ -568,19 +379,14 @@ class AzureClient(HttpClient):
         return access.url
 
     def open_writer(self, access: Access, content_type: str | None = None) -> ByteWriter:
-        """Start writing the blob at ``access``: see :class:`AzureWriter`."""
+        """Start writing the blob at ``access``: see :class:`~.azure_blob.AzureWriter`."""
         self._check_target(access)
         return AzureWriter(self, access, content_type)
 
     def size_of(self, access: Access) -> int | None:
         """The blob's size (Get Blob Properties), or None if there is no such blob."""
-        url = self._check_target(access)
-        try:
-            response = self.blob_request(access, "HEAD", lambda: url)
-        except NotFoundError:
-            return None
-        length = response.headers.get("Content-Length", "")
-        return int(length) if length.isdigit() else None
+        self._check_target(access)
+        return azure_blob.size_of(self, access)
 
     def copy_from(self, source: Access, source_client: Client, target: Access) -> bool:
         """Copy server-side (Copy Blob) when ``source`` is a blob of the same account.
@@ -590,7 +396,7 @@ class AzureClient(HttpClient):
         returns False so that the bytes are streamed instead (a blob the
         failed copy left is then replaced).
         """
-        target_url = self._check_target(target)
+        self._check_target(target)
         where = ("account", "endpoint")
         if (
             not isinstance(source_client, AzureClient)
@@ -600,44 +406,11 @@ class AzureClient(HttpClient):
             != [target.extra.get(name) for name in where]
         ):
             return False
-        base = target_url.partition("?")[0]
-        sas, _ = self.write_sas(target)
-        url = f"{base}?{sas}" if sas else base
-        headers = {"x-ms-copy-source": source.url}
         try:
-            response = self.blob_request(target, "PUT", lambda: url, headers, writing=True)
+            return azure_blob.copy_blob(self, source.url, target)
         except (AccessDeniedError, NotFoundError) as error:
             logger.info("server-side copy refused (%s); streaming instead", error)
             return False
-        status = response.headers.get("x-ms-copy-status")
-        if status == "pending":
-            copy_id = response.headers.get("x-ms-copy-id", "")
-            status = self._wait_for_copy(target, f"{base}?comp=copy&copyid={quote(copy_id)}", sas)
-        if status != "success":
-            logger.warning("Copy Blob to %s ended %s; streaming instead", target.href, status)
-            return False
-        return True
-
-    def _wait_for_copy(self, target: Access, abort_url: str, sas: str | None) -> str | None:
-        """Poll the target's properties until an asynchronous copy is over (or abort it)."""
-        url = self._check_target(target)
-        deadline = time.monotonic() + _COPY_POLL_LIMIT
-        delay = 0.1
-        while time.monotonic() < deadline:
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            response = self.blob_request(target, "HEAD", lambda: url)
-            status = response.headers.get("x-ms-copy-status")
-            if status != "pending":
-                return status
-        abort = f"{abort_url}&{sas}" if sas else abort_url
-        try:
-            self.blob_request(
-                target, "PUT", lambda: abort, {"x-ms-copy-action": "abort"}, writing=True
-            )
-        except AccessError as error:
-            logger.warning("could not abort the copy to %s: %s", target.href, error)
-        return "aborted"
 
     def denial_hint(self, access: Access, *, writing: bool = False) -> str:
         """Why a request of ``access`` was probably refused, for the error message.

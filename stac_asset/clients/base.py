@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pystac
 
 from ..access import Access
-from ..errors import AccessError
+from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy
+from . import environment
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -112,6 +113,19 @@ class Client(ABC):
     timeout: float = 60.0
     """Seconds to wait for a connection or for the next bytes of a response."""
 
+    environment: ClassVar[tuple[str, ...]] = environment.PROXY_AND_CA
+    """The environment variables a default instance is configured from (``X_*``: a prefix)."""
+
+    @classmethod
+    def environment_files(cls) -> list[str]:
+        """The configuration files a default instance reads (``~/.aws/config``, ``~/.netrc``...)."""
+        return []
+
+    @classmethod
+    def environment_state(cls) -> Hashable:
+        """What a default instance is configured from, now: a changed state gives a new one."""
+        return environment.state(cls.environment, cls.environment_files())
+
     @classmethod
     async def default(cls) -> Self:
         """Create a client configured from the environment (awaitable, as in stac-asset 0.4)."""
@@ -151,6 +165,14 @@ class Client(ABC):
     def copy_from(self, source: Access, source_client: Client, target: Access) -> bool:
         """Copy ``source`` to ``target`` inside the store, if this client can; else False."""
         return False
+
+    def refused(self, access: Access, error: AccessDeniedError) -> None:  # noqa: B027
+        """The storage refused ``access`` (``error``): forget the credential it carried.
+
+        Clients whose credentials expire or can be revoked (see
+        :mod:`stac_asset.clients.tokens`) forget it, so that resolving the href
+        again renews it; others hold nothing to forget.
+        """
 
     def close(self) -> None:  # noqa: B027 - most clients hold nothing to close
         """Close sessions and connection pools held by this client."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import netrc
 import os
-import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -34,9 +33,11 @@ import requests
 
 from .._secrets import logger, register
 from ..access import Access
-from ..errors import AccessDeniedError, AccessError, TransientError
+from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy, call_with_retries
-from .base import ByteStream, decided_per_directory
+from .base import decided_per_directory
+from .environment import PROXY_AND_CA, home_file
+from .failures import mapped_errors
 from .http import (
     MAX_REDIRECTS,
     HttpClient,
@@ -46,6 +47,9 @@ from .http import (
     raise_for_status,
     redirect_target,
 )
+from .tokens import RenewsOnRefusal, Token, Tokens
+
+Origin = tuple[str, str, int | None]
 
 DEFAULT_HOSTS: tuple[str, ...] = (
     "*.earthdata.nasa.gov",
@@ -77,7 +81,7 @@ class _SessionExpired(AccessDeniedError):
     """The data host sent a request with a session cookie to the login host again."""
 
 
-class EarthdataClient(HttpClient):
+class EarthdataClient(RenewsOnRefusal, HttpClient):
     """NASA Earthdata hosts, with a bearer token or an Earthdata Login session.
 
     Args:
@@ -100,6 +104,12 @@ class EarthdataClient(HttpClient):
     """
 
     name = "earthdata"
+    environment = (*PROXY_AND_CA, "EARTHDATA_*", "NETRC")
+
+    @classmethod
+    def environment_files(cls) -> list[str]:
+        """The netrc file (``NETRC``, else ``~/.netrc``)."""
+        return [home_file("NETRC", ".netrc")]
 
     def __init__(
         self,
@@ -127,8 +137,8 @@ class EarthdataClient(HttpClient):
             login_url or os.environ.get("EARTHDATA_LOGIN_URL") or DEFAULT_LOGIN_URL
         ).rstrip("/")
         self._netrc_file = netrc_file or os.environ.get("NETRC") or None
-        self._login_lock = threading.Lock()
-        self._sessions: dict[tuple[str, str, int | None], datetime] = {}
+        # A login session per data host; a refused password is refused for every host.
+        self._sessions: Tokens[Origin, frozenset[str]] = Tokens(self._log_in)
         register(self.token, self._password)
 
     @decided_per_directory
@@ -180,16 +190,15 @@ class EarthdataClient(HttpClient):
             raise AccessDeniedError(access.href, self.name, self._login_hint())
         return super().hop_headers(access, url)
 
-    def open_stream(
-        self, access: Access, start: int = 0, validator: str | None = None
-    ) -> ByteStream:
-        """As :meth:`HttpClient.open_stream`; a refused session cookie is forgotten."""
-        try:
-            return super().open_stream(access, start, validator)
-        except AccessDeniedError:
-            if access.url is not None:
-                self._session_rejected(access.url, access.headers)
-            raise
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """Forget the refused session cookie: the next resolve logs in again (once)."""
+        if access.url is not None:
+            self._session_rejected(access.url, access.headers)
+
+    def accepted(self, access: Access) -> None:
+        """The data host took the session: a later refusal brings one new login again."""
+        if access.url is not None and "Cookie" in access.headers:
+            self._sessions.accepted(origin(access.url))
 
     # -- login sessions ---------------------------------------------------------------------------
 
@@ -217,18 +226,24 @@ class EarthdataClient(HttpClient):
 
     def _ensure_session(self, href: str) -> datetime | None:
         """Log in to ``href``'s host unless a live session exists; return when it ends."""
-        key = origin(href)
-        with self._login_lock:
-            now = datetime.now(timezone.utc)
-            expires = self._sessions.get(key)
-            if expires is not None and expires - timedelta(minutes=2) > now:
-                return expires
-            credentials = self._credentials()
-            if credentials is None:
-                return None  # anonymous: public data works, protected data says why
-            expires = call_with_retries(lambda: self._login(href, credentials), self.retry)
-            self._sessions[key] = expires
-            return expires
+        return self._sessions.get(origin(href), href).expires_at
+
+    def _log_in(self, home: Origin, href: str) -> Token[frozenset[str]]:
+        """A new login session on ``home`` (none, without credentials: public data only)."""
+        credentials = self._credentials()
+        if credentials is None:
+            return Token(frozenset(), None)  # anonymous: public data works, protected says why
+        # An expired session's cookie is worth nothing: log in afresh, not with it.
+        for cookie in [c for c in self.session.cookies if home[1].endswith(c.domain.lstrip("."))]:
+            self.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
+        started = datetime.now(timezone.utc)
+        expires = call_with_retries(lambda: self._login(href, credentials), self.retry)
+        cookies = frozenset(
+            f"{cookie.name}={cookie.value}"
+            for cookie in self.session.cookies
+            if home[1].endswith(cookie.domain.lstrip("."))
+        )
+        return Token(cookies, expires, started)
 
     def _login(self, href: str, credentials: tuple[str, str]) -> datetime:
         """Walk the Earthdata Login redirect flow from ``href`` until the session cookie is set."""
@@ -239,7 +254,7 @@ class EarthdataClient(HttpClient):
         for _ in range(MAX_REDIRECTS):
             headers = {"Range": "bytes=0-0"}
             auth = requests.auth.HTTPBasicAuth(*credentials) if origin(url) == login else no_auth
-            try:
+            with mapped_errors(href, self.name, f"login request to {url}"):
                 response = self.session.get(
                     url,
                     headers=headers,
@@ -248,10 +263,6 @@ class EarthdataClient(HttpClient):
                     allow_redirects=False,
                     timeout=self.timeout,
                 )
-            except requests.RequestException as error:
-                raise TransientError(
-                    href, self.name, f"login request failed ({type(error).__name__})"
-                ) from None
             response.close()
             if origin(url) == login and response.status_code in (401, 403):
                 raise AccessDeniedError(
@@ -281,14 +292,14 @@ class EarthdataClient(HttpClient):
     def _session_rejected(self, url: str, headers: Mapping[str, str]) -> None:
         """Forget the session whose cookie ``headers`` carried, unless a newer one replaced it."""
         sent = {part.strip() for part in headers.get("Cookie", "").split(";") if part.strip()}
-        if not sent:
+        home = origin(url)
+        session = self._sessions.current(home)
+        if not sent or session is None or not session.value & sent:
             return
-        with self._login_lock:
-            stale = [c for c in self.session.cookies if f"{c.name}={c.value}" in sent]
-            for cookie in stale:
-                self.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
-            if stale:
-                self._sessions.pop(origin(url), None)
+        for cookie in [c for c in self.session.cookies if f"{c.name}={c.value}" in sent]:
+            self.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
+        error = AccessDeniedError(url, self.name, "the Earthdata Login session was refused")
+        self._sessions.refused(home, session.value, error)
 
     def __repr__(self) -> str:
         mode = "token" if self.token else "login"

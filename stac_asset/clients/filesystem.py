@@ -115,6 +115,7 @@ class FilesystemClient(Client):
     """
 
     name = "filesystem"
+    environment = ()
 
     @decided_per_directory
     def matches(self, href: str) -> bool:

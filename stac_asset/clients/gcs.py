@@ -13,7 +13,6 @@ and both views send it as ``Authorization: Bearer``, GDAL through
 from __future__ import annotations
 
 import os
-import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -23,17 +22,20 @@ import requests
 
 from .._secrets import register
 from ..access import Access
-from ..errors import AccessDeniedError, AccessError, ResolveError, TransientError
+from ..errors import AccessDeniedError, AccessError, ResolveError
 from ..retry import RetryPolicy, call_with_retries
-from .base import ByteStream, decided_per_directory
+from .base import decided_per_directory
+from .environment import PROXY_AND_CA, home_file
+from .failures import mapped_errors
 from .http import HttpClient
+from .tokens import RenewsOnRefusal, Token, Tokens
 
 DEFAULT_ENDPOINT = "https://storage.googleapis.com/"
 READ_ONLY_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
 _RENEW_MARGIN = timedelta(minutes=2)
 
 
-class GcsClient(HttpClient):
+class GcsClient(RenewsOnRefusal, HttpClient):
     """Google Cloud Storage, anonymous or with an OAuth2 access token.
 
     Args:
@@ -54,6 +56,14 @@ class GcsClient(HttpClient):
     """
 
     name = "gcs"
+    environment = (*PROXY_AND_CA, "GOOGLE_*", "GS_*", "CPL_GS_*", "CLOUDSDK_*")
+
+    @classmethod
+    def environment_files(cls) -> list[str]:
+        """The service account key file and the gcloud application default credentials."""
+        adc = home_file(None, ".config", "gcloud", "application_default_credentials.json")
+        key = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        return [adc, key] if key else [adc]
 
     def __init__(
         self,
@@ -75,13 +85,12 @@ class GcsClient(HttpClient):
         )
         self._credentials = credentials
         self._token = token
-        self._token_expires: datetime | None = None
+        self._tokens: Tokens[str, str] = Tokens(self._fetch_token)
         if anonymous is None:
             unsigned = os.environ.get("GS_NO_SIGN_REQUEST", "").upper() in ("YES", "TRUE", "ON")
             configured = token or credentials or self._credentials_file
             anonymous = unsigned or not configured
         self.anonymous = anonymous
-        self._lock = threading.Lock()
         register(token)
 
     @decided_per_directory
@@ -134,39 +143,36 @@ class GcsClient(HttpClient):
             expires_at=expires_at,
         )
 
-    def open_stream(
-        self, access: Access, start: int = 0, validator: str | None = None
-    ) -> ByteStream:
-        """As :meth:`HttpClient.open_stream`; a refused token is dropped so it is renewed."""
-        try:
-            return super().open_stream(access, start, validator)
-        except AccessDeniedError:
-            with self._lock:
-                sent = access.headers.get("Authorization")
-                if self._credentials is not None and sent == f"Bearer {self._token}":
-                    self._token = None
-            raise
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """Forget the refused token: the next resolve asks for a new one (once)."""
+        sent = access.headers.get("Authorization", "")
+        if sent.startswith("Bearer "):
+            self._tokens.refused(self.endpoint, sent.removeprefix("Bearer "), error)
+
+    def accepted(self, access: Access) -> None:
+        """The storage took the token: a later refusal brings one new token again."""
+        if "Authorization" in access.headers:
+            self._tokens.accepted(self.endpoint)
 
     def access_token(self, href: str) -> tuple[str, datetime | None]:
         """The OAuth2 access token and its expiry, refreshed once for all threads."""
-        with self._lock:
-            now = datetime.now(timezone.utc)
-            fresh = self._token_expires is None or self._token_expires - _RENEW_MARGIN > now
-            if self._token and fresh:
-                return self._token, self._token_expires
-            if self._credentials is None:
-                self._credentials = self._load_credentials(href)
-            call_with_retries(lambda: self._refresh(href), self.retry)
-            self._token = str(self._credentials.token)
-            expiry = self._credentials.expiry
-            self._token_expires = expiry.replace(tzinfo=timezone.utc) if expiry else None
-            register(self._token)
-            return self._token, self._token_expires
+        token = self._tokens.get(self.endpoint, href)
+        return token.value, token.expires_at
+
+    def _fetch_token(self, endpoint: str, href: str) -> Token[str]:
+        if self._token and self._credentials is None and not self._credentials_file:
+            return Token(self._token, None)  # given as is: nothing to renew it with
+        if self._credentials is None:
+            self._credentials = self._load_credentials(href)
+        call_with_retries(lambda: self._refresh(href), self.retry)
+        token = str(self._credentials.token)
+        register(token)
+        expiry = self._credentials.expiry
+        return Token(token, expiry.replace(tzinfo=timezone.utc) if expiry else None)
 
     def _load_credentials(self, href: str) -> Any:
         try:
             import google.auth
-            import google.auth.exceptions
             from google.oauth2 import service_account
         except ImportError:
             raise AccessError(
@@ -176,27 +182,25 @@ class GcsClient(HttpClient):
                 "(or GcsClient(anonymous=True) for public data)",
             ) from None
         try:
-            if self._credentials_file:
-                return service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-                    os.fspath(self._credentials_file), scopes=[READ_ONLY_SCOPE]
-                )
-            credentials, _ = google.auth.default(scopes=[READ_ONLY_SCOPE])
-        except (ValueError, OSError, google.auth.exceptions.GoogleAuthError) as error:
+            with mapped_errors(href, self.name, "loading GCS credentials"):
+                if self._credentials_file:
+                    return service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                        os.fspath(self._credentials_file), scopes=[READ_ONLY_SCOPE]
+                    )
+                credentials, _ = google.auth.default(scopes=[READ_ONLY_SCOPE])
+        except (ValueError, OSError) as error:  # an unreadable or malformed key file
             raise AccessDeniedError(
                 href, self.name, f"no usable GCS credentials: {error}"
             ) from None
         return credentials
 
     def _refresh(self, href: str) -> None:
-        import google.auth.exceptions
         import google.auth.transport.requests
 
-        try:
+        credentials = self._credentials
+        endpoint = getattr(credentials, "token_uri", None) or getattr(credentials, "_token_uri", "")
+        with mapped_errors(href, self.name, f"GCS token request to {endpoint}".rstrip(" to")):
             self._credentials.refresh(google.auth.transport.requests.Request(self.session))
-        except google.auth.exceptions.TransportError as error:
-            raise TransientError(href, self.name, f"token request failed: {error}") from None
-        except google.auth.exceptions.RefreshError as error:
-            raise AccessDeniedError(href, self.name, f"token request refused: {error}") from None
 
     def __repr__(self) -> str:
         mode = "anonymous" if self.anonymous else "credentialed"

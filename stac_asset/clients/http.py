@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import email.utils
 import functools
 import os
 import re
@@ -22,10 +21,11 @@ import urllib3.exceptions
 from .. import gdal
 from .._secrets import is_sensitive, mask_mapping, register
 from ..access import Access
-from ..errors import AccessDeniedError, AccessError, NotFoundError, TransientError
+from ..errors import AccessError, TransientError, error_for_status
 from ..retry import RetryPolicy, call_with_retries
 from . import connections
 from .base import ByteStream, Client, decided_per_directory
+from .failures import map_exception
 
 _CHUNK = 1024 * 1024
 _POOL_SIZE = 64
@@ -186,34 +186,12 @@ def new_session() -> requests.Session:
     return session
 
 
-def _retry_after(response: Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(value)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
 def raise_for_status(response: Response, href: str, client: str) -> None:
     """Turn an HTTP error status into the matching :class:`~stac_asset.errors.AccessError`."""
-    status = response.status_code
-    if status < 400:
-        return
-    reason = f"HTTP {status} {response.reason or ''}".strip()
-    if status == 404 or status == 410:
-        raise NotFoundError(href, client, reason, status=status)
-    if status in (401, 403):
-        raise AccessDeniedError(href, client, reason, status=status)
-    if status in (408, 429) or status >= 500:
-        raise TransientError(
-            href, client, reason, status=status, retry_after=_retry_after(response)
-        )
-    raise AccessError(href, client, reason, status=status)
+    reason = f"HTTP {response.status_code} {response.reason or ''}".strip()
+    error = error_for_status(response.status_code, href, client, reason, response.headers)
+    if error is not None:
+        raise error
 
 
 def _total_size(response: Response) -> int | None:
@@ -463,7 +441,7 @@ class HttpClient(Client):
                 access.href, self.name, f"request failed ({_connection_failure(error, url)})"
             ) from None
         except requests.RequestException as error:
-            raise AccessError(access.href, self.name, f"request failed: {error}") from None
+            raise map_exception(error, access.href, self.name) or error from None
         except _DirectFailure as failure:
             if failure.transient:
                 raise TransientError(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -24,10 +23,13 @@ import requests
 
 from .._secrets import logger, mask_url, register
 from ..access import Access
-from ..errors import AccessDeniedError, AccessError, TransientError
+from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy, call_with_retries
-from .base import ByteStream, decided_per_directory
+from .base import decided_per_directory
+from .environment import PROXY_AND_CA
+from .failures import mapped_errors
 from .http import HttpClient
+from .tokens import RenewsOnRefusal, Token, Tokens
 
 ENV_PREFIX = "STAC_ASSET_OAUTH2_"
 """Every setting can come from ``STAC_ASSET_OAUTH2_<NAME>`` (e.g. ``..._TOKEN_URL``)."""
@@ -42,19 +44,7 @@ SLOW_DOWN_INCREMENT = 5.0
 AUTHORIZATION_TIMEOUT = 300.0
 """Seconds to wait for the user to authorize (authorization code grant)."""
 
-FAILURE_MEMORY = 60.0
-"""Seconds a refused grant is remembered, so other assets do not ask (or prompt) again."""
-
 _NO_EXPIRY_NOMINAL = timedelta(hours=1)
-_RETRY_LATER = {"server_error", "temporarily_unavailable"}
-_DENIED = {
-    "invalid_client",
-    "invalid_grant",
-    "unauthorized_client",
-    "access_denied",
-    "invalid_scope",
-    "expired_token",
-}
 
 CLI_OPTIONS: tuple[tuple[str, str], ...] = (
     ("token-url", "OAuth2 token endpoint; enables OAuth2 for the --oauth2-host hosts."),
@@ -106,21 +96,6 @@ def print_authorization_url(url: str) -> None:
     print(
         f"To authorize stac-asset, open this URL in a browser:\n{url}", file=sys.stderr, flush=True
     )
-
-
-@dataclass(frozen=True)
-class _Token:
-    access: str
-    refresh: str | None
-    expires_at: float | None
-    lifetime: float | None
-
-    def stale(self, margin: float) -> bool:
-        """Whether to renew: within ``margin`` (at most half the lifetime) of expiry."""
-        if self.expires_at is None:
-            return False
-        lead = min(margin, (self.lifetime or 0.0) / 2)
-        return time.time() >= self.expires_at - lead
 
 
 def _env(name: str) -> str | None:
@@ -183,7 +158,7 @@ class _RedirectListener:
         self._server.server_close()
 
 
-class OAuth2Client(HttpClient):
+class OAuth2Client(RenewsOnRefusal, HttpClient):
     """HTTP(S) with an OAuth2 bearer token, sent only to the configured hosts.
 
     Each argument left as ``None`` is read from the environment variable
@@ -193,11 +168,13 @@ class OAuth2Client(HttpClient):
     ``DEVICE_AUTHORIZATION_URL``, ``AUTHORIZATION_URL``, ``REDIRECT_URI``,
     ``AUTH_METHOD``). Without a token URL the client takes no href, so it is
     harmless among the default clients. Creating it does no network I/O: the
-    token is fetched on the first :meth:`resolve` of a matching href, once
-    for all threads, and renewed (with the refresh token if there is one,
-    else with a new grant) ``refresh_margin`` seconds before it expires, or
-    when a server rejects it with 401. ``Access.expires_at`` is the token's
-    expiry, and the GDAL view carries the same token.
+    token lives in the token layer (:mod:`stac_asset.clients.tokens`): it is
+    fetched on the first :meth:`resolve` of a matching href, once for all
+    threads, and renewed (with the refresh token if there is one, else with a
+    new grant) ``refresh_margin`` before it expires, or once when a server
+    rejects it with 401; a refused grant is not asked (or prompted) again.
+    ``Access.expires_at`` is the token's expiry, and the GDAL view carries the
+    same token.
 
     Args:
         token_url: The token endpoint.
@@ -231,8 +208,8 @@ class OAuth2Client(HttpClient):
         auth_method: How the client authenticates at the token endpoint:
             ``client_secret_basic`` (the default with a secret),
             ``client_secret_post`` or ``none``.
-        refresh_margin: Renew the token this many seconds before it expires
-            (at most half its lifetime).
+        refresh_margin: Renew the token this long before it expires (at most
+            a quarter of its lifetime); a number is taken as seconds.
         session: The :class:`requests.Session` for the asset bytes.
         headers: More headers for every host; see :class:`HttpClient`.
         host_headers: More headers per host; see :class:`HttpClient`.
@@ -242,6 +219,7 @@ class OAuth2Client(HttpClient):
     """
 
     name = "oauth2"
+    environment = (*PROXY_AND_CA, "STAC_ASSET_OAUTH2_*")
 
     def __init__(
         self,
@@ -261,7 +239,7 @@ class OAuth2Client(HttpClient):
         authorize: Callable[[str], str | None] | None = None,
         show_device_code: Callable[[DeviceCode], None] | None = None,
         auth_method: str | None = None,
-        refresh_margin: float = 60.0,
+        refresh_margin: timedelta | float = timedelta(minutes=1),
         session: requests.Session | None = None,
         headers: Mapping[str, str] | None = None,
         host_headers: Mapping[str, Mapping[str, str]] | None = None,
@@ -285,13 +263,14 @@ class OAuth2Client(HttpClient):
         self.redirect_uri = redirect_uri or _env("REDIRECT_URI")
         self.authorize = authorize or print_authorization_url
         self.show_device_code = show_device_code or print_device_code
+        if not isinstance(refresh_margin, timedelta):
+            refresh_margin = timedelta(seconds=refresh_margin)
         self.refresh_margin = refresh_margin
         self.grant = grant or _env("GRANT") or self._default_grant()
         register(self._client_secret, self._password)
         self._patterns = [_host_pattern(host) for host in self.hosts]
-        self._lock = threading.Lock()
-        self._token: _Token | None = None
-        self._failure: tuple[float, AccessError] | None = None
+        self._tokens: Tokens[str, str] = Tokens(self._renew, margin=refresh_margin)
+        self._refresh_token: str | None = None  # kept by the token layer's single flight
         self._oauth: Any = None
         if self.token_url is not None:
             self._check()
@@ -359,69 +338,42 @@ class OAuth2Client(HttpClient):
         """Resolve to ``/vsicurl/`` with the bearer token (only on a configured host)."""
         if not self.matches(href):
             return super().resolve(href, asset)
-        token = self._current(href)
-        headers = {**self.headers_for(href), "Authorization": f"Bearer {token.access}"}
-        if token.expires_at is not None:
-            expires_at = datetime.fromtimestamp(token.expires_at, timezone.utc)
-        else:
-            # Unknown lifetime: an expiry makes the engine re-resolve once on a 401.
-            expires_at = datetime.now(timezone.utc) + _NO_EXPIRY_NOMINAL
+        token = self._tokens.get(str(self.token_url), href)
+        headers = {**self.headers_for(href), "Authorization": f"Bearer {token.value}"}
+        # Unknown lifetime: an expiry makes the engine re-resolve once on a 401.
+        expires_at = token.expires_at or datetime.now(timezone.utc) + _NO_EXPIRY_NOMINAL
         access = self.access_for_url(href, href, headers, expires_at)
         # GDAL caches a file's state per URL, whatever the headers: a 401 seen with an
         # expired token would outlive it. Keep nothing of this file once it is closed.
         options = {**access.gdal_options, "CPL_VSIL_CURL_NON_CACHED": access.vsi_path}
         return replace(access, gdal_options=options)
 
-    def open_stream(
-        self, access: Access, start: int = 0, validator: str | None = None
-    ) -> ByteStream:
-        """GET the object; a 401 marks its token as rejected, so the next resolve renews it."""
-        try:
-            return super().open_stream(access, start, validator)
-        except AccessDeniedError as error:
-            if error.status == 401:
-                self._reject(access.headers.get("Authorization", ""))
-            raise
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """A 401 forgets the token, so the next resolve renews it (once, for all threads)."""
+        sent = access.headers.get("Authorization", "")
+        if error.status == 401 and sent.startswith("Bearer "):
+            self._tokens.refused(str(self.token_url), sent.removeprefix("Bearer "), error)
+
+    def accepted(self, access: Access) -> None:
+        """A server took the token: a later 401 brings one renewal again."""
+        if "Authorization" in access.headers and self.token_url is not None:
+            self._tokens.accepted(self.token_url)
 
     # -- the token ----------------------------------------------------------------
 
-    def _current(self, href: str) -> _Token:
-        """The token, fetched or renewed first if needed (one request for all threads)."""
-        with self._lock:
-            token = self._token
-            if token is not None and not token.stale(self.refresh_margin):
-                return token
-            if self._failure is not None and time.monotonic() < self._failure[0]:
-                error = self._failure[1]
-                raise type(error)(href, self.name, error.reason, status=error.status)
-            try:
-                self._token = token = self._renew(token, href)
-            except TransientError:
-                raise
-            except AccessError as error:
-                self._failure = (time.monotonic() + FAILURE_MEMORY, error)
-                raise
-            self._failure = None
-            return token
-
-    def _reject(self, authorization: str) -> None:
-        with self._lock:
-            token = self._token
-            if token is not None and authorization == f"Bearer {token.access}":
-                logger.info("oauth2: %s rejected the token; renewing it", self.hosts)
-                self._token = replace(token, expires_at=0.0, lifetime=0.0)
-
-    def _renew(self, old: _Token | None, href: str) -> _Token:
-        if old is not None and old.refresh:
-            refresh = old.refresh
+    def _renew(self, token_url: str, href: str) -> Token[str]:
+        """A new token: with the refresh token if there is one, else with a new grant."""
+        if self._refresh_token is not None:
+            refresh = self._refresh_token
             try:
                 data = self._call(
                     href,
-                    lambda: self._oauth.refresh_token(self.token_url, refresh_token=refresh),
+                    lambda: self._oauth.refresh_token(token_url, refresh_token=refresh),
                 )
                 return self._store(href, data, "refresh_token", keep_refresh=refresh)
             except AccessDeniedError as error:
                 logger.info("oauth2: refresh refused (%s); new %s grant", error.reason, self.grant)
+                self._refresh_token = None
         grants: dict[str, Callable[[str], dict[str, Any]]] = {
             "client_credentials": self._client_credentials,
             "password": self._password_grant,
@@ -432,22 +384,23 @@ class OAuth2Client(HttpClient):
 
     def _store(
         self, href: str, data: Mapping[str, Any], how: str, keep_refresh: str | None = None
-    ) -> _Token:
+    ) -> Token[str]:
         access = data.get("access_token")
         token_type = str(data.get("token_type", "bearer"))
         if not isinstance(access, str) or not access or token_type.lower() != "bearer":
             where = mask_url(str(self.token_url))
             raise AccessError(href, self.name, f"no bearer token from {where} ({how})")
-        refresh = data.get("refresh_token") or keep_refresh
-        register(access, refresh)
+        self._refresh_token = data.get("refresh_token") or keep_refresh
+        register(access, self._refresh_token)
         lifetime = data.get("expires_in")
         try:
             seconds = float(lifetime) if lifetime is not None else None
         except (TypeError, ValueError):
             seconds = None
-        expires_at = time.time() + seconds if seconds is not None else None
+        now = datetime.now(timezone.utc)
+        expires_at = now + timedelta(seconds=seconds) if seconds is not None else None
         logger.info("oauth2: token from %s (%s), expires in %s s", self.token_url, how, seconds)
-        return _Token(access, refresh, expires_at, seconds)
+        return Token(access, expires_at, now)
 
     def _call(self, href: str, request: Callable[[], Any], endpoint: str | None = None) -> Any:
         """Run one protocol request with retries; errors name the endpoint, never a secret."""
@@ -455,28 +408,8 @@ class OAuth2Client(HttpClient):
 
         def attempt() -> Any:
             try:
-                return request()
-            except (requests.ConnectionError, requests.Timeout) as error:
-                raise TransientError(
-                    href, self.name, f"{prefix} failed ({type(error).__name__})"
-                ) from None
-            except requests.HTTPError as error:
-                status = error.response.status_code if error.response is not None else None
-                reason = f"{prefix} failed: HTTP {status}"
-                if status is not None and (status == 429 or status >= 500):
-                    raise TransientError(href, self.name, reason, status=status) from None
-                raise AccessError(href, self.name, reason, status=status) from None
-            except requests.RequestException as error:
-                raise AccessError(href, self.name, f"{prefix} failed: {error}") from None
-            except _protocol_errors() as error:
-                code = str(getattr(error, "error", None))
-                description = getattr(error, "description", None)
-                reason = f"{prefix} failed: {code}" + (f" ({description})" if description else "")
-                if code in _RETRY_LATER:
-                    raise TransientError(href, self.name, reason) from None
-                if code in _DENIED:
-                    raise AccessDeniedError(href, self.name, reason) from None
-                raise AccessError(href, self.name, reason) from None
+                with mapped_errors(href, self.name, prefix):
+                    return request()
             except ValueError as error:  # a response that is not a JSON object
                 raise AccessError(href, self.name, f"{prefix} failed: {error}") from None
 
@@ -526,7 +459,7 @@ class OAuth2Client(HttpClient):
             )
             body = _json(response)
             if "error" in body:
-                raise _ProtocolError(body)
+                raise _oauth_error(body)
             response.raise_for_status()
             return body
 
@@ -555,7 +488,7 @@ class OAuth2Client(HttpClient):
                         self.token_url, grant_type=DEVICE_GRANT, device_code=device_code
                     )
                 )
-            except _protocol_errors() as error:
+            except _protocol_error() as error:
                 code = getattr(error, "error", None)
                 if code in ("authorization_pending", "slow_down"):
                     return str(code)
@@ -648,13 +581,14 @@ class OAuth2Client(HttpClient):
         )
 
 
-class _ProtocolError(Exception):
-    """An OAuth2 error response outside the token endpoint (device authorization)."""
+def _oauth_error(body: Mapping[str, Any]) -> Exception:
+    """An OAuth2 error response outside the token endpoint (device authorization), as Authlib's."""
+    from authlib.integrations.base_client import OAuthError
 
-    def __init__(self, body: Mapping[str, Any]) -> None:
-        super().__init__(body.get("error"))
-        self.error = str(body.get("error"))
-        self.description = body.get("error_description")
+    error: Exception = OAuthError(
+        error=str(body.get("error")), description=body.get("error_description")
+    )
+    return error
 
 
 def _json(response: requests.Response) -> dict[str, Any]:
@@ -668,10 +602,11 @@ def _json(response: requests.Response) -> dict[str, Any]:
     return body
 
 
-def _protocol_errors() -> tuple[type[Exception], ...]:
+def _protocol_error() -> type[Exception]:
     from authlib.common.errors import AuthlibBaseError
 
-    return (AuthlibBaseError, _ProtocolError)
+    base: type[Exception] = AuthlibBaseError
+    return base
 
 
 def _authlib_session(**kwargs: Any) -> Any:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,11 +27,13 @@ import requests
 from .. import gdal
 from .._secrets import logger, register
 from ..access import Access
-from ..errors import AccessDeniedError, AccessError, NotFoundError, TransientError
+from ..errors import AccessDeniedError, AccessError, error_for_status
 from ..retry import RetryPolicy, call_with_retries
 from .azure import AzureClient, BlobLocation, register_sas
-from .base import ByteStream, decided_per_directory
-from .http import raise_for_status
+from .base import decided_per_directory
+from .environment import PROXY_AND_CA, home_file
+from .failures import mapped_errors
+from .tokens import RenewsOnRefusal, Token, Tokens
 
 DEFAULT_SAS_URL = "https://planetarycomputer.microsoft.com/api/sas/v1/token"
 PC_HOST = "planetarycomputer.microsoft.com"
@@ -63,82 +63,6 @@ PUBLIC_ACCOUNTS = frozenset({"ai4edatasetspublicassets"})
 """Planetary Computer accounts that are public (thumbnails): read without a token."""
 
 
-@dataclass(frozen=True)
-class SasToken:
-    """A SAS token from the token API, with its announced expiry."""
-
-    token: str
-    expiry: datetime
-    received: datetime
-
-    def stale(self, margin: timedelta) -> bool:
-        """Whether to fetch a new one: within ``margin`` of expiry (or a quarter of its life)."""
-        margin = min(margin, (self.expiry - self.received) / 4)
-        return self.expiry - margin <= datetime.now(timezone.utc)
-
-    def __repr__(self) -> str:
-        return f"SasToken(token='***', expiry={self.expiry.isoformat()!r})"
-
-
-class TokenFailure(Exception):
-    """The token API did not give a token (after retries); ``reason`` says why."""
-
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
-class TokenCache:
-    """One token per (account, container), fetched once however many threads ask at once.
-
-    The first caller that finds no fresh token fetches one; callers that come
-    while it is in flight wait for that same fetch (and share its failure).
-    """
-
-    def __init__(
-        self, fetch: Callable[[str, str], SasToken], margin: timedelta = timedelta(minutes=5)
-    ) -> None:
-        self._fetch = fetch
-        self._margin = margin
-        self._lock = threading.Lock()
-        self._tokens: dict[tuple[str, str], SasToken] = {}
-        self._pending: dict[tuple[str, str], Future[SasToken]] = {}
-
-    def get(self, account: str, container: str) -> SasToken:
-        """A fresh token for the container; raises :class:`TokenFailure`."""
-        key = (account, container)
-        with self._lock:
-            token = self._tokens.get(key)
-            if token is not None and not token.stale(self._margin):
-                return token
-            pending = self._pending.get(key)
-            leader = pending is None
-            if pending is None:
-                pending = self._pending[key] = Future()
-        if not leader:
-            return pending.result()
-        try:
-            token = self._fetch(account, container)
-        except BaseException as error:
-            with self._lock:
-                del self._pending[key]
-            pending.set_exception(error)
-            raise
-        with self._lock:
-            self._tokens[key] = token
-            del self._pending[key]
-        pending.set_result(token)
-        return token
-
-    def invalidate(self, account: str, container: str, token: str) -> None:
-        """Forget the container's token if it is still ``token`` (one that was refused)."""
-        with self._lock:
-            cached = self._tokens.get((account, container))
-            if cached is not None and cached.token == token:
-                del self._tokens[(account, container)]
-
-
 def is_planetary_computer_item(asset: pystac.Asset | None) -> bool:
     """Whether the asset's item comes from the Planetary Computer STAC API (by its links)."""
     owner = asset.owner if asset is not None else None
@@ -155,14 +79,15 @@ def _parse_expiry(value: object) -> datetime:
     return expiry if expiry.tzinfo else expiry.replace(tzinfo=timezone.utc)
 
 
-class PlanetaryComputerClient(AzureClient):
+class PlanetaryComputerClient(RenewsOnRefusal, AzureClient):
     """The Planetary Computer: Azure Blob hrefs signed with SAS tokens from its token API.
 
-    Tokens are fetched once per (account, container) and shared by every
-    thread; one is replaced ``refresh_margin`` (or a quarter of its life,
-    if shorter) before its ``msft:expiry``, and at once when storage refuses
-    it. Each :class:`~stac_asset.Access` carries the token's expiry, so long
-    jobs re-resolve. The GDAL view lets GDAL fetch and renew its own tokens
+    Tokens live in the token layer (:mod:`stac_asset.clients.tokens`): fetched
+    once per (account, container) and shared by every thread; one is replaced
+    ``refresh_margin`` (or a quarter of its life, if shorter) before its
+    ``msft:expiry``, and once when storage refuses it. Each
+    :class:`~stac_asset.Access` carries the token's expiry, so long jobs
+    re-resolve. The GDAL view lets GDAL fetch and renew its own tokens
     from the same API (``/vsicurl?pc_url_signing=yes``), so a dataset kept
     open longer than a token's life keeps working.
 
@@ -189,6 +114,12 @@ class PlanetaryComputerClient(AzureClient):
     """
 
     name = "planetary-computer"
+    environment = (*PROXY_AND_CA, "PC_SDK_*", "STAC_ASSET_PC_*")
+
+    @classmethod
+    def environment_files(cls) -> list[str]:
+        """The planetary-computer package's settings file."""
+        return [home_file(None, ".planetarycomputer", "settings.env")]
 
     def __init__(
         self,
@@ -218,7 +149,10 @@ class PlanetaryComputerClient(AzureClient):
         self.accounts = frozenset(accounts)
         self._settings_lock = threading.Lock()
         self._settings: tuple[str, str | None] | None = None
-        self._tokens = TokenCache(self._fetch_token, refresh_margin)
+        # A token API that refuses one container may still serve others.
+        self._tokens: Tokens[tuple[str, str], str] = Tokens(
+            self._fetch_token, margin=refresh_margin, shared_refusal=False
+        )
 
     def settings(self) -> tuple[str, str | None]:
         """The token API URL and the subscription key (or ``None``), read on first use."""
@@ -275,69 +209,69 @@ class PlanetaryComputerClient(AzureClient):
             }
         )
         vsi_path = f"{gdal_prefix}{location.url}"
-        return self.located_access(href, location, token.token, vsi_path, options, token.expiry)
+        return self.located_access(href, location, token.value, vsi_path, options, token.expires_at)
 
-    def _token(self, href: str, location: BlobLocation) -> SasToken:
-        try:
-            return self._tokens.get(location.account, location.container)
-        except TokenFailure as failure:
-            sas_url, _ = self.settings()
-            reason = (
-                f"no SAS token for account {location.account!r}, container "
-                f"{location.container!r} from the Planetary Computer token API "
-                f"({sas_url}): {failure.reason}"
-            )
-            status = failure.status
-            if status in (401, 403):
-                raise AccessDeniedError(href, self.name, reason, status=status) from None
-            if status == 404:
-                raise NotFoundError(href, self.name, reason, status=status) from None
-            raise AccessError(href, self.name, reason, status=status) from None
+    def _token(self, href: str, location: BlobLocation) -> Token[str]:
+        return self._tokens.get((location.account, location.container), href)
 
-    def _fetch_token(self, account: str, container: str) -> SasToken:
-        sas_url, key = self.settings()
+    def _fetch_token(self, key: tuple[str, str], href: str) -> Token[str]:
+        account, container = key
+        sas_url, subscription_key = self.settings()
         url = f"{sas_url}/{account}/{container}"
-        headers = {"Ocp-Apim-Subscription-Key": key} if key else {}
+        headers = {"Ocp-Apim-Subscription-Key": subscription_key} if subscription_key else {}
+        where = (
+            f"no SAS token for account {account!r}, container {container!r} from the "
+            f"Planetary Computer token API ({sas_url})"
+        )
 
         def fetch() -> Any:
-            try:
+            with mapped_errors(href, self.name, where):
                 response = self.session.get(url, headers=headers, timeout=self.timeout)
-            except requests.RequestException as error:
-                raise TransientError(
-                    url, self.name, f"request failed ({type(error).__name__})"
-                ) from None
             with response:
-                raise_for_status(response, url, self.name)
+                status = response.status_code
+                error = error_for_status(
+                    status, href, self.name, f"{where}: HTTP {status}", response.headers
+                )
+                if error is not None:
+                    raise error
                 return response.json()
 
         try:
             data = call_with_retries(fetch, self.retry)
-        except AccessError as error:
-            raise TokenFailure(error.reason, error.status) from None
         except ValueError:
-            raise TokenFailure("the answer is not JSON") from None
+            raise AccessError(href, self.name, f"{where}: the answer is not JSON") from None
         token = data.get("token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
-            raise TokenFailure("the answer has no token")
+            raise AccessError(href, self.name, f"{where}: the answer has no token")
         register_sas(token)
         try:
             expiry = _parse_expiry(data.get("msft:expiry"))
         except ValueError:
-            raise TokenFailure("the answer has no valid msft:expiry") from None
+            raise AccessError(
+                href, self.name, f"{where}: the answer has no valid msft:expiry"
+            ) from None
         logger.debug("SAS token for %s/%s, expires %s", account, container, expiry.isoformat())
-        return SasToken(token, expiry, datetime.now(timezone.utc))
+        return Token(token, expiry)
 
-    def open_stream(
-        self, access: Access, start: int = 0, validator: str | None = None
-    ) -> ByteStream:
-        """GET the blob; a refused token is dropped, so the next resolve fetches a new one."""
-        try:
-            return super().open_stream(access, start, validator)
-        except AccessDeniedError:
-            if access.bucket is not None and access.url is not None and "?" in access.url:
-                token = access.url.split("?", 1)[1]
-                self._tokens.invalidate(access.extra["account"], access.bucket, token)
-            raise
+    def _token_of(self, access: Access) -> tuple[tuple[str, str], str] | None:
+        """The (account, container) and the token an access of this client carries, if any."""
+        if access.bucket is None or access.url is None or "?" not in access.url:
+            return None
+        if "VSICURL_PC_SAS_TOKEN_URL" not in access.gdal_options:
+            return None  # a public or pre-signed blob: no token of ours
+        return (access.extra["account"], access.bucket), access.url.split("?", 1)[1]
+
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """Forget the refused token, so the next resolve fetches a new one (once)."""
+        found = self._token_of(access)
+        if found is not None:
+            self._tokens.refused(found[0], found[1], error)
+
+    def accepted(self, access: Access) -> None:
+        """The storage took the token: a later refusal brings one new token again."""
+        found = self._token_of(access)
+        if found is not None:
+            self._tokens.accepted(found[0])
 
     def __repr__(self) -> str:
         return (

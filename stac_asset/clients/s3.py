@@ -41,6 +41,8 @@ from ..errors import AccessDeniedError, AccessError, NotFoundError, ResolveError
 from ..retry import RetryPolicy, call_with_retries
 from ..storage import storage_info
 from .base import ByteStream, ByteWriter, Client, decided_per_directory
+from .environment import PROXY_AND_CA, home_file
+from .failures import map_exception, s3_error_details
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
@@ -76,28 +78,6 @@ _AWS_HOST = re.compile(
 # Bucket names S3 (and S3-compatible stores) accept, loosely.
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
 
-_NOT_FOUND = {"NoSuchKey", "NotFound", "NoSuchVersion", "404"}
-_DENIED = {
-    "AccessDenied",
-    "AllAccessDisabled",
-    "ExpiredToken",
-    "InvalidAccessKeyId",
-    "InvalidToken",
-    "SignatureDoesNotMatch",
-    "TokenRefreshRequired",
-    "401",
-    "403",
-}
-_TRANSIENT = {
-    "InternalError",
-    "RequestTimeout",
-    "RequestLimitExceeded",
-    "ServiceUnavailable",
-    "SlowDown",
-    "Throttling",
-    "ThrottlingException",
-    "TooManyRequestsException",
-}
 _WRONG_REGION = {
     "AuthorizationHeaderMalformed",
     "IllegalLocationConstraintException",
@@ -196,16 +176,6 @@ class _ClientKey(NamedTuple):
     endpoint_url: str | None
 
 
-def _error_details(error: botocore.exceptions.ClientError) -> tuple[str, int | None, str]:
-    response: Any = error.response
-    details = response.get("Error", {})
-    metadata = response.get("ResponseMetadata", {})
-    code = str(details.get("Code", ""))
-    status = metadata.get("HTTPStatusCode")
-    message = str(details.get("Message", "")).strip()
-    return code, status if isinstance(status, int) else None, message
-
-
 def _size(response: Any) -> int | None:
     content_range = response.get("ContentRange") or ""
     if "/" in content_range:
@@ -231,12 +201,8 @@ class S3Stream(ByteStream):
         """Yield the body in chunks; a lost connection becomes a TransientError."""
         try:
             yield from self._body.iter_chunks(_CHUNK)
-        except (
-            botocore.exceptions.BotoCoreError,
-            urllib3.exceptions.HTTPError,
-            ConnectionError,
-            TimeoutError,
-        ) as error:
+        except (botocore.exceptions.BotoCoreError, urllib3.exceptions.HTTPError, OSError) as error:
+            # Whatever the library says, a body cut short is worth resuming.
             raise TransientError(
                 self._href, S3Client.name, f"connection lost mid-body ({type(error).__name__})"
             ) from None
@@ -398,6 +364,15 @@ class S3Client(Client):
     """
 
     name = "s3"
+    environment = (*PROXY_AND_CA, "AWS_*")
+
+    @classmethod
+    def environment_files(cls) -> list[str]:
+        """The shared credentials and config files of the AWS SDKs."""
+        return [
+            home_file("AWS_SHARED_CREDENTIALS_FILE", ".aws", "credentials"),
+            home_file("AWS_CONFIG_FILE", ".aws", "config"),
+        ]
 
     def __init__(
         self,
@@ -506,12 +481,9 @@ class S3Client(Client):
                 or DEFAULT_REGION
             )
             expires_at = self._sign(options, extra)
-        except botocore.exceptions.HTTPClientError as error:
-            raise TransientError(
-                href, self.name, f"could not get AWS credentials ({type(error).__name__})"
-            ) from None
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-            raise AccessError(href, self.name, f"could not get AWS credentials: {error}") from None
+            kind = type(map_exception(error, href, self.name) or AccessError(href, "", ""))
+            raise kind(href, self.name, f"could not get AWS credentials: {error}") from None
         options["AWS_REGION"] = extra["region"] = region
         if self.endpoint_url is not None:
             options.update(gdal_endpoint_options(self.endpoint_url))
@@ -602,19 +574,15 @@ class S3Client(Client):
             try:
                 response = client.get_object(**ranged)
             except botocore.exceptions.ClientError as error:
-                if not start or _error_details(error)[0] not in ("PreconditionFailed", "412"):
+                if not start or s3_error_details(error)[0] not in ("PreconditionFailed", "412"):
                     raise
                 # The object changed since the first bytes were read: start over.
                 start = 0
                 response = client.get_object(**params)
         except botocore.exceptions.ClientError as error:
             raise self._access_error(access, error) from None
-        except botocore.exceptions.HTTPClientError as error:
-            raise TransientError(
-                access.href, self.name, f"request failed ({type(error).__name__})"
-            ) from None
         except botocore.exceptions.BotoCoreError as error:
-            raise AccessError(access.href, self.name, f"request failed: {error}") from None
+            raise map_exception(error, access.href, self.name) or error from None
         return S3Stream(response["Body"], start, _size(response), response.get("ETag"), access.href)
 
     def request(
@@ -631,15 +599,8 @@ class S3Client(Client):
                 return call()
             except botocore.exceptions.ClientError as error:
                 raise self._access_error(access, error, action) from None
-            except (
-                botocore.exceptions.HTTPClientError,
-                botocore.exceptions.ConnectionError,
-            ) as error:
-                raise TransientError(
-                    access.href, self.name, f"{action} failed ({type(error).__name__})"
-                ) from None
             except botocore.exceptions.BotoCoreError as error:
-                raise AccessError(access.href, self.name, f"{action} failed: {error}") from None
+                raise map_exception(error, access.href, self.name, action) or error from None
 
         return call_with_retries(attempt, self.retry) if retried else attempt()
 
@@ -717,24 +678,12 @@ class S3Client(Client):
         self, access: Access, error: botocore.exceptions.ClientError, action: str = "s3:GetObject"
     ) -> AccessError:
         """The error to raise for a failed request, with a hint where one helps."""
-        code, status, message = _error_details(error)
+        code, status, message = s3_error_details(error)
         reason = f"{code or status}: {message}" if message else f"{code or status}"
-        where = f"s3://{access.bucket}/{access.key}"
         if code == "NoSuchBucket":
             return NotFoundError(
                 access.href, self.name, f"no such bucket {access.bucket!r}", status=status
             )
-        if code in _NOT_FOUND or status == 404:
-            return NotFoundError(access.href, self.name, f"no such key: {where}", status=status)
-        if code in _DENIED or status in (401, 403):
-            return AccessDeniedError(
-                access.href,
-                self.name,
-                f"{reason}; {self._denied_hint(access, action)}",
-                status=status,
-            )
-        if code in _TRANSIENT or status in (408, 429) or (status or 0) >= 500:
-            return TransientError(access.href, self.name, reason, status=status)
         if code in _WRONG_REGION or status in (301, 307):
             response: Any = error.response
             headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
@@ -748,7 +697,15 @@ class S3Client(Client):
                 "storage:region or S3Client(region=...)",
                 status=status,
             )
-        return AccessError(access.href, self.name, reason, status=status)
+        mapped = map_exception(error, access.href, self.name, action)
+        assert mapped is not None, "a ClientError always maps"
+        if isinstance(mapped, NotFoundError):
+            where = f"s3://{access.bucket}/{access.key}"
+            return NotFoundError(access.href, self.name, f"no such key: {where}", status=status)
+        if isinstance(mapped, AccessDeniedError):
+            hint = self._denied_hint(access, action)
+            return AccessDeniedError(access.href, self.name, f"{reason}; {hint}", status=status)
+        return mapped
 
     def _denied_hint(self, access: Access, action: str) -> str:
         signing = access.extra.get("signing")

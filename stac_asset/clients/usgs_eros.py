@@ -10,7 +10,6 @@ brings exactly one new login.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,19 +19,21 @@ import requests
 
 from .._secrets import logger, register
 from ..access import Access
-from ..errors import AccessDeniedError, AccessError, TransientError
+from ..errors import AccessDeniedError, AccessError, TransientError, error_for_status
 from ..retry import RetryPolicy, call_with_retries
-from .base import ByteStream, decided_per_directory
+from .base import decided_per_directory
+from .environment import PROXY_AND_CA
+from .failures import mapped_errors
 from .http import HttpClient, host_matches, no_auth
+from .tokens import RenewsOnRefusal, Token, Tokens
 
 DEFAULT_API_URL = "https://m2m.cr.usgs.gov/api/api/json/stable/"
 DEFAULT_HOSTS: tuple[str, ...] = ("landsatlook.usgs.gov",)
 KEY_LIFETIME = timedelta(hours=2)
 """How long an M2M API key lasts."""
-_RENEW_MARGIN = timedelta(minutes=2)
 
 
-class UsgsErosClient(HttpClient):
+class UsgsErosClient(RenewsOnRefusal, HttpClient):
     """Landsat Look, with an API key from the USGS M2M API.
 
     Args:
@@ -51,6 +52,7 @@ class UsgsErosClient(HttpClient):
     """
 
     name = "usgs_eros"
+    environment = (*PROXY_AND_CA, "USGS_EROS_*")
 
     def __init__(
         self,
@@ -73,10 +75,7 @@ class UsgsErosClient(HttpClient):
         extra = [h.strip() for h in os.environ.get("USGS_EROS_HOSTS", "").split(",") if h.strip()]
         self.hosts = (*DEFAULT_HOSTS, *extra, *hosts)
         self.key_lifetime = key_lifetime
-        self._lock = threading.Lock()
-        self._key: str | None = None
-        self._key_expires = datetime.min.replace(tzinfo=timezone.utc)
-        self._refused: AccessDeniedError | None = None
+        self._keys: Tokens[str, str] = Tokens(self._login)
         register(self._token)
 
     @decided_per_directory
@@ -92,34 +91,29 @@ class UsgsErosClient(HttpClient):
         headers = {**self.headers_for(href), "X-Auth-Token": key}
         return self.access_for_url(href, href, headers, expires_at=expires_at)
 
-    def open_stream(
-        self, access: Access, start: int = 0, validator: str | None = None
-    ) -> ByteStream:
-        """As :meth:`HttpClient.open_stream`; a refused key is dropped: the next resolve logs in."""
-        try:
-            return super().open_stream(access, start, validator)
-        except AccessDeniedError:
-            with self._lock:
-                if self._key is not None and access.headers.get("X-Auth-Token") == self._key:
-                    self._key = None
-            raise
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """Forget the refused API key: the next resolve logs in again (once)."""
+        key = access.headers.get("X-Auth-Token")
+        if key is not None:
+            self._keys.refused(self.api_url, key, error)
 
-    def api_key(self, href: str) -> tuple[str, datetime]:
+    def accepted(self, access: Access) -> None:
+        """Landsat Look took the key: a later refusal brings one new login again."""
+        if "X-Auth-Token" in access.headers:
+            self._keys.accepted(self.api_url)
+
+    def api_key(self, href: str) -> tuple[str, datetime | None]:
         """The current API key and when it expires; one login at a time, shared by all threads."""
-        with self._lock:
-            if self._refused is not None:
-                raise self._refused
-            now = datetime.now(timezone.utc)
-            if self._key is None or self._key_expires - _RENEW_MARGIN <= now:
-                try:
-                    self._key = call_with_retries(lambda: self._login(href), self.retry)
-                except AccessDeniedError as error:
-                    self._refused = error  # wrong credentials stay wrong: ask once
-                    raise
-                self._key_expires = now + self.key_lifetime
-            return self._key, self._key_expires
+        token = self._keys.get(self.api_url, href)
+        return token.value, token.expires_at
 
-    def _login(self, href: str) -> str:
+    def _login(self, api_url: str, href: str) -> Token[str]:
+        """Log in (retried) and return the API key; wrong credentials are asked once."""
+        started = datetime.now(timezone.utc)
+        key = call_with_retries(lambda: self._login_once(href), self.retry)
+        return Token(key, started + self.key_lifetime, started)
+
+    def _login_once(self, href: str) -> str:
         """``POST login-token`` and return the API key, or raise a clear error."""
         if not (self.username and self._token):
             raise AccessDeniedError(
@@ -129,7 +123,7 @@ class UsgsErosClient(HttpClient):
                 "USGS_EROS_USERNAME and USGS_EROS_PAT, or pass username= and token=",
             )
         url = f"{self.api_url}login-token"
-        try:
+        with mapped_errors(href, self.name, f"M2M login at {url}"):
             response = self.session.post(
                 url,
                 json={"username": self.username, "token": self._token},
@@ -137,15 +131,10 @@ class UsgsErosClient(HttpClient):
                 auth=no_auth,
                 allow_redirects=False,
             )
-        except (requests.ConnectionError, requests.Timeout) as error:
-            raise TransientError(
-                href, self.name, f"M2M login at {url} failed ({type(error).__name__})"
-            ) from None
         status = response.status_code
-        if status in (408, 429) or status >= 500:
-            raise TransientError(
-                href, self.name, f"M2M login at {url}: HTTP {status}", status=status
-            )
+        error = error_for_status(status, href, self.name, f"M2M login at {url}: HTTP {status}")
+        if isinstance(error, TransientError):
+            raise error
         try:
             payload: Any = response.json()
         except ValueError:

@@ -146,6 +146,10 @@ def test_wrong_password_is_a_clear_error(earthdata: Earthdata, tmp_path: Path) -
     assert not [
         p for p in (tmp_path / "out").rglob("*") if p.suffix == ".tif" or p.name.startswith(".")
     ]
+    # Every asset failed, but the password was tried once, not once per asset.
+    assert len(info.value.failures) == 3
+    attempts = [r for r in earthdata.login.log() if "Authorization" in r.get("headers", {})]
+    assert len(attempts) == 1
 
 
 def test_no_credentials_says_how_to_log_in(

@@ -68,7 +68,7 @@ def test_key_lifetime_brings_a_new_login(usgs: Usgs) -> None:
     assert timedelta(hours=1, minutes=59) < lifetime <= timedelta(hours=2)
     client.resolve(f"{usgs.landsatlook.url}/direct/B03.tif")
     assert usgs.m2m.logins() == 1
-    short = client_for(usgs, key_lifetime=timedelta(minutes=1))  # always within the margin
+    short = client_for(usgs, key_lifetime=timedelta(0))  # expired as soon as it is issued
     short.resolve(f"{usgs.landsatlook.url}/direct/B02.tif")
     short.resolve(f"{usgs.landsatlook.url}/direct/B03.tif")
     assert usgs.m2m.logins() == 3

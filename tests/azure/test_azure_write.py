@@ -9,12 +9,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-import requests
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 
 from stac_asset import AzureClient, HttpClient, PlanetaryComputerClient
-from stac_asset.clients.azure import API_VERSION
 from stac_asset.errors import AccessDeniedError, NotFoundError, TransientError, VerificationError
 from stac_asset.resolver import Resolver
 from stac_asset.retry import RetryPolicy
@@ -115,16 +113,6 @@ def test_abort_commits_nothing(blobs: Blobs, container: str) -> None:
     writer.write(b"w" * (MiB + 1))
     writer.commit()
     assert blob_bytes(blobs.service, container, "out/aborted.bin") == b"w" * (MiB + 1)
-
-
-def test_write_sas_is_scoped_to_one_blob(blobs: Blobs, container: str, keyed: AzureClient) -> None:
-    access = keyed.resolve(f"az://{container}/mine.bin")
-    sas, expiry = keyed.write_sas(access)
-    assert sas is not None and expiry is not None and "sp=cw" in sas
-    headers = {"x-ms-version": API_VERSION, "x-ms-blob-type": "BlockBlob"}
-    mine = requests.put(f"{blobs.url(container, 'mine.bin')}?{sas}", b"1", headers=headers)
-    other = requests.put(f"{blobs.url(container, 'other.bin')}?{sas}", b"2", headers=headers)
-    assert (mine.status_code, other.status_code) == (201, 403)
 
 
 def test_wrong_key_names_the_href_not_the_secret(blobs: Blobs, container: str) -> None:

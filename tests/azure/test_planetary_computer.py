@@ -305,12 +305,20 @@ def test_token_api_down_is_a_clear_error(blobs: Blobs, token_api: TokenApi, tmp_
     # Retried as the policy says, and shared by the threads that waited for it.
     assert len(token_api.log()) <= 2 * FAST_RETRY.max_attempts
 
+    # The failure is remembered briefly: the next asset does not ask the endpoint again.
+    token_api.reset()
+    with pytest.raises(stac_asset.TransientError, match="HTTP 503"):
+        client.resolve(href)
+    assert token_api.log() == []
+
+    client = client_for(blobs, token_api, retry=FAST_RETRY)
     token_api.configure(fail_status=403)
     with pytest.raises(stac_asset.AccessDeniedError, match="HTTP 403"):
         client.resolve(href)
     token_api.reset()
     with pytest.raises(stac_asset.NotFoundError, match="unknown storage account|HTTP 404"):
         client.resolve("https://notpc.blob.core.windows.net/c/x.tif")
+    client = client_for(blobs, token_api, retry=FAST_RETRY)
     with pytest.raises(stac_asset.DownloadError, match=f"container '{PC}'"):
         token_api.configure(fail_status=500)
         blocking.download_item(pc_item(blobs), tmp_path, clients=[client])

@@ -254,11 +254,11 @@ def test_no_secret_in_json_logs_errors_or_repr(
     oauth.configure(fail_paths={"/protected/f01.bin": 403})
     with pytest.raises(stac_asset.DownloadError) as caught:
         blocking.download_item(item, tmp_path / "c", clients=[client], overwrite=True)
-    assert client._token is not None and client._token.refresh
+    assert client._refresh_token is not None
     secrets = {
         bearer(first),
         bearer(second),
-        client._token.refresh,
+        client._refresh_token,
         server.CONFIDENTIAL_SECRET,
         server.ALICE_PASSWORD,
     }
@@ -465,3 +465,21 @@ def test_default_prompts_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> Non
     assert captured.out == ""
     assert "https://auth.test/device" in captured.err and "BCDF-GHJK" in captured.err
     assert "https://auth.test/authorize?client_id=x" in captured.err
+
+
+def test_open_renews_a_refused_token_once(
+    oauth: OAuth2Peer, make_client: MakeClient, small_cogs: dict[str, Path]
+) -> None:
+    client = make_client("client_credentials")
+    item = cogs_item(oauth)
+    with stac_asset.open(item, "B02", clients=[client]) as ds:
+        ds.read(1, window=((0, 16), (0, 16)))
+    oauth.revoke()  # the server forgets the token the client still holds
+    with (
+        stac_asset.open(item, "B04", clients=[client]) as ds,
+        rasterio.open(small_cogs["B04"]) as local,
+    ):
+        assert np.array_equal(ds.read(), local.read())
+    assert [r["grant_type"] for r in oauth.token_requests()] == ["client_credentials"] * 2
+    verdicts = [r["auth"] for r in resource_requests(oauth) if "B04" in r["path"]]
+    assert verdicts[0] != "ok" and verdicts[-1] == "ok"

@@ -65,10 +65,10 @@ def test_runtime_dependencies_agree_with_pyproject(environment: dict[str, Any]) 
 def test_python_and_optional_extras_agree(environment: dict[str, Any]) -> None:
     specs = match_specs(conda_entries(environment))
     assert specs["python"] == {f">={minimum_python()}"}
-    for name, clauses in requirements(
-        pyproject()["project"]["optional-dependencies"]["gcs"]
-    ).items():
-        assert specs[name] == clauses
+    extras = pyproject()["project"]["optional-dependencies"]
+    for extra in ("gcs", "azure"):
+        for name, clauses in requirements(extras[extra]).items():
+            assert specs[name] == clauses, f"{extra}: {name}"
 
 
 def test_installs_the_project_with_its_test_and_docs_extras(environment: dict[str, Any]) -> None:

@@ -86,8 +86,9 @@ def test_run_requirements_are_pyprojects(rendered: dict[str, Any]) -> None:
 
 
 def test_optional_extras_are_run_constraints(rendered: dict[str, Any]) -> None:
-    gcs = requirements(pyproject()["project"]["optional-dependencies"]["gcs"])
-    assert match_specs(rendered["requirements"].get("run_constraints", [])) == gcs
+    extras = pyproject()["project"]["optional-dependencies"]
+    optional = {**requirements(extras["gcs"]), **requirements(extras["azure"])}
+    assert match_specs(rendered["requirements"].get("run_constraints", [])) == optional
 
 
 def test_host_requirements_build_the_wheel(rendered: dict[str, Any]) -> None:
