@@ -75,9 +75,7 @@ class ClipResult:
             bounds = ds.bounds
             footprint = None
             if ds.crs is not None:
-                west, south, east, north = transform_bounds(
-                    ds.crs, WGS84, *bounds, densify_pts=21
-                )
+                west, south, east, north = transform_bounds(ds.crs, WGS84, *bounds, densify_pts=21)
                 footprint = (west, south, east, north)
             return cls(
                 (ds.height, ds.width),
