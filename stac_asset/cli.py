@@ -41,9 +41,10 @@ from .transfer import Fetcher
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
 # An HTTP header name: a token (RFC 9110, section 5.1).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-EXIT_INTERRUPTED = 130
 
 
 class CliError(click.ClickException):

@@ -56,15 +56,6 @@ class Clip:
         if (self.bbox is None) == (self.window is None):
             raise ValueError("give exactly one of bbox and window")
 
-    def bbox_wgs84(self) -> tuple[float, float, float, float] | None:
-        """The bbox in EPSG:4326, when a bbox was given."""
-        if self.bbox is None:
-            return None
-        if self.bbox_crs.upper() in (WGS84, "OGC:CRS84"):
-            return self.bbox
-        west, south, east, north = transform_bounds(self.bbox_crs, WGS84, *self.bbox)
-        return (west, south, east, north)
-
 
 @dataclass(frozen=True)
 class ClipResult:
@@ -74,16 +65,23 @@ class ClipResult:
     transform: tuple[float, ...]
     bbox: tuple[float, float, float, float]
     """The file's extent in its own CRS."""
+    footprint: tuple[float, float, float, float] | None = None
+    """The file's extent in EPSG:4326 (edges densified), if it has a CRS."""
 
     @classmethod
     def of_file(cls, path: Path) -> ClipResult:
         """The grid of a raster file already on disk."""
         with rasterio.open(path) as ds:
             bounds = ds.bounds
+            footprint = None
+            if ds.crs is not None:
+                west, south, east, north = transform_bounds(ds.crs, WGS84, *bounds, densify_pts=21)
+                footprint = (west, south, east, north)
             return cls(
                 (ds.height, ds.width),
                 tuple(ds.transform)[:6],
                 (bounds.left, bounds.bottom, bounds.right, bounds.top),
+                footprint,
             )
 
 

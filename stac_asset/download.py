@@ -34,7 +34,7 @@ from .errors import (
     UnsafePathError,
 )
 from .executors import RemoteJob, completed, submit
-from .geometry import BBox, clip_geometry, intersect_bbox
+from .geometry import BBox, box
 from .items import alternates, asset_href, raw_alternates, raw_href
 from .messages import (
     ErrorAssetDownload,
@@ -411,8 +411,8 @@ def rewrite(
     Assets that were not downloaded are left out, unless ``keep_non_downloaded``
     (or, for those that failed, ``keep_failed``) keeps them with their original
     hrefs. After a windowed copy (``clip``), clipped assets describe their new
-    grid and the item's bbox and geometry are cut to the clip's bbox (a pixel
-    window leaves them as they are).
+    grid, and the item's bbox and geometry are the footprint of the pixels
+    written (whatever the source item said).
     """
     done = {job.key: job for job in jobs if job.item is item and job.done}
     failed = {job.key for job in jobs if job.item is item and not job.done}
@@ -446,8 +446,9 @@ def rewrite(
             asset.href = os.path.relpath(path, folder).replace(os.sep, "/")
         if job.clipped is not None:
             describe_clip(asset, job.clipped, job.path)
-    if isinstance(item, pystac.Item) and clip is not None and (bbox := clip.bbox_wgs84()):
-        _intersect_item(item, bbox)
+    footprints = [job.clipped.footprint for job in done.values() if job.clipped is not None]
+    if isinstance(item, pystac.Item) and clip is not None:
+        _describe_footprint(item, [f for f in footprints if f is not None])
 
 
 def absolute_hrefs(item: Owner) -> None:
@@ -511,13 +512,11 @@ def describe_clip(asset: pystac.Asset, clipped: ClipResult, path: Path) -> None:
                 band.pop("histogram", None)
 
 
-def _intersect_item(item: pystac.Item, bbox: BBox) -> None:
-    """Shrink the item's bbox and geometry to the clip (a miss leaves them as they were)."""
-    if item.bbox is None or item.geometry is None:
+def _describe_footprint(item: pystac.Item, footprints: Sequence[BBox]) -> None:
+    """Make the item's bbox and geometry those of the clipped files (none leaves them)."""
+    if not footprints:
         return
-    flat = [item.bbox[i] for i in (0, 1, 3, 4)] if len(item.bbox) == 6 else item.bbox
-    box = intersect_bbox(flat, bbox)
-    geometry = clip_geometry(item.geometry, bbox)
-    if box is not None and geometry is not None:
-        item.bbox = list(box)
-        item.geometry = geometry
+    west, south = min(f[0] for f in footprints), min(f[1] for f in footprints)
+    east, north = max(f[2] for f in footprints), max(f[3] for f in footprints)
+    item.bbox = [west, south, east, north]
+    item.geometry = box((west, south, east, north))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,20 @@ def meta_cog(http_root: Path) -> Path:
 
 def utm_box(west: float, south: float, size: float) -> tuple[float, float, float, float]:
     return (west, south, west + size, south + size)
+
+
+def pixels_footprint(path: Path) -> tuple[float, float, float, float]:
+    """The extent of a raster file's pixels in EPSG:4326."""
+    with rasterio.open(path) as dataset:
+        west, south, east, north = transform_bounds(dataset.crs, "EPSG:4326", *dataset.bounds)
+    return (west, south, east, north)
+
+
+def covers(outer: Sequence[float], inner: Sequence[float], slack: float = 0.0) -> bool:
+    """Whether bbox ``outer`` contains bbox ``inner``, and is at most ``slack`` larger."""
+    return all(0 <= o <= slack for o in (inner[0] - outer[0], inner[1] - outer[1])) and all(
+        0 <= o <= slack for o in (outer[2] - inner[2], outer[3] - inner[3])
+    )
 
 
 def test_clip_pixels_metadata_and_cog_layout(
@@ -155,14 +170,50 @@ def test_item_is_rewritten_true(http: HttpPeer, meta_cog: Path, tmp_path: Path) 
     assert meta["file:checksum"] == "1220" + hashlib.sha256(clip_file.read_bytes()).hexdigest()
     assert all("statistics" not in band for band in meta["raster:bands"])
     assert all(band["proj:shape"] == meta["proj:shape"] for band in meta["raster:bands"])
-    assert written["bbox"] == pytest.approx(list(clip_bbox))
+    # The footprint is that of the pixels written: the clip, snapped out to whole pixels.
+    assert written["bbox"] == pytest.approx(list(pixels_footprint(clip_file)))
+    assert covers(written["bbox"], clip_bbox, slack=1e-3)
     ring = written["geometry"]["coordinates"][0]
-    assert min(p[0] for p in ring) == pytest.approx(clip_bbox[0])
+    assert min(p[0] for p in ring) == pytest.approx(written["bbox"][0])
     # Non-raster assets are copied whole by default, or skipped on request.
     assert (tmp_path / "info.json").read_text() == '{"hello": "world"}'
     skipped = blocking.download_item(item, tmp_path / "skip", bbox=clip_bbox, non_raster="skip")
     assert list(skipped.assets) == ["meta"]
     assert out.assets["meta"].media_type == pystac.MediaType.COG
+
+
+@pytest.mark.parametrize("cut", ["bbox", "window"])
+def test_footprint_comes_from_the_pixels_written(
+    http: HttpPeer, meta_cog: Path, tmp_path: Path, cut: str
+) -> None:
+    # The source item says it is somewhere else entirely (the footprint is wrong).
+    item = make_item("WRONG", {"meta": http.url_for("meta/meta.tif")})
+    item.bbox = [100.0, -10.0, 100.1, -9.9]
+    item.geometry = box_geometry(item.bbox)
+    if cut == "bbox":
+        clip_bbox = transform_bounds(UTM, "EPSG:4326", *utm_box(501000, 4992000, 2000))
+        out = blocking.download_item(item, tmp_path, bbox=clip_bbox)
+    else:
+        out = blocking.download_item(item, tmp_path, window=((100, 300), (50, 650)))
+    footprint = pixels_footprint(tmp_path / "meta.tif")
+    written = json.loads((tmp_path / "WRONG.json").read_text())
+    for result in (written, out.to_dict()):
+        assert result["bbox"] == pytest.approx(list(footprint))
+        assert result["geometry"] == box_geometry(result["bbox"])
+    if cut == "bbox":
+        assert covers(footprint, clip_bbox, slack=1e-3)
+    else:
+        with rasterio.open(meta_cog) as src:
+            left, top = src.transform @ (50, 100)
+            right, bottom = src.transform @ (650, 300)
+        utm = transform_bounds("EPSG:4326", UTM, *footprint)
+        assert utm == pytest.approx((left, bottom, right, top), abs=5)
+
+
+def box_geometry(bbox: Sequence[float]) -> dict[str, object]:
+    west, south, east, north = bbox
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
 
 
 def test_reads_only_intersecting_tiles(http: HttpPeer, big_cog: Path, tmp_path: Path) -> None:
