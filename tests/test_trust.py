@@ -274,3 +274,17 @@ def test_redirects_go_only_to_http_in_both_views(
         ds.read(1)
     assert "redirect" in str(byte_view.value).lower()
     assert_no_canary(canary, byte_view.value, gdal_view.value)
+
+
+@pytest.mark.parametrize("call", ["item", "collection"])
+def test_bad_json_names_are_refused_before_any_byte(
+    http: HttpPeer, remote_item: pystac.Item, tmp_path: Path, call: str
+) -> None:
+    destination = tmp_path / "dest"
+    with pytest.raises(stac_asset.UnsafePathError):
+        if call == "item":
+            blocking.download_item(remote_item, destination, file_name="../../escape.json")
+        else:
+            blocking.download_item_collection([remote_item], destination, file_name="../x.json")
+    assert not destination.exists() and not list(tmp_path.rglob("*.json"))
+    assert not http.requests_for(lambda r: r["path"].endswith(".tif"))
