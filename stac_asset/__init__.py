@@ -5,10 +5,26 @@ each asset href into an :class:`Access` (a GDAL view and a byte view), which
 :func:`open` reads in place with rasterio and the download functions copy.
 """
 
-from . import blocking
+from . import blocking, compat, coroutines
 from ._version import __version__
 from .access import Access
-from .api import (
+from .clients import (
+    AzureClient,
+    ByteStream,
+    Client,
+    EarthdataClient,
+    FilesystemClient,
+    GcsClient,
+    HttpClient,
+    OAuth2Client,
+    PlanetaryComputerClient,
+    S3Client,
+    UsgsErosClient,
+    get_client_classes,
+)
+from .clients.base import Faces, use_faces
+from .config import Config, ErrorStrategy, FileNameStrategy
+from .coroutines import (
     assert_asset_exists,
     assert_href_exists,
     asset_exists,
@@ -24,21 +40,6 @@ from .api import (
     open_href,
     read_href,
 )
-from .clients import (
-    AzureClient,
-    ByteStream,
-    Client,
-    EarthdataClient,
-    FilesystemClient,
-    GcsClient,
-    HttpClient,
-    OAuth2Client,
-    PlanetaryComputerClient,
-    S3Client,
-    UsgsErosClient,
-    get_client_classes,
-)
-from .config import Config, ErrorStrategy, FileNameStrategy
 from .errors import (
     AccessDeniedError,
     AccessError,
@@ -69,6 +70,19 @@ from .messages import (
 )
 from .opening import open, resolve
 from .retry import RetryPolicy
+
+# The clients' stac-asset 0.4 methods (client.download_item, ...) forward to the async face.
+use_faces(
+    Faces(
+        download_item=coroutines.download_item,
+        download_file=coroutines.download_file,
+        read_href=coroutines.read_href,
+        open_href=coroutines.open_href,
+        href_exists=coroutines.href_exists,
+        assert_href_exists=coroutines.assert_href_exists,
+        client_from_config=compat.client_from_config,
+    )
+)
 
 __all__ = [
     "Access",

@@ -2,7 +2,10 @@
 
 These run the transfer engine on the calling thread (fanning out to a
 thread pool for concurrent files), so they also work where an event loop is
-already running, such as a Jupyter notebook.
+already running, such as a Jupyter notebook. Each function keeps its public
+signature (stac-asset 0.4's included), folds its settings and 0.4 arguments
+once (:func:`stac_asset.compat.call_settings`) and forwards to the engine
+(:mod:`stac_asset.engine`).
 """
 
 from __future__ import annotations
@@ -16,98 +19,35 @@ import pystac
 
 from . import compat
 from .clients import ByteStream, Client
-from .clip import WindowLike
+from .clip_spec import WindowLike
 from .config import Config
-from .destination import Destination
-from .download import (
-    Job,
-    Plan,
-    absolute_hrefs,
-    describe_clip,
-    execute,
-    plan_item,
-    prepare,
-    rewrite,
-)
-from .errors import (
-    AccessError,
-    DirectoryNotFoundError,
-    DownloadError,
-    LocalHrefError,
-    NotAnItemError,
-    StacAssetError,
-)
-from .items import asset_href, checked_href, raw_href, read_item, read_item_collection
+from .engine import destination_of, download_one, download_owners
+from .errors import AccessError, LocalHrefError, NotAnItemError, StacAssetError
+from .items import checked_href, read_item, read_item_collection
 from .layout import item_directory
-from .messages import as_callback
 from .paths import check_component
 from .resolver import ClientSpec, Resolver
 from .retry import call_with_retries
 from .transfer import Fetcher, Transfer
-from .trust import check_asset
 
 PathLike = str | os.PathLike[str]
 
 ITEM_COLLECTION_FILE_NAME = "item-collection.json"
 
 
-def _config(config: Config | None, options: dict[str, Any]) -> Config:
-    result = (config or Config()).with_options(**options) if options else (config or Config())
-    result.validate()
-    return result
-
-
-def _resolver(
-    clients: Sequence[Client] | None, client: ClientSpec | None, settings: Config
-) -> Resolver:
-    """The call's resolver, with its trust settings (``allow_local``, ``remote_items``)."""
-    return Resolver(
-        clients or (),
-        force=client,
-        allow_local=settings.allow_local,
-        remote_items=settings.remote_items,
-    )
-
-
 def _open(
-    href: str,
-    clients: Sequence[Client] | None,
-    client: ClientSpec | None,
-    asset: pystac.Asset | None = None,
-    settings: Config | None = None,
+    resolver: Resolver, target: str | pystac.Asset, alternate_assets: list[str] | None = None
 ) -> ByteStream:
-    """Open ``href``; for an ``asset``, under the trust rule of its item."""
-    settings = settings or Config()
-    resolver = _resolver(clients, client, settings)
+    """Open an href, or an asset's href under the trust rule of its item."""
     untrusted = False
-    if asset is not None:
-        href, untrusted = checked_href(asset, resolver, settings.alternate_assets)
+    if isinstance(target, pystac.Asset):
+        asset: pystac.Asset | None = target
+        href, untrusted = checked_href(target, resolver, alternate_assets)
+    else:
+        asset, href = None, target
     chosen = resolver.client_for(href, untrusted=untrusted)
     access = chosen.resolve(href, asset)
     return call_with_retries(lambda: chosen.open_stream(access), chosen.retry)
-
-
-def _destination(target: PathLike, settings: Config) -> Destination:
-    destination = Destination.of(target, settings)
-    if settings.clip is not None and not destination.is_local:
-        raise StacAssetError(
-            "windowed copies (bbox=, window=) are written to local directories only"
-        )
-    return destination
-
-
-def _aim(plan: Plan, destination: Destination) -> None:
-    """Point each job at its final href in the destination."""
-    if not destination.is_local:
-        for job in plan.jobs:
-            job.target = destination.href(job.path)
-
-
-def _move_self_link(item: pystac.Item | pystac.Collection, href: str) -> None:
-    # pystac's set_self_href would also rewrite the (already right) relative asset hrefs.
-    link = item.get_single_link(pystac.RelType.SELF)
-    if link is not None:
-        link.target = href
 
 
 def _check_item(item: object, call: str) -> pystac.Item:
@@ -172,39 +112,36 @@ def download_item(
             ``warn=True`` each failure is a ``DownloadWarning`` instead.)
 
     """
-    # stac-asset 0.4's parameters and client settings (config or options) make the call's clients.
-    options, clients, client = compat.prepare(
+    settings, resolver = compat.call_settings(
         config, options, clients, client, max_concurrent_downloads=max_concurrent_downloads
     )
     item = _check_item(item, "download_item")
-    settings = _config(config, options)
-    destination = _destination(directory, settings)
-    copy = prepare(item)
-    root = item_directory(destination.root, copy, settings.path_template or "")
+    destination = destination_of(directory, settings)
     name = file_name or (f"{item.id}.json" if infer_file_name else None)
-    item_file = root / check_component(name or f"{item.id}.json", "item file name")
-    plan = Plan()
-    plan_item(copy, root, settings, plan)
-    _aim(plan, destination)
-    resolver = _resolver(clients, client, settings)
-    destination.create()
-    try:
-        execute(plan, resolver, settings, as_callback(messages), executor)
-    except DownloadError as error:
-        # What did arrive, for callers that keep going (unsigned, as it would be written).
-        rewrite(copy, plan.all_jobs, item_file, keep_non_downloaded, settings.clip, True)
-        _move_self_link(copy, destination.href(item_file))
-        absolute_hrefs(copy)
-        error.item = copy
-        raise
-    rewrite(
-        copy, plan.all_jobs, item_file, keep_non_downloaded, settings.clip, settings.keep_failed
+    json_name = check_component(name or f"{item.id}.json", "item file name")
+    template = settings.path_template or ""
+
+    def layout(root: Path, copy: pystac.Item | pystac.Collection) -> tuple[Path, Path]:
+        assert isinstance(copy, pystac.Item)
+        directory = item_directory(root, copy, template)
+        return directory, directory / json_name
+
+    (placed,), failure = download_owners(
+        [item],
+        destination,
+        layout,
+        settings,
+        resolver,
+        write_json=bool(name),
+        keep_non_downloaded=keep_non_downloaded,
+        messages=messages,
+        executor=executor,
     )
-    _move_self_link(copy, destination.href(item_file))
-    if name:
-        data = copy.to_dict(transform_hrefs=False)
-        destination.write_json(data, item_file, Fetcher(resolver))
-    absolute_hrefs(copy)
+    copy = placed.owner
+    assert isinstance(copy, pystac.Item)
+    if failure is not None:
+        failure.item = copy
+        raise failure
     return copy
 
 
@@ -265,9 +202,9 @@ def download_item_from_href(
     **options: Any,
 ) -> pystac.Item:
     """Read the item at ``href`` with any client, then :func:`download_item` it."""
-    # The clients config asks for read the item, then fetch its assets.
-    _, clients, _ = compat.prepare(config, options, clients, None)
-    item = read_item(href, Fetcher(Resolver(clients, force=client)))  # an href the caller gave
+    # The clients config asks for read the item (an href the caller gave), then its assets.
+    _, resolver = compat.call_settings(config, options, clients, client)
+    item = read_item(href, Fetcher(resolver))
     return download_item(
         item,
         directory,
@@ -317,7 +254,7 @@ def download_item_collection(
     path_template, file_name, infer_file_name = compat.collection_args(
         path_template, file_name, infer_file_name, ITEM_COLLECTION_FILE_NAME
     )
-    options, clients, client = compat.prepare(
+    settings, resolver = compat.call_settings(
         config,
         options,
         clients,
@@ -325,55 +262,34 @@ def download_item_collection(
         path_template=path_template,
         max_concurrent_downloads=max_concurrent_downloads,
     )
-    settings = _config(config, options)
-    resolver = _resolver(clients, client, settings)
     if isinstance(item_collection, str):
         item_collection = read_item_collection(item_collection, Fetcher(resolver))
-    items = [prepare(_check_item(i, "download_item_collection")) for i in item_collection]
-    destination = _destination(directory, settings)
-    template = settings.path_template or "${id}"
-    directories = [item_directory(destination.root, item, template) for item in items]
-    item_paths = [
-        item_root / f"{check_component(item.id, 'item id')}.json"
-        for item, item_root in zip(items, directories, strict=True)
-    ]
+    items = [_check_item(i, "download_item_collection") for i in item_collection]
+    destination = destination_of(directory, settings)
     name = file_name or (ITEM_COLLECTION_FILE_NAME if infer_file_name else None)
-    if name:
-        check_component(name, "item collection file name")
-    plan = Plan()
-    for item, item_root in zip(items, directories, strict=True):
-        plan_item(item, item_root, settings, plan)
-    _aim(plan, destination)
-    destination.create()
-    failure: DownloadError | None = None
-    try:
-        execute(plan, resolver, settings, as_callback(messages), executor)
-    except DownloadError as error:
-        failure = error
-    fetcher = Fetcher(resolver)
-    jobs: dict[int, list[Job]] = {}
-    for job in plan.all_jobs:
-        jobs.setdefault(id(job.item), []).append(job)
-    for item, item_path in zip(items, item_paths, strict=True):
-        rewrite(
-            item,
-            jobs.get(id(item), []),
-            item_path,
-            keep_non_downloaded,
-            settings.clip,
-            settings.keep_failed,
-        )
-        _move_self_link(item, destination.href(item_path))
-        if failure is None:
-            data = item.to_dict(transform_hrefs=False)
-            destination.write_json(data, item_path, fetcher)
-    result = pystac.ItemCollection(items, clone_items=False)
-    if failure is None and name:
-        # Each feature is its item file: relative hrefs, and the self link they resolve against.
-        data = result.to_dict(transform_hrefs=False)
-        destination.write_json(data, destination.root / name, fetcher)
-    for item in items:
-        absolute_hrefs(item)
+    collection_file = destination.root / check_component(name, "file name") if name else None
+    template = settings.path_template or "${id}"
+
+    def layout(root: Path, copy: pystac.Item | pystac.Collection) -> tuple[Path, Path]:
+        assert isinstance(copy, pystac.Item)
+        directory = item_directory(root, copy, template)
+        return directory, directory / f"{check_component(copy.id, 'item id')}.json"
+
+    placed, failure = download_owners(
+        items,
+        destination,
+        layout,
+        settings,
+        resolver,
+        write_json=True,
+        keep_non_downloaded=keep_non_downloaded,
+        messages=messages,
+        executor=executor,
+        collection_file=collection_file,
+    )
+    result = pystac.ItemCollection(
+        [e.owner for e in placed if isinstance(e.owner, pystac.Item)], clone_items=False
+    )
     if failure is not None:
         failure.item_collection = result
         raise failure
@@ -399,26 +315,8 @@ def download_asset(
     accepted for stac-asset 0.4 (bytes are always streamed to disk); a
     complete file already at ``path`` is kept unless ``overwrite=True``.
     """
-    options, clients, client = compat.prepare(config, options, clients, client)
-    settings = _config(config, options)
-    target = Path(path).absolute()
-    if not settings.make_directory and not target.parent.is_dir():
-        raise DirectoryNotFoundError(str(target.parent))
-    owner = asset.owner if isinstance(asset.owner, (pystac.Item, pystac.Collection)) else None
-    job = Job(owner, key, asset, asset_href(asset, settings.alternate_assets), target)
-    job.clip = settings.clip
-    resolver = _resolver(clients, client, settings)
-    job.untrusted = resolver.untrusted(owner)
-    if job.untrusted:
-        check_asset(asset, job.href, raw_href(asset, settings.alternate_assets))
-    plan = Plan()
-    plan.add(job)
-    execute(plan, resolver, settings, as_callback(messages))
-    result = asset.clone()
-    result.href = str(target)
-    if job.clipped is not None:
-        describe_clip(result, job.clipped, target)
-    return result
+    settings, resolver = compat.call_settings(config, options, clients, client)
+    return download_one(key, asset, path, settings, resolver, messages)
 
 
 def clip_asset(
@@ -501,17 +399,15 @@ def download_file(
     )
 
 
-def _read_clients(
+def _read_settings(
     config: Config | Sequence[Client] | None,
     clients: Sequence[Client] | None,
     client: ClientSpec | None,
-) -> tuple[Config, list[Client], ClientSpec | None]:
-    """The settings and clients of a read; 0.4 passed ``config`` where this library had clients."""
+    **options: Any,
+) -> tuple[Config, Resolver]:
+    """The settings and resolver of a read; 0.4 passed ``config`` where this library had clients."""
     settings, clients = compat.split_config(config, clients)
-    settings = settings or Config()
-    settings.validate()
-    given, forced = compat.call_clients(settings, clients, client)
-    return settings, given, forced
+    return compat.call_settings(settings, options, clients, client)
 
 
 def read_href(
@@ -526,8 +422,8 @@ def read_href(
     ``config``'s client settings (``http_headers``, ``s3_requester_pays``...)
     configure the clients; a list of clients in its place is taken as ``clients``.
     """
-    _, clients, client = _read_clients(config, clients, client)
-    return Fetcher(Resolver(clients, force=client)).read(Transfer(href))
+    _, resolver = _read_settings(config, clients, client)
+    return Fetcher(resolver).read(Transfer(href))
 
 
 def open_href(
@@ -541,8 +437,8 @@ def open_href(
 
     Takes ``config`` and ``clients`` as :func:`read_href` does.
     """
-    _, clients, client = _read_clients(config, clients, client)
-    with _open(href, clients, client) as stream:
+    _, resolver = _read_settings(config, clients, client)
+    with _open(resolver, href) as stream:
         yield from stream.chunks()
 
 
@@ -561,7 +457,7 @@ def assert_href_exists(
     href: str, clients: Sequence[Client] | None = None, *, client: ClientSpec | None = None
 ) -> None:
     """Raise an :class:`~stac_asset.errors.AccessError` unless ``href`` can be read."""
-    with _open(href, clients, client):
+    with _open(Resolver(clients or (), force=client), href):
         pass
 
 
@@ -604,10 +500,9 @@ def assert_asset_exists(
     reach local files (:class:`~stac_asset.LocalHrefError`) unless
     ``allow_local`` (or ``config.allow_local``).
     """
-    settings, clients, client = _read_clients(config, clients, client)
-    if allow_local:
-        settings = settings.with_options(allow_local=True)
-    with _open(asset_href(asset, settings.alternate_assets), clients, client, asset, settings):
+    options = {"allow_local": True} if allow_local else {}
+    settings, resolver = _read_settings(config, clients, client, **options)
+    with _open(resolver, asset, settings.alternate_assets):
         pass
 
 
@@ -623,6 +518,7 @@ def download_collection(
     stream: bool | None = None,
     *,
     client: ClientSpec | None = None,
+    executor: Any = None,
     **options: Any,
 ) -> pystac.Collection:
     """Download a collection's own assets into ``directory`` and write the collection beside them.
@@ -636,24 +532,25 @@ def download_collection(
         files, each keeping its original href as the ``origin`` alternate.
 
     """
-    options, clients, client = compat.prepare(
+    settings, resolver = compat.call_settings(
         config, options, clients, client, max_concurrent_downloads=max_concurrent_downloads
     )
-    settings = _config(config, options)
-    destination = _destination(directory, settings)
-    copy = prepare(collection)
-    name = check_component(file_name or "collection.json", "collection file name")
-    collection_file = destination.root / name
-    plan = Plan()
-    plan_item(copy, destination.root, settings, plan)
-    _aim(plan, destination)
-    resolver = _resolver(clients, client, settings)
-    destination.create()
-    execute(plan, resolver, settings, as_callback(messages))
-    rewrite(copy, plan.all_jobs, collection_file, keep_non_downloaded, None, settings.keep_failed)
-    _move_self_link(copy, destination.href(collection_file))
-    if file_name:
-        data = copy.to_dict(transform_hrefs=False)
-        destination.write_json(data, collection_file, Fetcher(resolver))
-    absolute_hrefs(copy)
+    destination = destination_of(directory, settings)
+    json_name = check_component(file_name or "collection.json", "collection file name")
+    (placed,), failure = download_owners(
+        [collection],
+        destination,
+        lambda root, _copy: (root, root / json_name),
+        settings,
+        resolver,
+        write_json=bool(file_name),
+        keep_non_downloaded=keep_non_downloaded,
+        messages=messages,
+        executor=executor,
+    )
+    copy = placed.owner
+    assert isinstance(copy, pystac.Collection)
+    if failure is not None:
+        failure.collection = copy
+        raise failure
     return copy

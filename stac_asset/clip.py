@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 import rasterio
 import rasterio.shutil
@@ -27,34 +27,10 @@ from rasterio.windows import Window
 from . import opening
 from .access import Access
 from .clients.filesystem import partial_path
-from .errors import StacAssetError
+from .clip_spec import WGS84, Clip
+from .errors import ClipError
 
-WGS84 = "EPSG:4326"
 _BLOCK = 512
-_RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img", ".nc")
-
-WindowLike: TypeAlias = "Window | tuple[tuple[int, int], tuple[int, int]]"
-"""A rasterio Window, or ``((row_start, row_stop), (col_start, col_stop))``."""
-
-
-class ClipError(StacAssetError, ValueError):
-    """A bbox or window misses the raster, or the clip cannot be written."""
-
-
-@dataclass(frozen=True)
-class Clip:
-    """What to cut: a bbox (in ``bbox_crs``) or a pixel window, and how to write it."""
-
-    bbox: tuple[float, float, float, float] | None = None
-    bbox_crs: str = WGS84
-    window: WindowLike | None = None
-    overviews: bool = False
-    compress: str | None = None
-    """Compression of the output; the source's when None."""
-
-    def __post_init__(self) -> None:
-        if (self.bbox is None) == (self.window is None):
-            raise ValueError("give exactly one of bbox and window")
 
 
 @dataclass(frozen=True)
@@ -83,13 +59,6 @@ class ClipResult:
                 (bounds.left, bounds.bottom, bounds.right, bounds.top),
                 footprint,
             )
-
-
-def is_raster(href: str, media_type: str | None) -> bool:
-    """Whether an asset is a raster GDAL can clip, from its media type or file name."""
-    if media_type:
-        return any(kind in media_type for kind in ("tiff", "jp2", "netcdf", "x-hdf"))
-    return href.lower().split("?", 1)[0].endswith(_RASTER_SUFFIXES)
 
 
 def source_window(src: DatasetReader, clip: Clip, what: str) -> Window:

@@ -28,7 +28,7 @@ from .clients import (
 from .clients.oauth2 import ENV_PREFIX as OAUTH2_ENV_PREFIX
 from .config import Config
 from .errors import ConfigError
-from .resolver import ClientSpec, default_client
+from .resolver import ClientSpec, Resolver, default_client
 from .retry import RetryPolicy
 
 ClientT = TypeVar("ClientT", bound=Client)
@@ -183,25 +183,33 @@ def call_clients(
     return [*given, *configured_clients(config)], forced
 
 
-def prepare(
+def call_settings(
     config: Config | None,
     options: dict[str, Any],
     clients: Sequence[Client] | None,
     client: ClientSpec | None,
     **fields: Any,
-) -> tuple[dict[str, Any], list[Client], ClientSpec | None]:
-    """Fold 0.4's explicit parameters into ``options`` and build the call's clients.
+) -> tuple[Config, Resolver]:
+    """The validated settings and the resolver of one call, built once.
 
-    ``fields`` are 0.4 parameters that are :class:`~stac_asset.Config` fields
-    here (``max_concurrent_downloads``, ``path_template``); ``None`` means not
-    given. The settings are validated here, so a bad one fails before any
+    ``options`` override ``config``'s fields; ``fields`` are 0.4 parameters
+    that are :class:`~stac_asset.Config` fields here (``max_concurrent_downloads``,
+    ``path_template``), ``None`` meaning not given. The resolver asks the
+    clients handed in, then those the settings configure (0.4's client
+    settings), and holds the trust settings; a bad setting fails before any
     client is built.
     """
     options = {**options, **{name: value for name, value in fields.items() if value is not None}}
     settings = (config or Config()).with_options(**options) if options else (config or Config())
     settings.validate()
     given, forced = call_clients(settings, clients, client)
-    return options, given, forced
+    resolver = Resolver(
+        given,
+        force=forced,
+        allow_local=settings.allow_local,
+        remote_items=settings.remote_items,
+    )
+    return settings, resolver
 
 
 def _is_clients(value: object) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._secrets import is_sensitive, register
-from .clip import Clip
+from .clip_spec import Clip
 from .errors import CannotIncludeAndExclude, ConfigError
 from .strategy import ErrorStrategy, FileNameStrategy
 

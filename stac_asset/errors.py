@@ -184,6 +184,10 @@ class UnsafePathError(StacAssetError, ValueError):
     """A destination path built from untrusted input would leave the destination directory."""
 
 
+class ClipError(StacAssetError, ValueError):
+    """A bbox or window misses the raster, or the clip cannot be written."""
+
+
 class ConfigError(StacAssetError, ValueError):
     """Download settings that contradict each other or cannot be honoured."""
 
@@ -242,6 +246,9 @@ class DownloadError(StacAssetError):
 
     item_collection: pystac.ItemCollection | None = None
     """For :func:`~stac_asset.download_item_collection`: the items as far as downloaded."""
+
+    collection: pystac.Collection | None = None
+    """For :func:`~stac_asset.download_collection`: the collection as far as downloaded."""
 
     def __init__(self, failures: Sequence[AssetFailure]) -> None:
         self.failures = list(failures)

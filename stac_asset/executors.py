@@ -8,14 +8,12 @@ the worker). Credentials and tokens are resolved on the worker.
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pystac
-
-from .clip import Clip, ClipResult
+from .clip import ClipResult
+from .clip_spec import Clip
 from .config import Config
 from .resolver import Resolver
 
@@ -43,36 +41,16 @@ class RemoteOutcome:
     clipped: ClipResult | None
 
 
-def run_remote(spec: RemoteJob) -> RemoteOutcome:
-    """Do one asset's work on a worker (the same code as on the local thread pool)."""
-    from .download import Job, run_job  # the engine imports this module
-    from .transfer import Fetcher
-
-    job = Job(
-        None,
-        spec.key,
-        pystac.Asset.from_dict(spec.asset),
-        spec.href,
-        Path(spec.path),
-        list(spec.fallbacks),
-        spec.clip,
-        untrusted=spec.untrusted,
-    )
-    fetcher = Fetcher(spec.resolver, max_per_host=spec.config.max_concurrent_per_host)
-    run_job(job, fetcher, spec.config, None)
-    return RemoteOutcome(job.href, job.clipped)
-
-
 def is_distributed(executor: Any) -> bool:
     """Whether ``executor`` is a dask.distributed ``Client``."""
     return type(executor).__module__.split(".")[0] == "distributed"
 
 
-def submit(executor: Any, spec: RemoteJob) -> Any:
-    """Submit one job; dask is told the task is impure, so each runs (and reruns) for real."""
+def submit(executor: Any, work: Callable[[RemoteJob], RemoteOutcome], spec: RemoteJob) -> Any:
+    """Submit ``work(spec)``; dask is told the task is impure, so each runs (and reruns)."""
     if is_distributed(executor):
-        return executor.submit(run_remote, spec, pure=False)
-    return executor.submit(run_remote, spec)
+        return executor.submit(work, spec, pure=False)
+    return executor.submit(work, spec)
 
 
 def completed(executor: Any, futures: list[Any]) -> Iterator[Any]:

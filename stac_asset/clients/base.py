@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Hashable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pystac
 
 from ..access import Access
+from ..config import Config
 from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy
 from . import environment
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-
-    from ..config import Config
 
 
 Matches = TypeVar("Matches", bound=Callable[..., bool])
@@ -202,22 +202,22 @@ class Client(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
-    # stac-asset 0.4 vocabulary: the client as the entry point for transfers.
+    # stac-asset 0.4 vocabulary: the client as the entry point for transfers. The
+    # engine sits above the clients, so these forward to the faces registered
+    # with use_faces (by the package, on import) rather than import them.
 
     @classmethod
     async def from_config(cls, config: Config) -> Self:
         """A new client set up by stac-asset 0.4's ``Config`` (``http_*``, ``s3_*``...)."""
-        from ..compat import client_from_config
-
-        return client_from_config(cls, config)
+        client = _faces().client_from_config(cls, config)
+        assert isinstance(client, cls)
+        return client
 
     async def download_item(
         self, item: pystac.Item, directory: str | os.PathLike[str], **kwargs: Any
     ) -> pystac.Item:
         """Download an item's assets with this client; see :func:`stac_asset.download_item`."""
-        from .. import api
-
-        return await api.download_item(item, directory, clients=[self], **kwargs)
+        return await _faces().download_item(item, directory, clients=[self], **kwargs)
 
     async def download_href(
         self,
@@ -235,18 +235,13 @@ class Client(ABC):
         failed download never leaves a file (``clean=False`` is refused),
         content types are not checked, and bytes are always streamed.
         """
-        from .. import api
-        from ..config import Config
-
         if not clean:
             Config(clean=False).validate()
-        await api.download_file(href, path, clients=[self], messages=messages, **kwargs)
+        await _faces().download_file(href, path, clients=[self], messages=messages, **kwargs)
 
     async def read_href(self, href: str) -> bytes:
         """Read all the bytes of ``href`` into memory."""
-        from .. import api
-
-        return await api.read_href(href, clients=[self])
+        return await _faces().read_href(href, clients=[self])
 
     async def open_href(
         self, href: str, content_type: str | None = None, stream: bool | None = None
@@ -256,19 +251,44 @@ class Client(ABC):
         ``content_type`` and ``stream`` are accepted for stac-asset 0.4: content
         types are not checked, and bytes are always streamed.
         """
-        from .. import api
-
-        async for chunk in api.open_href(href, clients=[self]):
+        async for chunk in _faces().open_href(href, clients=[self]):
             yield chunk
 
     async def href_exists(self, href: str) -> bool:
         """Whether ``href`` can be read with this client."""
-        from .. import api
-
-        return await api.href_exists(href, clients=[self])
+        return await _faces().href_exists(href, clients=[self])
 
     async def assert_href_exists(self, href: str) -> None:
         """Raise an :class:`~stac_asset.errors.AccessError` unless ``href`` can be read."""
-        from .. import api
+        await _faces().assert_href_exists(href, clients=[self])
 
-        await api.assert_href_exists(href, clients=[self])
+
+@dataclass(frozen=True)
+class Faces:
+    """The calls the 0.4-style client methods forward to: the async face, and building from Config.
+
+    The engine and its faces import the clients, never the other way round;
+    :mod:`stac_asset` registers these with :func:`use_faces` when imported.
+    """
+
+    download_item: Callable[..., Awaitable[pystac.Item]]
+    download_file: Callable[..., Awaitable[None]]
+    read_href: Callable[..., Awaitable[bytes]]
+    open_href: Callable[..., AsyncIterator[bytes]]
+    href_exists: Callable[..., Awaitable[bool]]
+    assert_href_exists: Callable[..., Awaitable[None]]
+    client_from_config: Callable[[type[Client], Config], Client]
+
+
+_registered: list[Faces] = []
+
+
+def use_faces(faces: Faces) -> None:
+    """Register the calls the clients' 0.4-style methods forward to (see :class:`Faces`)."""
+    _registered[:] = [faces]
+
+
+def _faces() -> Faces:
+    if not _registered:
+        raise RuntimeError("import stac_asset before using a client's transfer methods")
+    return _registered[0]

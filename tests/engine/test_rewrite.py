@@ -10,7 +10,7 @@ import pystac
 import pytest
 
 from stac_asset import DownloadWarning, blocking
-from stac_asset.download import prepare
+from stac_asset.plan import prepare
 from tests.conftest import make_item
 
 

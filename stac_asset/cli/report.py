@@ -13,9 +13,9 @@ from typing import Any
 
 import pystac
 
-from .errors import StacAssetError
-from .items import checked_href
-from .resolver import Resolver
+from ..errors import StacAssetError
+from ..items import checked_href
+from ..resolver import Resolver
 
 _CHECKS_AT_ONCE = 16
 

@@ -11,8 +11,8 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-from ._secrets import mask_url
-from .messages import (
+from .._secrets import mask_url
+from ..messages import (
     ErrorAssetDownload,
     FinishAssetDownload,
     Message,
