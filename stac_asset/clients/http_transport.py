@@ -1,0 +1,231 @@
+"""How the HTTP byte view sends: requests (urllib3 beneath), reading the environment as it does.
+
+Every GET of :class:`~stac_asset.HttpClient` and the clients built on it goes
+through ``session.send``: a user's own session and adapters, HTTP mocks that
+patch requests (``responses``) or urllib3 (vcrpy), proxies, ``~/.netrc`` and CA
+bundles apply alike whatever the session holds. What is added here:
+
+- :class:`Adapter`, the adapter of the sessions this library makes, whose
+  connections skip every interim ``1xx`` answer but ``101`` (http.client
+  skips only ``100``: a ``103 Early Hints`` would otherwise be taken for the
+  answer, and the real one left on the pooled connection for the next request);
+- :func:`environment`, requests' own ``merge_environment_settings`` remembered
+  per origin while the variables it reads stay the same (read on every
+  request, they cost about a fifth of a small file's CPU), plus
+  ``SSL_CERT_FILE`` as a third CA bundle variable, as OpenSSL and curl read it;
+- :func:`failure`, which tells a transient failure (connection lost, timeout)
+  from an answer that is not HTTP and will not become HTTP on a retry.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
+import urllib3.connectionpool
+import urllib3.exceptions
+from urllib3.poolmanager import PoolManager, ProxyManager
+
+from ..errors import AccessError, TransientError
+
+POOL_SIZE = 64
+"""Idle keep-alive connections kept per origin (more may be open at once)."""
+
+# The variables requests (and urllib.request.getproxies) read for an http(s)
+# URL, and the CA bundle ones: a change to any of them is seen by the next request.
+_ENVIRONMENT = tuple(
+    name
+    for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+    for name in (base, base.upper())
+) + ("REQUEST_METHOD", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+class FinalResponse(http.client.HTTPResponse):
+    """http.client's response that reads past every interim answer (``1xx``) but ``101``.
+
+    RFC 9110 (15.2): a client must parse any number of ``1xx`` answers
+    before the final one, even ones it did not expect.
+    """
+
+    def begin(self) -> None:
+        """Read status and headers of the final answer."""
+        super().begin()
+        while 100 <= self.status < 200 and self.status != 101:
+            self.headers = self.msg = None  # type: ignore[assignment]
+            super().begin()
+
+
+class _HTTPConnection(urllib3.connection.HTTPConnection):
+    response_class = FinalResponse
+
+
+class _HTTPSConnection(urllib3.connection.HTTPSConnection):
+    response_class = FinalResponse
+
+
+class _HTTPConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSConnectionPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOLS = {"http": _HTTPConnectionPool, "https": _HTTPSConnectionPool}
+
+
+class Adapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, on connections that skip interim answers (see :class:`FinalResponse`)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """Make the pool manager, with this module's connection pools."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
+        """The manager for ``proxy``; an HTTP(S) proxy's connections skip interim answers too."""
+        manager: PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, ProxyManager):
+            manager.pool_classes_by_scheme = dict(_POOLS)
+        return manager
+
+
+def new_session() -> requests.Session:
+    """A session for many concurrent downloads, whose connections skip interim answers."""
+    session = requests.Session()
+    adapter = Adapter(pool_connections=16, pool_maxsize=POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class _Remembered:
+    """Environment settings per origin, valid while the variables (and the session's) stay."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.snapshot: tuple[str | None, ...] = ()
+        self.settings: dict[str, dict[str, Any]] = {}
+
+
+_REMEMBERED = _Remembered()
+
+
+def environment(session: requests.Session, url: str, origin: str) -> dict[str, Any]:
+    """What ``session.request`` would pass to ``session.send`` for ``url``: proxies, verify, cert.
+
+    requests' ``merge_environment_settings`` (proxy variables, ``NO_PROXY``,
+    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``), plus ``SSL_CERT_FILE`` when
+    neither of those is set; remembered per origin until one of the variables
+    changes. The session's own ``proxies``, ``verify`` and ``cert`` are read
+    each time.
+    """
+    if not session.trust_env:
+        return _merged(session, url)
+    snapshot = tuple(os.environ.get(name) for name in _ENVIRONMENT)
+    remembered = _REMEMBERED
+    if remembered.snapshot == snapshot:
+        found = remembered.settings.get(origin)
+        if found is not None and found["_session"] == _session_settings(session):
+            return found
+    settings = _merged(session, url)
+    settings["_session"] = _session_settings(session)
+    with remembered.lock:
+        if remembered.snapshot != snapshot:
+            remembered.snapshot, remembered.settings = snapshot, {}
+        remembered.settings[origin] = settings
+    return settings
+
+
+def send_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``session.send`` among :func:`environment`'s settings."""
+    return {name: settings[name] for name in ("proxies", "verify", "cert")}
+
+
+def _session_settings(session: requests.Session) -> tuple[Any, ...]:
+    proxies = tuple(sorted(session.proxies.items())) if session.proxies else ()
+    return proxies, session.verify, session.cert
+
+
+def _merged(session: requests.Session, url: str) -> dict[str, Any]:
+    return dict(session.merge_environment_settings(url, {}, True, ca_setting(session), None))
+
+
+def ca_setting(session: requests.Session) -> Any:
+    """What certificates are checked against for ``session``: a file or directory, or a bool.
+
+    ``session.verify`` when it was set (a bundle, or False); else, while
+    ``trust_env``, ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE`` or
+    ``SSL_CERT_FILE``, the first set; else requests' default (certifi). requests
+    itself lets the variables override a bundle set on the session
+    (psf/requests#3829); here the session's own setting wins.
+    """
+    verify = session.verify
+    if verify is True and session.trust_env:
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+            if os.environ.get(name):
+                return os.environ[name]
+    return verify
+
+
+def failure(error: requests.RequestException, href: str, client: str) -> AccessError:
+    """The error for a request that got no usable answer.
+
+    A lost or refused connection and a timeout are transient; an answer that
+    is not HTTP (an over-long or malformed status or header line, too many
+    headers, an unknown protocol) and a refused URL or header are not: asking
+    again would only get the same.
+    """
+    malformed = _malformed(error)
+    if malformed is not None:
+        return AccessError(href, client, f"the server's answer is not valid HTTP ({malformed})")
+    if isinstance(error, (requests.ConnectionError, requests.Timeout)):
+        return TransientError(href, client, f"request failed ({type(error).__name__})")
+    return AccessError(href, client, f"request failed: {error}")
+
+
+def _malformed(error: BaseException) -> str | None:
+    """The http.client parse error behind ``error``, described, if there is one."""
+    for cause in _causes(error):
+        # RemoteDisconnected is a BadStatusLine and a ConnectionResetError: a lost connection.
+        if isinstance(cause, http.client.HTTPException) and not isinstance(
+            cause, (ConnectionError, http.client.IncompleteRead)
+        ):
+            text = str(cause)
+            if len(text) > 80:
+                text = text[:80] + "..."
+            return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+    return None
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error``, what it wraps (urllib3 and requests put the cause in ``args``), and so on."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for linked in (current.__cause__, current.__context__, getattr(current, "reason", None)):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+
+
+BODY_ERRORS = (
+    urllib3.exceptions.HTTPError,
+    requests.RequestException,
+    http.client.HTTPException,
+    ConnectionError,
+    TimeoutError,
+)
+"""What reading a body can raise when the connection breaks or the server stops sending."""
