@@ -46,14 +46,22 @@ class Transfer:
     checksum: str | None = None
 
 
-class _MemoryWriter(ByteWriter):
-    """Collects an object in memory (item JSON, small files)."""
+class _Enough(Exception):
+    """A read into memory has all the bytes its caller wants."""
 
-    def __init__(self) -> None:
+
+class _MemoryWriter(ByteWriter):
+    """Collects an object in memory (item JSON, small files), up to ``limit`` bytes and one more."""
+
+    def __init__(self, limit: int | None = None) -> None:
         self._buffer = io.BytesIO()
+        self._limit = limit
 
     def write(self, chunk: bytes) -> None:
         self._buffer.write(chunk)
+        if self._limit is not None and self._buffer.tell() > self._limit:
+            self._buffer.truncate(self._limit + 1)
+            raise _Enough
 
     def restart(self) -> None:
         self._buffer = io.BytesIO()
@@ -159,6 +167,9 @@ class Fetcher:
                         out.write(chunk)
                         verifier.update(chunk)
                         offset += len(chunk)
+                        if transfer.size is not None and offset > transfer.size:
+                            # Not a byte more than the item announced reaches the disk.
+                            verifier.check(transfer.href)
                         failures = 0
                         if self.progress and path is not None:
                             self.progress(WriteChunk(transfer.href, path, len(chunk)))
@@ -189,12 +200,19 @@ class Fetcher:
                     raise Cancelled(f"cancelled: {transfer.href}") from None
                 waited += delay
 
-    def read(self, transfer: Transfer) -> bytes:
-        """Fetch the whole object into memory (for item JSON and small files)."""
+    def read(self, transfer: Transfer, limit: int | None = None) -> bytes:
+        """Fetch the whole object into memory (for item JSON and small files).
+
+        With ``limit``, reading stops one byte past it: a longer answer is
+        cut to ``limit + 1`` bytes (unverified), for the caller to refuse.
+        """
         client = self.resolver.client_for(transfer.href)
-        buffer = _MemoryWriter()
+        buffer = _MemoryWriter(limit)
         verifier = Verifier(transfer.size, transfer.checksum)
-        self._stream_into(client, transfer, buffer, verifier, None)
+        try:
+            self._stream_into(client, transfer, buffer, verifier, None)
+        except _Enough:
+            return buffer.getvalue()
         verifier.check(transfer.href)
         return buffer.getvalue()
 

@@ -161,3 +161,24 @@ def test_gdal_checks_the_certificate_as_the_byte_view_does(
         stac_asset.open(peer.url_for("conn/untrusted.tif"), clients=[HttpClient()]),
     ):
         pass
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"])
+def test_a_ca_bundle_variable_set_after_the_client_was_made_applies_to_both_views(
+    tls_peer: tuple[HttpPeer, Path],
+    files: dict[str, bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+) -> None:
+    peer, ca_file = tls_peer
+    write_cog(peer.root / "conn" / "env.tif", 256, 256)
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    client = HttpClient(retry=ONE_TRY)
+    with pytest.raises(DownloadError, match="SSLError"):
+        fetch(peer, client, "f0.bin", tmp_path)
+    monkeypatch.setenv(variable, str(ca_file))
+    assert fetch(peer, client, "f0.bin", tmp_path) == files["f0.bin"]
+    with stac_asset.open(peer.url_for("conn/env.tif"), clients=[client]) as dataset:
+        assert dataset.width == 256

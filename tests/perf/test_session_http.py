@@ -1,4 +1,4 @@
-"""HttpClient sends through its session, whatever the session holds: the same requests on the wire."""
+"""HttpClient sends through its session, whatever it holds: the same requests on the wire."""
 
 from __future__ import annotations
 
