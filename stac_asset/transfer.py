@@ -20,6 +20,7 @@ from .access import Access
 from .checksum import Verifier
 from .clients import ByteWriter, Client
 from .errors import AccessDeniedError, StacAssetError, TransientError, VerificationError
+from .host_limits import OVERLOADED, HostLimits, Slot
 from .messages import OpenUrl, Progress, WriteChunk
 from .paths import href_directory
 from .resolver import Resolver
@@ -104,22 +105,25 @@ class Fetcher:
         self.targets = Resolver(resolver.clients)
         self.progress = progress
         self.cancel = cancel or threading.Event()
-        self._max_per_host = max_per_host
-        self._hosts: dict[str, threading.Semaphore] = {}
-        self._hosts_lock = threading.Lock()
+        # Requests in flight per host adapt to its answers, under this ceiling.
+        self._hosts = HostLimits(max_per_host) if max_per_host is not None else None
         self._netlocs: dict[str, str] = {}
         # Told how long each request waited for its answer (the pool grows on it).
         self._on_wait = on_wait
 
-    def _host_slot(self, href: str) -> threading.Semaphore | None:
-        """The host's transfer slots (None without a per-host limit)."""
-        if self._max_per_host is None:
+    def _host_slot(self, href: str, client: Client) -> Slot | None:
+        """Wait for a place among the requests in flight to the href's host (None: no limit).
+
+        A client's own ``max_per_host``, when it has one, is that host's ceiling.
+        """
+        if self._hosts is None:
             return None
-        host = netloc_of(href, self._netlocs)
-        slot = self._hosts.get(host)
+        limit = self._hosts.of(
+            netloc_of(href, self._netlocs), getattr(client, "max_per_host", None)
+        )
+        slot = limit.acquire(self.cancel)
         if slot is None:
-            with self._hosts_lock:
-                slot = self._hosts.setdefault(host, threading.Semaphore(self._max_per_host))
+            raise Cancelled(f"cancelled: {href}")
         return slot
 
     def _stream_into(
@@ -145,9 +149,11 @@ class Fetcher:
         refreshed = False
         while True:
             attempts += 1
+            slot = None
             try:
                 if access.expires_within():
                     access = client.resolve(transfer.href, transfer.asset)
+                slot = self._host_slot(transfer.href, client)
                 asked = time.monotonic()
                 stream = client.open_stream(access, offset, validator)
                 if self._on_wait is not None:
@@ -180,13 +186,11 @@ class Fetcher:
                             f"body ended after {offset} of {stream.size} bytes",
                         )
                 return
-            except AccessDeniedError:
-                # Signed material can expire mid-job: re-resolve once, then give up.
-                if access.expires_at is None or refreshed:
-                    raise
-                refreshed = True
-                access = client.resolve(transfer.href, transfer.asset)
             except TransientError as error:
+                if slot is not None:
+                    # A refused or reset connection (no status) says overloaded, too.
+                    overloaded = error.status is None or error.status in OVERLOADED
+                    slot.done(overloaded, error.retry_after)
                 failures += 1
                 delay = policy.delay(failures, error.retry_after)
                 if (
@@ -199,6 +203,15 @@ class Fetcher:
                 if self.cancel.wait(delay):
                     raise Cancelled(f"cancelled: {transfer.href}") from None
                 waited += delay
+            except AccessDeniedError:
+                # Signed material can expire mid-job: re-resolve once, then give up.
+                if access.expires_at is None or refreshed:
+                    raise
+                refreshed = True
+                access = client.resolve(transfer.href, transfer.asset)
+            finally:
+                if slot is not None:
+                    slot.done()
 
     def read(self, transfer: Transfer, limit: int | None = None) -> bytes:
         """Fetch the whole object into memory (for item JSON and small files).
@@ -238,27 +251,20 @@ class Fetcher:
         """
         client = self.resolver.client_for(transfer.href)
         target_client, target_access = resolved or self.target(target)
-        slot = self._host_slot(transfer.href)
-        if slot is not None:
-            slot.acquire()
+        source = client.resolve(transfer.href, transfer.asset)
+        if target_client.copy_from(source, client, target_access):
+            self._check_copied(transfer, target_client, target_access)
+            return
+        verifier = Verifier(transfer.size, transfer.checksum)
+        media_type = transfer.asset.media_type if transfer.asset else None
+        writer = target_client.open_writer(target_access, media_type)
         try:
-            source = client.resolve(transfer.href, transfer.asset)
-            if target_client.copy_from(source, client, target_access):
-                self._check_copied(transfer, target_client, target_access)
-                return
-            verifier = Verifier(transfer.size, transfer.checksum)
-            media_type = transfer.asset.media_type if transfer.asset else None
-            writer = target_client.open_writer(target_access, media_type)
-            try:
-                self._stream_into(client, transfer, writer, verifier, path, source)
-                verifier.check(transfer.href)
-                writer.commit()
-            except BaseException:
-                writer.abort()
-                raise
-        finally:
-            if slot is not None:
-                slot.release()
+            self._stream_into(client, transfer, writer, verifier, path, source)
+            verifier.check(transfer.href)
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
 
     def _check_copied(self, transfer: Transfer, client: Client, access: Access) -> None:
         size = client.size_of(access)

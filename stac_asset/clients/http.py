@@ -267,6 +267,10 @@ class HttpClient(Client):
             is given up on (a transient failure, retried): a server that
             trickles bytes cannot hold a download forever. 0 turns it off.
         rate_window: Seconds of waiting for bytes over which ``min_rate`` is measured.
+        max_per_host: The most requests in flight to any one host through this
+            client (its limit adapts below that: see
+            :mod:`stac_asset.host_limits`); None for the download's
+            ``max_concurrent_per_host``.
 
     """
 
@@ -282,6 +286,7 @@ class HttpClient(Client):
         retry: RetryPolicy | None = None,
         min_rate: float = DEFAULT_MIN_RATE,
         rate_window: float = DEFAULT_RATE_WINDOW,
+        max_per_host: int | None = None,
     ) -> None:
         self.session = session if session is not None else new_session()
         self.headers = dict(headers or {})
@@ -290,6 +295,7 @@ class HttpClient(Client):
         self.retry = retry or RetryPolicy()
         self.min_rate = min_rate
         self.rate_window = rate_window
+        self.max_per_host = max_per_host
         register(*(str(v) for k, v in self.session.headers.items() if is_sensitive(k)))
         for values in (self.headers, *self.host_headers.values()):
             register(*(v for k, v in values.items() if is_sensitive(k)))
