@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 import venv
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pystac
@@ -171,18 +171,25 @@ def median(figures: list[Figures], key: str) -> float:
     return statistics.median(f[key] for f in figures)
 
 
-def small(peer: HttpPeer, old: Path, work: Path, runs: int, files: dict[str, str]) -> None:
-    """1,000 x 10 KiB at 0 and 20 ms: wall and CPU per file."""
-    item = write_item(work / "small.json", peer, "small", files, checksums=False)
+def at_latencies(
+    label: str, peer: HttpPeer, old: Path, item: Path, work: Path, runs: int
+) -> Iterator[tuple[list[Figures], list[Figures]]]:
+    """``compare`` at 0 and at 20 ms of latency per request; the figures of each."""
     for latency in (0, 20):
-        theirs, ours = compare(
-            f"1,000 x 10 KiB, {latency} ms latency",
+        yield compare(
+            f"{label}, {latency} ms latency",
             old,
             item,
             work,
             runs,
             before=lambda latency=latency: peer.configure(latency_ms=latency),
         )
+
+
+def small(peer: HttpPeer, old: Path, work: Path, runs: int, files: dict[str, str]) -> None:
+    """1,000 x 10 KiB at 0 and 20 ms: wall and CPU per file."""
+    item = write_item(work / "small.json", peer, "small", files, checksums=False)
+    for theirs, ours in at_latencies("1,000 x 10 KiB", peer, old, item, work, runs):
         for name, figures in (("stac-asset 0.4.8", theirs), ("this project", ours)):
             wall, cpu = median(figures, "seconds"), median(figures, "cpu")
             print(f"  {name:16}: {wall:5.2f} s wall, {cpu / len(files) * 1000:.3f} ms CPU per file")
@@ -201,15 +208,8 @@ def large(peer: HttpPeer, old: Path, work: Path, runs: int, files: dict[str, str
             while chunk := file.read(1024 * 1024):
                 digest.update(chunk)
     hashing = time.process_time() - start
-    for latency in (0, 20):
-        theirs, ours = compare(
-            f"32 x 16 MiB with file:checksum, {latency} ms latency",
-            old,
-            item,
-            work,
-            runs,
-            before=lambda latency=latency: peer.configure(latency_ms=latency),
-        )
+    label = "32 x 16 MiB with file:checksum"
+    for theirs, ours in at_latencies(label, peer, old, item, work, runs):
         for name, figures in (("stac-asset 0.4.8", theirs), ("this project", ours)):
             wall, cpu = median(figures, "seconds"), median(figures, "cpu")
             print(f"  {name:16}: {wall:5.2f} s wall, {cpu:5.2f} s CPU")
