@@ -194,11 +194,10 @@ class HttpStream(ByteStream):
         encoded = _encoded(response)
         # Lengths and validators describe the coded bytes, not the decoded ones.
         self.size = None if encoded else _total_size(response)
-        self.validator = (
-            None
-            if encoded
-            else response.headers.get("ETag") or response.headers.get("Last-Modified")
-        )
+        headers = response.headers
+        self.validator = None if encoded else headers.get("ETag") or headers.get("Last-Modified")
+        self.accepts_ranges = not encoded and headers.get("Accept-Ranges", "").lower() == "bytes"
+        """Whether the server says it answers byte ranges of this object."""
 
     def chunks(self) -> Iterator[bytes]:
         """Yield the body in chunks; a lost connection becomes a TransientError."""
@@ -520,16 +519,32 @@ class HttpClient(Client):
         self, access: Access, start: int = 0, validator: str | None = None
     ) -> ByteStream:
         """GET the object from ``start`` (a Range request guarded by ``If-Range``)."""
+        return self._open(access, f"bytes={start}-" if start else None, start, validator)
+
+    def open_range(
+        self, access: Access, start: int, end: int, validator: str | None = None
+    ) -> ByteStream:
+        """GET bytes ``start`` to ``end`` (exclusive) of the object, of version ``validator``.
+
+        A server that ignores the range or whose object changed answers with
+        the whole object: the stream's ``start`` is then 0, or its
+        ``validator`` another one.
+        """
+        return self._open(access, f"bytes={start}-{end - 1}", start, validator)
+
+    def _open(
+        self, access: Access, byte_range: str | None, start: int, validator: str | None
+    ) -> HttpStream:
         headers = {"Accept-Encoding": "identity"}
-        if start:
-            headers["Range"] = f"bytes={start}-"
+        if byte_range:
+            headers["Range"] = byte_range
             if validator:
                 headers["If-Range"] = validator
         response = self.get(access, headers)
-        if start and response.status_code == 206 and _encoded(response):
+        if byte_range and response.status_code == 206 and _encoded(response):
             # A range of coded bytes cannot continue decoded ones: start over.
             response.close()
-            return self.open_stream(access)
+            return self._open(access, None, 0, None)
         try:
             raise_for_status(response, access.href, self.name)
         except AccessError:
