@@ -192,6 +192,7 @@ class HttpStream(ByteStream):
         self._rate_window = rate_window
         self.start = start
         encoded = _encoded(response)
+        self._decode = encoded
         # Lengths and validators describe the coded bytes, not the decoded ones.
         self.size = None if encoded else _total_size(response)
         headers = response.headers
@@ -208,7 +209,8 @@ class HttpStream(ByteStream):
             while True:
                 asked = time.monotonic()
                 # read1 hands over what has arrived, so a cut keeps every byte received.
-                chunk = raw.read1(_CHUNK, decode_content=True)
+                # Decoding only a coded body: urllib3 would copy every chunk once more.
+                chunk = raw.read1(_CHUNK, decode_content=self._decode)
                 if not chunk:
                     return
                 if self._min_rate:
