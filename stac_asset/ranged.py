@@ -44,6 +44,19 @@ PARALLEL = 8
 _READ_BACK = 1024 * 1024
 
 
+def takes_ranges(client: object) -> bool:
+    """Whether ``client`` has an ``open_range`` that matches its ``open_stream``.
+
+    A client class that changes ``open_stream`` (to renew a refused token,
+    say) without its own ``open_range`` keeps every read on ``open_stream``.
+    """
+    for klass in type(client).__mro__:
+        own = klass.__dict__
+        if "open_stream" in own or "open_range" in own:
+            return "open_range" in own
+    return False
+
+
 def can_write_at(path: str | None) -> bool:
     """Whether bytes for ``path`` (a local file, or None) can be written at offsets here."""
     return path is not None and hasattr(os, "pwrite")

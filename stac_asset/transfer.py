@@ -200,7 +200,7 @@ class Fetcher:
         if access is None:
             access = client.resolve(transfer.href, transfer.asset)
         sink = _Sequential(self, transfer, out, verifier, path)
-        if local is not None and hasattr(client, "open_range"):
+        if local is not None and ranged.takes_ranges(client):
             sink.ranged_to = local
         span = Span(self, client, transfer, access)
         span.fetch(sink)

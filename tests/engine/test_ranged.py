@@ -90,3 +90,12 @@ def test_a_server_that_ignores_ranges_gets_one_stream(
     path = download(href, tmp_path, **{"file:checksum": multihash(data)})
     assert path.read_bytes() == data
     assert ranges(http)[-1] is None  # the last request: the whole object, in order
+
+
+def test_a_client_that_changes_open_stream_alone_reads_one_stream() -> None:
+    class Renewing(HttpClient):
+        def open_stream(self, access, start=0, validator=None):  # type: ignore[no-untyped-def]
+            return super().open_stream(access, start, validator)
+
+    assert ranged.takes_ranges(HttpClient())
+    assert not ranged.takes_ranges(Renewing())
