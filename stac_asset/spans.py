@@ -143,7 +143,8 @@ class Span:
                 if slot is not None:
                     # A refused or reset connection (no status) says overloaded, too.
                     overloaded = error.status is None or error.status in OVERLOADED
-                    slot.done(overloaded, error.retry_after)
+                    pause = error.retry_after
+                    slot.done(overloaded, None if pause is None else min(pause, policy.max_delay))
                 failures += 1
                 delay = policy.delay(failures, error.retry_after)
                 if (
