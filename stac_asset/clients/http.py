@@ -249,8 +249,12 @@ class HttpClient(Client):
     follow, in both views: the byte view follows redirects itself, and when
     the headers hold a secret GDAL would pass on (anything but
     ``Authorization``), :meth:`resolve` asks the server once where the href
-    leads and hands GDAL that URL. Credentials from ``~/.netrc`` are never
-    added implicitly (the GDAL view sets ``GDAL_HTTP_NETRC=NO``).
+    leads and hands GDAL that URL. ``user:password@`` in the href, or the
+    ``~/.netrc`` entry of its host, gives basic auth to that origin in both
+    views (see :meth:`resolve`; GDAL's own netrc lookup stays off).
+
+    Every GET goes through ``session.send`` (see
+    :mod:`stac_asset.clients.http_transport`), whatever the session holds.
 
     Args:
         session: A configured :class:`requests.Session`; its custom headers,
