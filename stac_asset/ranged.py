@@ -3,7 +3,8 @@
 Object stores serve each connection at a capped rate (S3 and Azure roughly
 50-100 MB/s per stream), so aws-cli, azcopy and obstore fetch a large object
 as ranges in parallel. Here, an object of at least :data:`THRESHOLD` bytes
-whose first answer says ``Accept-Ranges: bytes`` is cut into parts of
+whose first answer says ``Accept-Ranges: bytes`` and names its version (an
+ETag or Last-Modified) is cut into parts of
 :data:`PART_SIZE` bytes, fetched by up to :data:`PARALLEL` threads in order of
 offset, each part a bounded ``Range`` request guarded by ``If-Range`` (so
 every part is of the same version) that takes one of the host's places (see

@@ -73,6 +73,8 @@ class _Sequential:
             and stream.size is not None
             and stream.size >= ranged.THRESHOLD
             and transfer.size in (None, stream.size)
+            # Without a validator, parts of two versions could not be told apart.
+            and stream.validator is not None
             and getattr(stream, "accepts_ranges", False)
         ):
             self.ranged = (stream.size, stream.validator)
