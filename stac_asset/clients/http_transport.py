@@ -8,7 +8,9 @@ bundles apply alike whatever the session holds. What is added here:
 - :class:`Adapter`, the adapter of the sessions this library makes, whose
   connections skip every interim ``1xx`` answer but ``101`` (http.client
   skips only ``100``: a ``103 Early Hints`` would otherwise be taken for the
-  answer, and the real one left on the pooled connection for the next request);
+  answer, and the real one left on the pooled connection for the next request),
+  and must bring the whole head of the answer within the timeout (a socket
+  timeout alone bounds only the wait between two bytes);
 - :func:`environment`, requests' own ``merge_environment_settings`` remembered
   per origin while the variables it reads stay the same (read on every
   request, they cost about a fifth of a small file's CPU), plus
@@ -19,9 +21,14 @@ bundles apply alike whatever the session holds. What is added here:
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import http.client
+import itertools
 import os
+import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -47,19 +54,108 @@ _ENVIRONMENT = tuple(
 ) + ("REQUEST_METHOD", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 
 
+class _Watch:
+    """One response head being waited for: its connection, and whether time ran out."""
+
+    __slots__ = ("deadline", "expired", "order", "sock")
+
+    def __init__(self, deadline: float, order: int, sock: socket.socket) -> None:
+        self.deadline = deadline
+        self.order = order
+        self.sock: socket.socket | None = sock
+        self.expired = False
+
+    def __lt__(self, other: _Watch) -> bool:
+        return (self.deadline, self.order) < (other.deadline, other.order)
+
+
+class _Watchdog:
+    """Shuts the connection of a response whose head is not in by its deadline.
+
+    A socket timeout bounds the wait between two bytes only: a server that
+    sends a header byte a second would hold a request for days. One thread
+    keeps the deadlines of all heads being read; at a deadline it shuts the
+    connection, so the read ends at once.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._heap: list[_Watch] = []
+        self._forgotten = 0
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, seconds: float, sock: socket.socket) -> _Watch:
+        """Shut ``sock`` in ``seconds`` unless :meth:`forget` is called first."""
+        watch = _Watch(time.monotonic() + seconds, next(self._order), sock)
+        with self._changed:
+            heapq.heappush(self._heap, watch)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="stac-asset-head-deadlines", daemon=True
+                )
+                self._thread.start()
+            if self._heap[0] is watch:
+                self._changed.notify()
+        return watch
+
+    def forget(self, watch: _Watch) -> None:
+        """The head is in (or the read failed): no deadline any more."""
+        with self._changed:
+            watch.sock = None
+            self._forgotten += 1
+            if self._forgotten > 64 and self._forgotten * 2 > len(self._heap):
+                self._heap = [w for w in self._heap if w.sock is not None]
+                heapq.heapify(self._heap)
+                self._forgotten = 0
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                while self._heap and self._heap[0].sock is None:
+                    heapq.heappop(self._heap)
+                    self._forgotten = max(0, self._forgotten - 1)
+                if not self._heap:
+                    self._changed.wait()
+                    continue
+                wait = self._heap[0].deadline - time.monotonic()
+                if wait > 0:
+                    self._changed.wait(wait)
+                    continue
+                watch = heapq.heappop(self._heap)
+                sock, watch.sock, watch.expired = watch.sock, None, True
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+
+
+_WATCHDOG = _Watchdog()
+
+
 class FinalResponse(http.client.HTTPResponse):
     """http.client's response that reads past every interim answer (``1xx``) but ``101``.
 
     RFC 9110 (15.2): a client must parse any number of ``1xx`` answers
-    before the final one, even ones it did not expect.
+    before the final one, even ones it did not expect. The whole head (the
+    interim answers included) must be in within the connection's timeout
+    (see :class:`_Watchdog`), else :class:`TimeoutError`.
     """
 
     def begin(self) -> None:
         """Read status and headers of the final answer."""
-        super().begin()
-        while 100 <= self.status < 200 and self.status != 101:
-            self.headers = self.msg = None  # type: ignore[assignment]
+        sock = getattr(self.fp.raw, "_sock", None) if self.fp is not None else None
+        watch = None
+        if isinstance(sock, socket.socket) and (seconds := sock.gettimeout()):
+            watch = _WATCHDOG.watch(seconds, sock)
+        try:
             super().begin()
+            while 100 <= self.status < 200 and self.status != 101:
+                self.headers = self.msg = None  # type: ignore[assignment]
+                super().begin()
+        finally:
+            if watch is not None:
+                _WATCHDOG.forget(watch)
+                if watch.expired:
+                    raise TimeoutError("the answer's head took longer than the timeout")
 
 
 class _HTTPConnection(urllib3.connection.HTTPConnection):

@@ -133,6 +133,14 @@ def _trickle(connection: socket.socket) -> None:
         time.sleep(0.1)
 
 
+def _trickle_head(connection: socket.socket) -> None:
+    """A status line, then a header one byte every tenth of a second (for 30 s at most)."""
+    connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    for _ in range(300):
+        connection.sendall(b"x")
+        time.sleep(0.1)
+
+
 def _serve(connection: socket.socket) -> None:
     connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     reader = connection.makefile("rb")
@@ -154,6 +162,9 @@ def _serve(connection: socket.socket) -> None:
             LOG.paths.append(path)
         if path == "/trickle.bin":
             _trickle(connection)
+            return
+        if path == "/trickle-head.bin":
+            _trickle_head(connection)
             return
         answer = ANSWERS.get(path)
         if answer is None:

@@ -153,3 +153,12 @@ def test_a_trickling_body_ends_as_a_transient_failure(raw: str, tmp_path: Path) 
     assert time.monotonic() - start < 5
     assert isinstance(error, TransientError)
     assert "under the minimum of 100" in str(error)
+
+
+def test_a_trickling_head_ends_as_a_transient_failure(raw: str, tmp_path: Path) -> None:
+    # Each byte comes well within the timeout; the whole head does not.
+    client = HttpClient(retry=RetryPolicy(max_attempts=1), timeout=1.0)
+    start = time.monotonic()
+    error = fail(raw, "trickle-head.bin", tmp_path, client)
+    assert time.monotonic() - start < 5
+    assert isinstance(error, TransientError)
