@@ -15,12 +15,11 @@ anonymously, with a SAS or with a Planetary Computer token needs no SDK.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pystac
 import requests
@@ -32,6 +31,15 @@ from ..errors import AccessDeniedError, NotFoundError, ResolveError
 from ..retry import RetryPolicy, call_with_retries
 from . import azure_blob
 from .azure_blob import AzureWriter, sign_blob_sas
+from .azure_location import (
+    BLOB_HOST,
+    BlobLocation,
+    account_of_endpoint,
+    public_endpoint,
+    register_sas,
+    sas_expiry,
+    settings_from_env,
+)
 from .base import ByteStream, ByteWriter, Client, decided_per_directory
 from .environment import PROXY_AND_CA
 from .failures import map_exception
@@ -43,79 +51,11 @@ if TYPE_CHECKING:
 API_VERSION = "2022-11-02"
 """The Blob service version our byte-view requests and SAS tokens are made for."""
 
-# Public-cloud and sovereign-cloud blob hosts: <account>.blob.<suffix>.
-_BLOB_HOST = re.compile(
-    r"^(?P<account>[a-z0-9]{3,24})\.blob\."
-    r"(?P<suffix>core\.windows\.net|core\.chinacloudapi\.cn|core\.usgovcloudapi\.net)$"
-)
-_PUBLIC_SUFFIX = "core.windows.net"
 _KEY_SAS_LIFETIME = timedelta(hours=1)
 _CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 """Bytes per block when uploading (and what a writer holds in memory)."""
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class BlobLocation:
-    """Where a blob lives: its account, the account's endpoint, container and blob name."""
-
-    account: str
-    endpoint: str
-    """The account's blob endpoint, e.g. ``https://acct.blob.core.windows.net`` or an
-    Azurite-style ``http://127.0.0.1:10000/devstoreaccount1``."""
-    container: str
-    blob: str
-    """The blob name, not percent-encoded."""
-    sas: str | None = None
-    """A SAS that came with the href itself (a pre-signed URL)."""
-
-    @property
-    def url(self) -> str:
-        """The blob's URL, without any SAS."""
-        return f"{self.endpoint}/{self.container}/{quote(self.blob, safe='/~')}"
-
-    @property
-    def is_public_cloud(self) -> bool:
-        """Whether the endpoint is the default one of the public Azure cloud."""
-        return self.endpoint == public_endpoint(self.account)
-
-
-def public_endpoint(account: str) -> str:
-    """The public-cloud blob endpoint of ``account``."""
-    return f"https://{account}.blob.{_PUBLIC_SUFFIX}"
-
-
-def parse_connection_string(value: str) -> dict[str, str]:
-    """Split an Azure Storage connection string into its ``Key=Value`` parts."""
-    parts: dict[str, str] = {}
-    for item in value.split(";"):
-        name, sep, setting = item.strip().partition("=")
-        if sep and name:
-            parts[name.strip()] = setting.strip()
-    return parts
-
-
-def _sas_expiry(sas: str) -> datetime | None:
-    """The ``se`` (expiry) of a SAS, when it has one that parses."""
-    values = parse_qs(sas).get("se")
-    if not values:
-        return None
-    try:
-        expiry = datetime.fromisoformat(values[0].replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return expiry if expiry.tzinfo else expiry.replace(tzinfo=timezone.utc)
-
-
-def register_sas(sas: str) -> None:
-    """Register a SAS, and its signature in both encodings, as secrets."""
-    signatures = parse_qs(sas).get("sig", [])
-    register(sas, *signatures, *(quote(s, safe="") for s in signatures))
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -170,9 +110,9 @@ class AzureClient(HttpClient):
         if block_size <= 0:
             raise ValueError("block_size must be positive")
         self.block_size = block_size
-        env = {} if anonymous else _settings_from_env(os.environ)
+        env = {} if anonymous else settings_from_env(os.environ)
         self.endpoint_url = (endpoint_url or env.get("endpoint") or "").rstrip("/") or None
-        self.account = account or env.get("account") or _account_of_endpoint(self.endpoint_url)
+        self.account = account or env.get("account") or account_of_endpoint(self.endpoint_url)
         if account_key is None and sas_token is None:
             account_key, sas_token = env.get("key"), env.get("sas")
         self._credential: _Credential | None = None
@@ -192,7 +132,7 @@ class AzureClient(HttpClient):
             return True
         if parts.scheme not in ("http", "https"):
             return False
-        return self._under_endpoint(href) or bool(_BLOB_HOST.match(parts.hostname or ""))
+        return self._under_endpoint(href) or bool(BLOB_HOST.match(parts.hostname or ""))
 
     def _under_endpoint(self, href: str) -> bool:
         return self.endpoint_url is not None and href.startswith(self.endpoint_url + "/")
@@ -218,7 +158,7 @@ class AzureClient(HttpClient):
             endpoint, account = self.endpoint_url, self.account
             path = urlsplit(href[len(self.endpoint_url) :]).path
         else:
-            host = _BLOB_HOST.match(parts.hostname or "")
+            host = BLOB_HOST.match(parts.hostname or "")
             if host is None or parts.scheme not in ("http", "https"):
                 return None
             endpoint, account = f"{parts.scheme}://{parts.netloc}", host["account"]
@@ -257,7 +197,7 @@ class AzureClient(HttpClient):
             sas = credential.secret
         if sas is not None:
             gdal_options["AZURE_STORAGE_SAS_TOKEN"] = sas
-            expires_at = _sas_expiry(sas)
+            expires_at = sas_expiry(sas)
         elif credential is not None:
             gdal_options["AZURE_STORAGE_ACCESS_KEY"] = credential.secret
             now = datetime.now(timezone.utc)
@@ -459,43 +399,3 @@ class AzureClient(HttpClient):
             f"{type(self).__name__}(account={self.account!r}, endpoint_url={self.endpoint_url!r}, "
             f"credential={kind!r}, timeout={self.timeout!r})"
         )
-
-
-def _account_of_endpoint(endpoint: str | None) -> str | None:
-    """The account an endpoint serves: Azurite-style path, else the host's first label."""
-    if not endpoint:
-        return None
-    parts = urlsplit(endpoint)
-    segment = parts.path.strip("/").split("/")[-1]
-    if segment:
-        return segment
-    host = _BLOB_HOST.match(parts.hostname or "")
-    return host["account"] if host else None
-
-
-def _settings_from_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """Account, endpoint and credentials from the ``AZURE_STORAGE_*`` variables.
-
-    As in GDAL, a connection string, when set, is the whole configuration.
-    """
-    raw = environ.get("AZURE_STORAGE_CONNECTION_STRING", "")
-    if raw:
-        register(raw)
-        connection = parse_connection_string(raw)
-        settings = {
-            "account": connection.get("AccountName"),
-            "endpoint": connection.get("BlobEndpoint"),
-            "sas": connection.get("SharedAccessSignature"),
-            "key": connection.get("AccountKey"),
-        }
-        suffix = connection.get("EndpointSuffix")
-        if not settings["endpoint"] and suffix and settings["account"]:
-            protocol = connection.get("DefaultEndpointsProtocol", "https")
-            settings["endpoint"] = f"{protocol}://{settings['account']}.blob.{suffix}"
-    else:
-        settings = {
-            "account": environ.get("AZURE_STORAGE_ACCOUNT"),
-            "sas": environ.get("AZURE_STORAGE_SAS_TOKEN"),
-            "key": environ.get("AZURE_STORAGE_ACCESS_KEY") or environ.get("AZURE_STORAGE_KEY"),
-        }
-    return {name: value for name, value in settings.items() if value}

@@ -25,7 +25,8 @@ from .base import ByteWriter
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
 
-    from .azure import AzureClient, BlobLocation
+    from .azure import AzureClient
+    from .azure_location import BlobLocation
 
 T = TypeVar("T")
 

@@ -29,7 +29,8 @@ from .._secrets import logger, register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, error_for_status
 from ..retry import RetryPolicy, call_with_retries
-from .azure import AzureClient, BlobLocation, register_sas
+from .azure import AzureClient
+from .azure_location import BlobLocation, register_sas
 from .base import decided_per_directory
 from .environment import PROXY_AND_CA, home_file
 from .failures import mapped_errors

@@ -14,7 +14,8 @@ from rasterio.windows import Window
 
 import stac_asset
 from stac_asset import AzureClient, blocking
-from stac_asset.clients.azure import BlobLocation, sign_blob_sas
+from stac_asset.clients.azure_blob import sign_blob_sas
+from stac_asset.clients.azure_location import BlobLocation
 from tests.azure.conftest import PRIVATE, PUBLIC, Blobs
 from tests.azure.token_api import ACCOUNT, ACCOUNT_KEY
 from tests.conftest import make_item
