@@ -15,7 +15,6 @@ anonymously, with a SAS or with a Planetary Computer token needs no SDK.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -24,13 +23,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pystac
 import requests
 
-from .. import gdal
 from .._secrets import logger, mask_url, register
 from ..access import Access
 from ..errors import AccessDeniedError, NotFoundError, ResolveError
-from ..retry import RetryPolicy, call_with_retries
+from ..retry import RetryPolicy
 from . import azure_blob
 from .azure_blob import AzureWriter, sign_blob_sas
+from .azure_entra import SETTING, STORAGE_SCOPE, EntraTokens, default_credential
+from .azure_hints import denial_hint
 from .azure_location import (
     BLOB_HOST,
     BlobLocation,
@@ -42,8 +42,8 @@ from .azure_location import (
 )
 from .base import ByteStream, ByteWriter, Client, decided_per_directory
 from .environment import PROXY_AND_CA
-from .failures import map_exception
 from .http import HttpClient
+from .tokens import RenewsOnRefusal
 
 if TYPE_CHECKING:
     from .planetary_computer import PlanetaryComputerClient
@@ -64,8 +64,8 @@ class _Credential:
     secret: str
 
 
-class AzureClient(HttpClient):
-    """Azure Blob Storage, with an account key, a SAS, or anonymously.
+class AzureClient(RenewsOnRefusal, HttpClient):
+    """Azure Blob Storage, with Microsoft Entra ID, an account key, a SAS, or anonymously.
 
     Arguments left out are read from the environment when the client is
     created: ``AZURE_STORAGE_CONNECTION_STRING`` when set (its ``AccountName``,
@@ -75,6 +75,16 @@ class AzureClient(HttpClient):
     apply to the configured account; blobs of other accounts are read
     anonymously, except that blobs the Planetary Computer serves (see
     :class:`~stac_asset.PlanetaryComputerClient`) are signed with its tokens.
+
+    Microsoft Entra ID: with ``credential`` (any ``azure.core`` ``TokenCredential``),
+    or, with neither key nor SAS, ``DefaultAzureCredential`` (``azure-identity``)
+    when the environment names an Entra identity (``AZURE_CLIENT_ID``,
+    ``AZURE_TENANT_ID``, ``AZURE_FEDERATED_TOKEN_FILE``...) or asks for it
+    (``STAC_ASSET_AZURE_ENTRA_ID=YES``, ``entra_id=True``). Nothing is asked of
+    it before the first href is resolved; its tokens live in the token layer
+    and go to the byte view as ``Authorization: Bearer`` and to GDAL as
+    ``AZURE_STORAGE_ACCESS_TOKEN``. They apply to the configured account (every
+    account, if none is).
 
     Args:
         session: A configured :class:`requests.Session` for the byte view.
@@ -87,11 +97,14 @@ class AzureClient(HttpClient):
         timeout: Seconds to wait to connect and between bytes.
         retry: How transient failures are retried.
         block_size: Bytes per block when uploading: what a writer holds in memory.
+        credential: An ``azure.core`` ``TokenCredential`` to sign in with Entra ID.
+        entra_id: Sign in with ``DefaultAzureCredential`` (True), never (False),
+            or as the environment says (None).
 
     """
 
     name = "azure"
-    environment: ClassVar[tuple[str, ...]] = (*PROXY_AND_CA, "AZURE_*")
+    environment: ClassVar[tuple[str, ...]] = (*PROXY_AND_CA, "AZURE_*", SETTING)
 
     def __init__(
         self,
@@ -105,6 +118,8 @@ class AzureClient(HttpClient):
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
         block_size: int = DEFAULT_BLOCK_SIZE,
+        credential: Any = None,
+        entra_id: bool | None = None,
     ) -> None:
         super().__init__(session, timeout=timeout, retry=retry)
         if block_size <= 0:
@@ -123,6 +138,14 @@ class AzureClient(HttpClient):
         elif account_key:
             register(account_key)
             self._credential = _Credential("key", account_key)
+        if (
+            credential is None
+            and self._credential is None
+            and not anonymous
+            and entra_id is not False
+        ):
+            credential = default_credential({SETTING: "YES"} if entra_id else os.environ)
+        self._entra = EntraTokens(credential, self.name) if credential is not None else None
 
     @decided_per_directory
     def matches(self, href: str) -> bool:
@@ -181,7 +204,19 @@ class AzureClient(HttpClient):
             planetary_computer = self._planetary_computer()
             if planetary_computer.serves(location, asset):
                 return planetary_computer.resolve_location(href, location)
+            if self._entra is not None and self.account in (None, location.account):
+                return self.entra_access(href, location, self._entra)
         return self.blob_access(href, location, credential)
+
+    def entra_access(self, href: str, location: BlobLocation, entra: EntraTokens) -> Access:
+        """The access to a blob with a Microsoft Entra ID token, in both views."""
+        token = entra.get(href)
+        options = self._gdal_options(location)
+        options["AZURE_STORAGE_ACCESS_TOKEN"] = token.value
+        vsi_path = f"/vsiaz/{location.container}/{location.blob}"
+        return self.located_access(
+            href, location, None, vsi_path, options, token.expires_at, bearer=token.value
+        )
 
     def _credential_for(self, location: BlobLocation) -> _Credential | None:
         return self._credential if location.account == self.account else None
@@ -217,16 +252,20 @@ class AzureClient(HttpClient):
         vsi_path: str,
         gdal_options: dict[str, str],
         expires_at: datetime | None,
+        bearer: str | None = None,
     ) -> Access:
-        """The access to a blob: this GDAL view, and the blob URL with ``sas`` as byte view."""
+        """The access to a blob: this GDAL view, and the blob URL with ``sas`` (or ``bearer``)."""
         url = f"{location.url}?{sas}" if sas else location.url
+        headers = {**self.headers_for(url), "x-ms-version": API_VERSION}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer}"
         return Access(
             href=href,
             client=self.name,
             vsi_path=vsi_path,
             gdal_options=gdal_options,
             url=url,
-            headers={**self.headers_for(url), "x-ms-version": API_VERSION},
+            headers=headers,
             bucket=location.container,
             key=location.blob,
             extra={"account": location.account, "endpoint": location.endpoint},
@@ -234,7 +273,7 @@ class AzureClient(HttpClient):
         )
 
     def _gdal_options(self, location: BlobLocation) -> dict[str, str]:
-        options = gdal.network_options(self.timeout, self.retry.max_attempts)
+        options = self.gdal_options({})  # with the session's certificate checks
         options.update(
             {
                 "AZURE_STORAGE_ACCOUNT": location.account,
@@ -243,6 +282,7 @@ class AzureClient(HttpClient):
                 "AZURE_STORAGE_CONNECTION_STRING": "",
                 "AZURE_STORAGE_SAS_TOKEN": "",
                 "AZURE_STORAGE_ACCESS_KEY": "",
+                "AZURE_STORAGE_ACCESS_TOKEN": "",
                 "AZURE_NO_SIGN_REQUEST": "NO",
                 # Never wait on the Azure VM metadata service for a managed identity.
                 "CPL_AZURE_VM_API_ROOT_URL": "disabled",
@@ -272,46 +312,25 @@ class AzureClient(HttpClient):
         try:
             return super().open_stream(access, start, validator)
         except AccessDeniedError as error:
-            reason = f"{error.reason}: {self.denial_hint(access)}"
+            reason = f"{error.reason}: {denial_hint(access)}"
             raise AccessDeniedError(access.href, self.name, reason, status=error.status) from None
 
     def refused(self, access: Access, error: AccessDeniedError) -> None:
-        """Tell the Planetary Computer client when a token it resolved on our behalf is refused."""
+        """Forget a refused Entra ID token (or tell the Planetary Computer client of its own)."""
         if access.client != self.name:
             self._planetary_computer().refused(access, error)
+        elif self._entra is not None and "AZURE_STORAGE_ACCESS_TOKEN" in access.gdal_options:
+            token = access.gdal_options["AZURE_STORAGE_ACCESS_TOKEN"]
+            self._entra.tokens.refused(STORAGE_SCOPE, token, error)
 
     def sdk_credential(self, access: Access) -> Any:
         """The SDK credential for the blob of ``access``: the account key, its SAS, or none."""
         key = access.gdal_options.get("AZURE_STORAGE_ACCESS_KEY")
         if key:
             return {"account_name": access.extra["account"], "account_key": key}
+        if self._entra is not None and access.gdal_options.get("AZURE_STORAGE_ACCESS_TOKEN"):
+            return self._entra.credential
         return (access.url or "").partition("?")[2] or None
-
-    def blob_call(
-        self, access: Access, what: str, call: Callable[[], T], *, writing: bool = False
-    ) -> T:
-        """Make one SDK call about the blob of ``access``, retried, failures mapped to our errors.
-
-        ``writing`` chooses the hint given when the request is refused.
-        """
-
-        def attempt() -> T:
-            try:
-                return call()
-            except Exception as error:
-                mapped = map_exception(error, access.href, self.name, what)
-                if mapped is None:
-                    raise
-                code = getattr(error, "error_code", None)
-                if isinstance(mapped, AccessDeniedError):
-                    reason = f"{mapped.reason}: {self.denial_hint(access, writing=writing)}"
-                    mapped = AccessDeniedError(access.href, self.name, reason, status=mapped.status)
-                elif isinstance(mapped, NotFoundError) and code == "ContainerNotFound":
-                    reason = f"no such container {access.bucket!r}"
-                    mapped = NotFoundError(access.href, self.name, reason, status=mapped.status)
-                raise mapped from None
-
-        return call_with_retries(attempt, self.retry)
 
     def _check_target(self, access: Access) -> str:
         if access.url is None or access.bucket is None or access.key is None:
@@ -352,49 +371,9 @@ class AzureClient(HttpClient):
             logger.info("server-side copy refused (%s); streaming instead", error)
             return False
 
-    def denial_hint(self, access: Access, *, writing: bool = False) -> str:
-        """Why a request of ``access`` was probably refused, for the error message.
-
-        ``writing``: the request wrote (or copied) a blob rather than read one.
-        """
-        options = access.gdal_options
-        account = access.extra.get("account")
-        if "VSICURL_PC_SAS_TOKEN_URL" in options:
-            if writing:
-                return (
-                    "Planetary Computer tokens only allow reading: write to a container of "
-                    "your own, with a SAS that allows create and write or the account key"
-                )
-            return (
-                f"the Planetary Computer SAS token for {account}/{access.bucket} was refused "
-                "(expired or revoked); the next resolve fetches a new one"
-            )
-        if options.get("AZURE_NO_SIGN_REQUEST") == "YES":
-            needs = (
-                f"writing to container {access.bucket!r} of account {account!r} needs a SAS "
-                "that allows create and write (sp=cw)"
-                if writing
-                else f"container {access.bucket!r} of account {account!r} is not public; give a SAS"
-            )
-            return (
-                f"{needs} or a key (AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_ACCESS_KEY, "
-                "AZURE_STORAGE_CONNECTION_STRING)"
-            )
-        if options.get("AZURE_STORAGE_SAS_TOKEN"):
-            if access.expires_at and access.expires_at <= datetime.now(timezone.utc):
-                return f"the SAS token expired at {access.expires_at.isoformat()}"
-            if writing:
-                return (
-                    "the SAS token was refused: writing needs one valid for this container "
-                    "that allows create and write (sp=cw)"
-                )
-            return "the SAS token was refused (wrong, or not valid for this container)"
-        if options.get("AZURE_STORAGE_ACCESS_KEY"):
-            return f"the key of account {account!r} was refused"
-        return "access denied"
-
     def __repr__(self) -> str:
         kind = self._credential.kind if self._credential else "anonymous"
+        kind = "entra-id" if self._entra is not None and self._credential is None else kind
         return (
             f"{type(self).__name__}(account={self.account!r}, endpoint_url={self.endpoint_url!r}, "
             f"credential={kind!r}, timeout={self.timeout!r})"

@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._secrets import logger
 from ..access import Access
-from ..errors import AccessError
+from ..errors import AccessDeniedError, AccessError, NotFoundError
+from ..retry import call_with_retries
+from .azure_hints import denial_hint
 from .base import ByteWriter
+from .failures import map_exception
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
@@ -82,7 +85,7 @@ def sign_blob_sas(
 def blob_client(client: AzureClient, access: Access, what: str) -> BlobClient:
     """The SDK's client for the blob of ``access``, with its credential, our timeouts and pool.
 
-    The SDK does not retry: :meth:`.azure.AzureClient.blob_call` does, as every client does.
+    The SDK does not retry: :func:`blob_call` does, as every client does.
     """
     sdk = _sdk()
     if sdk is None:
@@ -99,6 +102,33 @@ def blob_client(client: AzureClient, access: Access, what: str) -> BlobClient:
         read_timeout=client.timeout,
         transport=RequestsTransport(session=client.session, session_owner=False),
     )
+
+
+def blob_call(
+    client: AzureClient, access: Access, what: str, call: Callable[[], T], *, writing: bool = False
+) -> T:
+    """Make one SDK call about the blob of ``access``, retried, failures mapped to our errors.
+
+    ``writing`` chooses the hint given when the request is refused.
+    """
+
+    def attempt() -> T:
+        try:
+            return call()
+        except Exception as error:
+            mapped = map_exception(error, access.href, client.name, what)
+            if mapped is None:
+                raise
+            code = getattr(error, "error_code", None)
+            if isinstance(mapped, AccessDeniedError):
+                reason = f"{mapped.reason}: {denial_hint(access, writing=writing)}"
+                mapped = AccessDeniedError(access.href, client.name, reason, status=mapped.status)
+            elif isinstance(mapped, NotFoundError) and code == "ContainerNotFound":
+                reason = f"no such container {access.bucket!r}"
+                mapped = NotFoundError(access.href, client.name, reason, status=mapped.status)
+            raise mapped from None
+
+    return call_with_retries(attempt, client.retry)
 
 
 class AzureWriter(ByteWriter):
@@ -146,7 +176,7 @@ class AzureWriter(ByteWriter):
             raise
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
-        return self._client.blob_call(self._access, what, call, writing=True)
+        return blob_call(self._client, self._access, what, call, writing=True)
 
     def _stage_block(self) -> None:
         block_id = base64.b64encode(f"{self._prefix}-{len(self._blocks):06d}".encode()).decode()
@@ -187,11 +217,9 @@ class AzureWriter(ByteWriter):
 
 def size_of(client: AzureClient, access: Access) -> int | None:
     """The blob's size (Get Blob Properties), or None if there is no such blob."""
-    from ..errors import NotFoundError
-
     blob = blob_client(client, access, "checking a blob")
     try:
-        properties = client.blob_call(access, "Get Blob Properties", blob.get_blob_properties)
+        properties = blob_call(client, access, "Get Blob Properties", blob.get_blob_properties)
     except NotFoundError:
         return None
     size: int = properties.size
@@ -204,8 +232,8 @@ def copy_blob(client: AzureClient, source_url: str, target: Access) -> bool:
     Returns whether the copy succeeded; a copy that stays pending too long is aborted.
     """
     blob = blob_client(client, target, "copying")
-    started = client.blob_call(
-        target, "Copy Blob", lambda: blob.start_copy_from_url(source_url), writing=True
+    started = blob_call(
+        client, target, "Copy Blob", lambda: blob.start_copy_from_url(source_url), writing=True
     )
     status, copy_id = started.get("copy_status"), str(started.get("copy_id") or "")
     deadline = time.monotonic() + _COPY_POLL_LIMIT
@@ -213,11 +241,11 @@ def copy_blob(client: AzureClient, source_url: str, target: Access) -> bool:
     while status == "pending" and time.monotonic() < deadline:
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
-        properties = client.blob_call(target, "Get Blob Properties", blob.get_blob_properties)
+        properties = blob_call(client, target, "Get Blob Properties", blob.get_blob_properties)
         status = properties.copy.status
     if status == "pending":
         try:
-            client.blob_call(target, "Abort Copy Blob", lambda: blob.abort_copy(copy_id))
+            blob_call(client, target, "Abort Copy Blob", lambda: blob.abort_copy(copy_id))
         except AccessError as error:
             logger.warning("could not abort the copy to %s: %s", target.href, error)
         status = "aborted"

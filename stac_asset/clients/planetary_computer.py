@@ -34,7 +34,7 @@ from .azure_location import BlobLocation, register_sas
 from .base import decided_per_directory
 from .environment import PROXY_AND_CA, home_file
 from .failures import mapped_errors
-from .tokens import RenewsOnRefusal, Token, Tokens
+from .tokens import Token, Tokens
 
 DEFAULT_SAS_URL = "https://planetarycomputer.microsoft.com/api/sas/v1/token"
 PC_HOST = "planetarycomputer.microsoft.com"
@@ -80,7 +80,7 @@ def _parse_expiry(value: object) -> datetime:
     return expiry if expiry.tzinfo else expiry.replace(tzinfo=timezone.utc)
 
 
-class PlanetaryComputerClient(RenewsOnRefusal, AzureClient):
+class PlanetaryComputerClient(AzureClient):
     """The Planetary Computer: Azure Blob hrefs signed with SAS tokens from its token API.
 
     Tokens live in the token layer (:mod:`stac_asset.clients.tokens`): fetched
