@@ -100,7 +100,10 @@ def blob_client(client: AzureClient, access: Access, what: str) -> BlobClient:
         retry_total=0,
         connection_timeout=client.timeout,
         read_timeout=client.timeout,
-        transport=RequestsTransport(session=client.session, session_owner=False),
+        # The transport passes its own certificate setting with every request: the session's.
+        transport=RequestsTransport(
+            session=client.session, session_owner=False, connection_verify=client.session.verify
+        ),
     )
 
 
