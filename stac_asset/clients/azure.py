@@ -29,7 +29,7 @@ from ..errors import AccessDeniedError, NotFoundError, ResolveError
 from ..retry import RetryPolicy
 from . import azure_blob
 from .azure_blob import AzureWriter, sign_blob_sas
-from .azure_entra import SETTING, STORAGE_SCOPE, EntraTokens, default_credential
+from .azure_entra import SETTING, STORAGE_SCOPE, EntraTokens, can_sign_in, default_credential
 from .azure_hints import denial_hint
 from .azure_location import (
     BLOB_HOST,
@@ -80,8 +80,9 @@ class AzureClient(RenewsOnRefusal, HttpClient):
     or, with neither key nor SAS, ``DefaultAzureCredential`` (``azure-identity``)
     when the environment names an Entra identity (``AZURE_CLIENT_ID``,
     ``AZURE_TENANT_ID``, ``AZURE_FEDERATED_TOKEN_FILE``...) or asks for it
-    (``STAC_ASSET_AZURE_ENTRA_ID=YES``, ``entra_id=True``). Nothing is asked of
-    it before the first href is resolved; its tokens live in the token layer
+    (``STAC_ASSET_AZURE_ENTRA_ID=YES``, ``entra_id=True``), or once an anonymous
+    read was refused (unless ``entra_id=False``). Nothing is asked of it before
+    the first href is resolved; its tokens live in the token layer
     and go to the byte view as ``Authorization: Bearer`` and to GDAL as
     ``AZURE_STORAGE_ACCESS_TOKEN``. They apply to the configured account (every
     account, if none is).
@@ -138,14 +139,13 @@ class AzureClient(RenewsOnRefusal, HttpClient):
         elif account_key:
             register(account_key)
             self._credential = _Credential("key", account_key)
-        if (
-            credential is None
-            and self._credential is None
-            and not anonymous
-            and entra_id is not False
-        ):
+        unsigned = credential is None and self._credential is None and not anonymous
+        if unsigned and entra_id is not False:
             credential = default_credential({SETTING: "YES"} if entra_id else os.environ)
         self._entra = EntraTokens(credential, self.name) if credential is not None else None
+        # Still unsigned: an anonymous read refused brings a sign-in, if one is possible.
+        self._sign_in_on_refusal = unsigned and entra_id is None and can_sign_in()
+        self._signed_in_on_refusal = False
 
     @decided_per_directory
     def matches(self, href: str) -> bool:
@@ -210,7 +210,17 @@ class AzureClient(RenewsOnRefusal, HttpClient):
 
     def entra_access(self, href: str, location: BlobLocation, entra: EntraTokens) -> Access:
         """The access to a blob with a Microsoft Entra ID token, in both views."""
-        token = entra.get(href)
+        try:
+            token = entra.get(href)
+        except AccessDeniedError as error:
+            if not self._signed_in_on_refusal:
+                raise
+            reason = (
+                f"container {location.container!r} of account {location.account!r} is not "
+                f"public, and signing in with Microsoft Entra ID failed ({error.reason}); give a "
+                "SAS or a key (AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_CONNECTION_STRING)"
+            )
+            raise AccessDeniedError(href, self.name, reason, status=error.status) from None
         options = self._gdal_options(location)
         options["AZURE_STORAGE_ACCESS_TOKEN"] = token.value
         vsi_path = f"/vsiaz/{location.container}/{location.blob}"
@@ -241,6 +251,9 @@ class AzureClient(RenewsOnRefusal, HttpClient):
             register_sas(sas)
         else:
             gdal_options["AZURE_NO_SIGN_REQUEST"] = "YES"
+            if self._sign_in_on_refusal and self._entra is None:
+                # Nominal: a refusal makes the engine resolve once more, signed in.
+                expires_at = datetime.now(timezone.utc) + _KEY_SAS_LIFETIME
         vsi_path = f"/vsiaz/{location.container}/{location.blob}"
         return self.located_access(href, location, sas, vsi_path, gdal_options, expires_at)
 
@@ -319,9 +332,16 @@ class AzureClient(RenewsOnRefusal, HttpClient):
         """Forget a refused Entra ID token (or tell the Planetary Computer client of its own)."""
         if access.client != self.name:
             self._planetary_computer().refused(access, error)
-        elif self._entra is not None and "AZURE_STORAGE_ACCESS_TOKEN" in access.gdal_options:
+        elif self._entra is not None and access.gdal_options.get("AZURE_STORAGE_ACCESS_TOKEN"):
             token = access.gdal_options["AZURE_STORAGE_ACCESS_TOKEN"]
             self._entra.tokens.refused(STORAGE_SCOPE, token, error)
+        elif self._sign_in_on_refusal and access.gdal_options.get("AZURE_NO_SIGN_REQUEST") == "YES":
+            self._sign_in_on_refusal = False
+            credential = default_credential({SETTING: "YES"})
+            if credential is not None:
+                logger.info("azure: anonymous read refused; signing in with Microsoft Entra ID")
+                self._entra = EntraTokens(credential, self.name)
+                self._signed_in_on_refusal = True
 
     def sdk_credential(self, access: Access) -> Any:
         """The SDK credential for the blob of ``access``: the account key, its SAS, or none."""

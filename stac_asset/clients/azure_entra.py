@@ -9,6 +9,7 @@ expires. The byte view sends it as ``Authorization: Bearer``, the GDAL view as
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -41,6 +42,14 @@ def wanted(environ: Mapping[str, str]) -> bool:
     if setting in ("NO", "FALSE", "OFF", "0"):
         return False
     return setting in ("YES", "TRUE", "ON", "1") or any(environ.get(n) for n in IDENTITY_VARIABLES)
+
+
+def can_sign_in() -> bool:
+    """Whether azure-identity is installed (looked up, not imported)."""
+    try:
+        return importlib.util.find_spec("azure.identity") is not None
+    except ModuleNotFoundError:  # no azure namespace at all
+        return False
 
 
 def default_credential(environ: Mapping[str, str] = os.environ) -> Any:

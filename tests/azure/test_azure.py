@@ -50,7 +50,7 @@ def test_matches_azure_hrefs(blobs: Blobs) -> None:
 
 def test_public_container_anonymous(blobs: Blobs, tmp_path: Path) -> None:
     href = blobs.url(PUBLIC, "s2/B02.tif")
-    client = AzureClient(endpoint_url=blobs.endpoint)
+    client = AzureClient(endpoint_url=blobs.endpoint, entra_id=False)  # never signs in
     access = client.resolve(href)
     assert access.vsi_path == f"/vsiaz/{PUBLIC}/s2/B02.tif"
     assert access.gdal_options["AZURE_NO_SIGN_REQUEST"] == "YES"

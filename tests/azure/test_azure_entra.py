@@ -91,8 +91,10 @@ def secure(
             azurite.connection_string, connection_verify=str(ca_file)
         )
         service.create_container("entra")
-        with small_cogs["B04"].open("rb") as data:
-            service.get_blob_client("entra", "s2/B04.tif").upload_blob(data)
+        service.create_container("open", public_access="blob")
+        for container in ("entra", "open"):
+            with small_cogs["B04"].open("rb") as data:
+                service.get_blob_client(container, "s2/B04.tif").upload_blob(data)
         yield SecureBlobs(azurite, ca_file, small_cogs["B04"], "entra")
 
 
@@ -158,3 +160,30 @@ def test_default_client_signs_in_only_when_asked(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("AZURE_CLIENT_ID")
     assert "entra-id" in repr(AzureClient())
     assert "anonymous" in repr(AzureClient(entra_id=False))
+
+
+def test_an_anonymous_refusal_signs_in_once(
+    secure: SecureBlobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import azure.identity
+
+    made: list[AzuriteCredential] = []
+
+    def default_azure_credential() -> AzuriteCredential:
+        made.append(AzuriteCredential())  # stands in for the identity found on the machine
+        return made[-1]
+
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", default_azure_credential)
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "STAC_ASSET_AZURE_ENTRA_ID"):
+        monkeypatch.delenv(name, raising=False)
+    client = AzureClient(secure.session(), endpoint_url=secure.azurite.endpoint)
+    expected = secure.source.read_bytes()
+    # Public data: read anonymously, no identity looked for.
+    public = f"{secure.azurite.endpoint}/open/s2/B04.tif"
+    assert blocking.read_href(public, clients=[client]) == expected
+    assert made == []
+    # Refused anonymously: one sign-in, then the same client reads with its token.
+    assert blocking.read_href(secure.url("s2/B04.tif"), clients=[client]) == expected
+    assert len(made) == 1 and len(made[0].scopes) == 1
+    assert blocking.read_href(secure.url("s2/B04.tif"), clients=[client]) == expected
+    assert len(made) == 1 and len(made[0].scopes) == 1
