@@ -27,7 +27,7 @@ from rasterio.windows import Window
 from . import opening
 from .access import Access
 from .clients.filesystem import partial_path
-from .errors import StacAssetError
+from .errors import ClipError
 
 WGS84 = "EPSG:4326"
 _BLOCK = 512
@@ -35,10 +35,6 @@ _RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img", ".nc")
 
 WindowLike: TypeAlias = "Window | tuple[tuple[int, int], tuple[int, int]]"
 """A rasterio Window, or ``((row_start, row_stop), (col_start, col_stop))``."""
-
-
-class ClipError(StacAssetError, ValueError):
-    """A bbox or window misses the raster, or the clip cannot be written."""
 
 
 @dataclass(frozen=True)
