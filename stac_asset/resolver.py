@@ -52,7 +52,8 @@ def plainly_absolute(asset: pystac.Asset) -> bool:
 
 
 _defaults: dict[type[Client], Client] = {}
-_defaults_built_from: dict[type[Client], Hashable] = {}
+# What each default client was built from (a client put in _defaults by hand is kept).
+_defaults_built_from: dict[type[Client], tuple[Client, Hashable]] = {}
 _defaults_lock = threading.Lock()
 
 
@@ -67,10 +68,10 @@ def default_client(cls: type[Client]) -> Client:
     state = cls.environment_state()
     with _defaults_lock:
         client = _defaults.get(cls)
-        built_from = _defaults_built_from.get(cls, state) if client is not None else None
-        if client is None or built_from != state:
+        built = _defaults_built_from.get(cls)
+        if client is None or (built is not None and built[0] is client and built[1] != state):
             client = _defaults[cls] = cls()
-            _defaults_built_from[cls] = state
+            _defaults_built_from[cls] = (client, state)
         return client
 
 
