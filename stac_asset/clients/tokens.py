@@ -180,13 +180,6 @@ class Tokens(Generic[K, V]):
             logger.info("%s: credential refused (%s); renewing it", error.client, error.reason)
             return True
 
-    def expire(self, key: K, value: V) -> None:
-        """Forget ``value`` as having expired (not refused): the next :meth:`get` renews it."""
-        slot = self._slot(key)
-        with slot.lock:
-            if slot.token is not None and slot.token.value == value:
-                slot.token = None
-
     def accepted(self, key: K) -> None:
         """The storage accepted ``key``'s token: a later refusal is renewed once again."""
         slot = self._slot(key)
