@@ -90,6 +90,15 @@ def open(  # noqa: A001 - the rasterio verb, on purpose
         yield dataset
 
 
+@contextmanager
+def open_resolved(
+    access: Access, client: Client, asset: pystac.Asset | None = None, **kwargs: Any
+) -> Iterator[DatasetReader]:
+    """As :func:`open`, for an access ``client`` resolved (for ``asset``), which renews it."""
+    with _open_renewing(access, Resolver(force=client), asset, kwargs) as dataset:
+        yield dataset
+
+
 # GDAL's message for a refusal, e.g. "HTTP response code: 403".
 _REFUSED = re.compile(r"\b(401|403)\b")
 
