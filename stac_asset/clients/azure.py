@@ -28,7 +28,7 @@ from ..access import Access
 from ..errors import AccessDeniedError, NotFoundError, ResolveError
 from ..retry import RetryPolicy
 from . import azure_blob
-from .azure_blob import AzureWriter, sign_blob_sas
+from .azure_blob import AzureWriter, sdk_version, sign_blob_sas
 from .azure_entra import SETTING, STORAGE_SCOPE, EntraTokens, can_sign_in, default_credential
 from .azure_hints import denial_hint
 from .azure_location import (
@@ -271,7 +271,7 @@ class AzureClient(RenewsOnRefusal, HttpClient):
         url = f"{location.url}?{sas}" if sas else location.url
         headers = {**self.headers_for(url), "x-ms-version": API_VERSION}
         if bearer is not None:
-            headers["Authorization"] = f"Bearer {bearer}"
+            headers.update({"Authorization": f"Bearer {bearer}", "x-ms-version": sdk_version()})
         return Access(
             href=href,
             client=self.name,

@@ -10,6 +10,7 @@ GETs of the blob URL (see :mod:`.azure`), so the SDK is an optional extra.
 from __future__ import annotations
 
 import base64
+import functools
 import mimetypes
 import time
 import uuid
@@ -54,6 +55,19 @@ def _sdk() -> Any:
 def has_sdk() -> bool:
     """Whether azure-storage-blob is installed."""
     return _sdk() is not None
+
+
+@functools.cache
+def sdk_version(fallback: str = "2022-11-02") -> str:
+    """The Blob service version the SDK speaks (``fallback`` without the SDK).
+
+    Sent as ``x-ms-version`` with bearer tokens, which need a recent version.
+    """
+    sdk = _sdk()
+    if sdk is None:
+        return fallback
+    version: str = sdk.BlobServiceClient("https://account.blob.core.windows.net").api_version
+    return version
 
 
 def sign_blob_sas(
