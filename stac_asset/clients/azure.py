@@ -43,7 +43,7 @@ from .azure_location import (
 from .base import ByteStream, ByteWriter, Client, decided_per_directory
 from .environment import PROXY_AND_CA
 from .http import HttpClient
-from .tokens import RenewsOnRefusal
+from .tokens import RenewsOnRefusal, TokenIn
 
 if TYPE_CHECKING:
     from .planetary_computer import PlanetaryComputerClient
@@ -199,7 +199,7 @@ class AzureClient(RenewsOnRefusal, HttpClient):
         location = self.locate(href)
         if location is None:
             return super().resolve(href, asset)
-        credential = self._credential_for(location)
+        credential = self._credential if location.account == self.account else None
         if credential is None and location.sas is None:
             planetary_computer = self._planetary_computer()
             if planetary_computer.serves(location, asset):
@@ -227,9 +227,6 @@ class AzureClient(RenewsOnRefusal, HttpClient):
         return self.located_access(
             href, location, None, vsi_path, options, token.expires_at, bearer=token.value
         )
-
-    def _credential_for(self, location: BlobLocation) -> _Credential | None:
-        return self._credential if location.account == self.account else None
 
     def blob_access(
         self, href: str, location: BlobLocation, credential: _Credential | None
@@ -328,13 +325,17 @@ class AzureClient(RenewsOnRefusal, HttpClient):
             reason = f"{error.reason}: {denial_hint(access)}"
             raise AccessDeniedError(access.href, self.name, reason, status=error.status) from None
 
+    def token_in(self, access: Access) -> TokenIn | None:
+        """The Entra ID token ``access`` carries, if any."""
+        token = access.gdal_options.get("AZURE_STORAGE_ACCESS_TOKEN")
+        if self._entra is None or not token:
+            return None
+        return TokenIn(self._entra.tokens, STORAGE_SCOPE, token)
+
     def refused(self, access: Access, error: AccessDeniedError) -> None:
-        """Forget a refused Entra ID token (or tell the Planetary Computer client of its own)."""
+        """Forget a refused token (or tell the Planetary Computer client); maybe sign in."""
         if access.client != self.name:
             self._planetary_computer().refused(access, error)
-        elif self._entra is not None and access.gdal_options.get("AZURE_STORAGE_ACCESS_TOKEN"):
-            token = access.gdal_options["AZURE_STORAGE_ACCESS_TOKEN"]
-            self._entra.tokens.refused(STORAGE_SCOPE, token, error)
         elif self._sign_in_on_refusal and access.gdal_options.get("AZURE_NO_SIGN_REQUEST") == "YES":
             self._sign_in_on_refusal = False
             credential = default_credential({SETTING: "YES"})
@@ -342,15 +343,13 @@ class AzureClient(RenewsOnRefusal, HttpClient):
                 logger.info("azure: anonymous read refused; signing in with Microsoft Entra ID")
                 self._entra = EntraTokens(credential, self.name)
                 self._signed_in_on_refusal = True
+        else:
+            super().refused(access, error)
 
-    def sdk_credential(self, access: Access) -> Any:
-        """The SDK credential for the blob of ``access``: the account key, its SAS, or none."""
-        key = access.gdal_options.get("AZURE_STORAGE_ACCESS_KEY")
-        if key:
-            return {"account_name": access.extra["account"], "account_key": key}
-        if self._entra is not None and access.gdal_options.get("AZURE_STORAGE_ACCESS_TOKEN"):
-            return self._entra.credential
-        return (access.url or "").partition("?")[2] or None
+    @property
+    def entra_credential(self) -> Any:
+        """The ``TokenCredential`` this client signs in with (Microsoft Entra ID), if any."""
+        return self._entra.credential if self._entra is not None else None
 
     def _check_target(self, access: Access) -> str:
         if access.url is None or access.bucket is None or access.key is None:

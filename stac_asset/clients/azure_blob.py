@@ -96,6 +96,16 @@ def sign_blob_sas(
     return sas
 
 
+def _credential(client: AzureClient, access: Access) -> Any:
+    """The SDK credential for the blob of ``access``: key, Entra ID, its SAS, or none."""
+    key = access.gdal_options.get("AZURE_STORAGE_ACCESS_KEY")
+    if key:
+        return {"account_name": access.extra["account"], "account_key": key}
+    if access.gdal_options.get("AZURE_STORAGE_ACCESS_TOKEN"):
+        return client.entra_credential
+    return (access.url or "").partition("?")[2] or None
+
+
 def blob_client(client: AzureClient, access: Access, what: str) -> BlobClient:
     """The SDK's client for the blob of ``access``, with its credential, our timeouts and pool.
 
@@ -110,7 +120,7 @@ def blob_client(client: AzureClient, access: Access, what: str) -> BlobClient:
     base = access.url.partition("?")[0]
     return sdk.BlobClient.from_blob_url(  # type: ignore[no-any-return]
         base,
-        credential=client.sdk_credential(access),
+        credential=_credential(client, access),
         retry_total=0,
         connection_timeout=client.timeout,
         read_timeout=client.timeout,

@@ -36,7 +36,7 @@ from .oauth2_grants import DeviceCode as DeviceCode
 from .oauth2_grants import authorization_code, device_code
 from .oauth2_grants import print_authorization_url as print_authorization_url
 from .oauth2_grants import print_device_code as print_device_code
-from .tokens import RenewsOnRefusal, Token, Tokens
+from .tokens import RenewsOnRefusal, Token, TokenIn, Tokens
 
 ENV_PREFIX = "STAC_ASSET_OAUTH2_"
 """Every setting can come from ``STAC_ASSET_OAUTH2_<NAME>`` (e.g. ``..._TOKEN_URL``)."""
@@ -252,16 +252,17 @@ class OAuth2Client(RenewsOnRefusal, HttpClient):
         options = {**access.gdal_options, "CPL_VSIL_CURL_NON_CACHED": access.vsi_path}
         return replace(access, gdal_options=options)
 
-    def refused(self, access: Access, error: AccessDeniedError) -> None:
-        """A 401 forgets the token, so the next resolve renews it (once, for all threads)."""
+    def token_in(self, access: Access) -> TokenIn | None:
+        """The bearer token ``access`` sends, if any."""
         sent = access.headers.get("Authorization", "")
-        if error.status == 401 and sent.startswith("Bearer "):
-            self._tokens.refused(str(self.token_url), sent.removeprefix("Bearer "), error)
+        if self.token_url is None or not sent.startswith("Bearer "):
+            return None
+        return TokenIn(self._tokens, self.token_url, sent.removeprefix("Bearer "))
 
-    def accepted(self, access: Access) -> None:
-        """A server took the token: a later 401 brings one renewal again."""
-        if "Authorization" in access.headers and self.token_url is not None:
-            self._tokens.accepted(self.token_url)
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """A 401 forgets the token, so the next resolve renews it (a 403 is about scope)."""
+        if error.status == 401:
+            super().refused(access, error)
 
     # -- the token ----------------------------------------------------------------
 
