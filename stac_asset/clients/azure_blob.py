@@ -52,11 +52,6 @@ def _sdk() -> Any:
     return azure.storage.blob
 
 
-def has_sdk() -> bool:
-    """Whether azure-storage-blob is installed."""
-    return _sdk() is not None
-
-
 @functools.cache
 def sdk_version(fallback: str = "2022-11-02") -> str:
     """The Blob service version the SDK speaks (``fallback`` without the SDK).
