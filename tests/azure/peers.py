@@ -41,8 +41,11 @@ def _stop(process: subprocess.Popen[Any]) -> None:
 class Azurite:
     """Azurite's blob service on a free loopback port, in memory, with an access log."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
+        """With ``tls`` (certificate chain and key files): HTTPS, and OAuth (Entra ID) checks."""
         self._log = tempfile.NamedTemporaryFile(prefix="azurite-", suffix=".log")  # noqa: SIM115
+        secure = ["--oauth", "basic", "--cert", str(tls[0]), "--key", str(tls[1])] if tls else []
+        self.scheme = "https" if tls else "http"
         self._process = subprocess.Popen(
             [
                 "node",
@@ -55,6 +58,7 @@ class Azurite:
                 "--loose",
                 "--inMemoryPersistence",
                 "--disableTelemetry",
+                *secure,
             ],
             cwd=REPO_ROOT,
             stdin=subprocess.DEVNULL,
@@ -81,13 +85,13 @@ class Azurite:
     @property
     def endpoint(self) -> str:
         """The blob endpoint of account ``devstoreaccount1``."""
-        return f"http://127.0.0.1:{self.port}/{ACCOUNT}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/{ACCOUNT}"
 
     @property
     def connection_string(self) -> str:
         """A connection string with the account key."""
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"DefaultEndpointsProtocol={self.scheme};AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
             f"BlobEndpoint={self.endpoint};"
         )
 
