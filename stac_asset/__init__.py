@@ -39,6 +39,7 @@ from .clients import (
     get_client_classes,
 )
 from .config import Config, ErrorStrategy, FileNameStrategy
+from .datacube import CubeAccess
 from .errors import (
     AccessDeniedError,
     AccessError,
@@ -83,6 +84,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ContentTypeError",
+    "CubeAccess",
     "DownloadError",
     "DownloadWarning",
     "EarthdataClient",

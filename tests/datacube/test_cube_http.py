@@ -1,0 +1,55 @@
+"""Cubes over HTTP with a required header: odc-stac, stackstac, rioxarray, in process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import rasterio.errors
+
+from stac_asset import HttpClient
+from stac_asset.datacube import CubeAccess
+from tests.datacube.conftest import OtherHostPeer, cube_items
+from tests.datacube.loaders import LOADERS, expected, load
+from tests.peers.http_peer import HttpPeer
+
+
+def keys_sent(peer: HttpPeer) -> set[str | None]:
+    return {entry["headers"].get("X-Key") for entry in peer.log()}
+
+
+@pytest.mark.parametrize("loader", list(LOADERS))
+def test_cube_over_http_equals_open_reads(
+    loader: str, http: HttpPeer, small_cogs: dict[str, Path]
+) -> None:
+    http.configure(require_headers={"/s2/": {"X-Key": "one"}})
+    items = cube_items(http.url_for)
+    client = HttpClient(headers={"X-Key": "one"})
+    want = expected(items, [client])
+    with CubeAccess(items, clients=[client]) as cube:
+        got = load(loader, cube, items)
+    assert got.shape == (3, 2, 512, 512)
+    np.testing.assert_array_equal(got, want)
+    assert keys_sent(http) == {"one"}
+
+
+def test_two_loads_of_two_hosts_leak_nothing(
+    http: HttpPeer, other_http: OtherHostPeer, small_cogs: dict[str, Path]
+) -> None:
+    """stackstac then odc-stac, one host each: each host sees its own key only, and after."""
+    http.configure(require_headers={"/s2/": {"X-Key": "one"}})
+    other_http.configure(require_headers={"/s2/": {"X-Key": "two"}})
+    first, second = cube_items(http.url_for, "A"), cube_items(other_http.url_for, "B")
+    with CubeAccess(first, clients=[HttpClient(headers={"X-Key": "one"})]) as cube:
+        load("stackstac", cube, first)
+    with CubeAccess(second, clients=[HttpClient(headers={"X-Key": "two"})]) as cube:
+        load("odc-stac", cube, second)
+        # While the second is in force, the first host gets nothing of it.
+        with pytest.raises(rasterio.errors.RasterioIOError, match="401"):
+            rasterio.open(f"/vsicurl/{http.url_for('s2/B04.tif')}?after=1")
+    assert keys_sent(http) == {"one", None}
+    assert keys_sent(other_http) == {"two"}
+    with pytest.raises(rasterio.errors.RasterioIOError, match="401"):
+        rasterio.open(f"/vsicurl/{other_http.url_for('s2/B04.tif')}?after=1")
