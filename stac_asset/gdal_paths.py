@@ -68,6 +68,8 @@ def _library() -> ctypes.CDLL | None:
         library.VSISetPathSpecificOption.restype = None
         library.VSIClearPathSpecificOptions.argtypes = [ctypes.c_char_p]
         library.VSIClearPathSpecificOptions.restype = None
+        library.VSICurlClearCache.argtypes = []
+        library.VSICurlClearCache.restype = None
         return library
     logger.debug("GDAL path-specific options unavailable on %s", sys.platform)
     return None
@@ -174,6 +176,17 @@ def clear() -> None:
             for owner, _ in stack:
                 owner._set.clear()
         _owners.clear()
+
+
+def clear_network_cache() -> None:
+    """Forget the bytes, sizes and refusals GDAL cached from network reads (``VSICurlClearCache``).
+
+    GDAL keeps them per path for the life of the process, whatever options
+    come next: clear them to make new credentials (or a test) read afresh.
+    """
+    library = _library()
+    if library is not None:
+        library.VSICurlClearCache()
 
 
 def in_force(prefix: str) -> dict[str, str]:

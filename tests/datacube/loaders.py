@@ -9,7 +9,7 @@ import numpy as np
 import pystac
 
 import stac_asset
-from stac_asset import Client
+from stac_asset import Client, gdal_paths
 from stac_asset.datacube import CubeAccess
 from tests.datacube.conftest import BANDS
 
@@ -70,7 +70,8 @@ LOADERS = {"odc-stac": odc_stac, "stackstac": stackstac, "rioxarray": rioxarray}
 
 
 def load(name: str, cube: CubeAccess, items: Sequence[pystac.Item], **compute: Any) -> np.ndarray:
-    """Build and compute the cube with loader ``name``."""
+    """Build and compute the cube with loader ``name``, nothing read from GDAL's cache."""
+    gdal_paths.clear_network_cache()
     if name == "stackstac":
         return stackstac(cube, **compute)
     return LOADERS[name](cube, items, **compute)  # type: ignore[operator]

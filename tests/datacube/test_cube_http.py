@@ -11,7 +11,7 @@ import rasterio.errors
 
 from stac_asset import HttpClient
 from stac_asset.datacube import CubeAccess
-from tests.datacube.conftest import OtherHostPeer, cube_items
+from tests.datacube.conftest import FILES, OtherHostPeer, cube_items
 from tests.datacube.loaders import LOADERS, expected, load
 from tests.peers.http_peer import HttpPeer
 
@@ -28,10 +28,13 @@ def test_cube_over_http_equals_open_reads(
     items = cube_items(http.url_for)
     client = HttpClient(headers={"X-Key": "one"})
     want = expected(items, [client])
+    before = len(http.log())
     with CubeAccess(items, clients=[client]) as cube:
         got = load(loader, cube, items)
     assert got.shape == (3, 2, 512, 512)
     np.testing.assert_array_equal(got, want)
+    read = {entry["path"] for entry in http.log()[before:]}
+    assert read == {f"/s2/{name}.tif" for name in FILES}  # all read again, not from a cache
     assert keys_sent(http) == {"one"}
 
 

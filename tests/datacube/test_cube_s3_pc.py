@@ -1,0 +1,51 @@
+"""Cubes from a private moto bucket (signed) and from Azurite behind the PC token API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pytest
+
+from stac_asset import PlanetaryComputerClient, S3Client
+from stac_asset.datacube import CubeAccess
+from tests.azure.conftest import PC, Blobs
+from tests.azure.peers import TokenApi
+from tests.azure.token_api import ACCOUNT
+from tests.datacube.conftest import FILES, cube_items
+from tests.datacube.loaders import LOADERS, expected, load
+from tests.s3.conftest import PRIVATE
+from tests.s3.moto_peer import MotoPeer
+
+
+@pytest.mark.parametrize("loader", list(LOADERS))
+def test_cube_from_a_private_bucket(
+    loader: str, locked: MotoPeer, admin_session: boto3.Session, small_cogs: dict[str, Path]
+) -> None:
+    items = cube_items(lambda name: f"s3://{PRIVATE}/{name}")
+    client = S3Client(admin_session, endpoint_url=locked.endpoint_url)
+    want = expected(items, [client])
+    locked.reset()
+    with CubeAccess(items, clients=[client]) as cube:
+        np.testing.assert_array_equal(load(loader, cube, items), want)
+    gets = [e for e in locked.log() if e["method"] == "GET"]
+    # Every file read again (nothing from GDAL's cache), signed with the client's key.
+    assert {e["path"] for e in gets} == {f"/{PRIVATE}/s2/{name}.tif" for name in FILES}
+    assert {e["status"] for e in gets} <= {200, 206}
+    assert {e["key_id"] for e in gets} == {locked.admin["aws_access_key_id"]}
+
+
+@pytest.mark.parametrize("loader", list(LOADERS))
+def test_cube_from_the_planetary_computer(loader: str, blobs: Blobs, token_api: TokenApi) -> None:
+    items = cube_items(lambda name: blobs.url(PC, name))
+    client = PlanetaryComputerClient(sas_url=token_api.sas_url, endpoint_url=blobs.endpoint)
+    want = expected(items, [client])
+    mark = blobs.azurite.mark()
+    with CubeAccess(items, clients=[client]) as cube:
+        np.testing.assert_array_equal(load(loader, cube, items), want)
+    reads = blobs.azurite.requests_since(mark)
+    assert {r["path"].split("?")[0] for r in reads} == {
+        f"/{ACCOUNT}/{PC}/s2/{f}.tif" for f in FILES
+    }
+    assert {r["status"] for r in reads} <= {"200", "206"}
