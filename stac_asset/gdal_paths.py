@@ -116,6 +116,11 @@ class PathOptions:
         """The prefixes this owner has options for."""
         return sorted(self._options)
 
+    @property
+    def active(self) -> bool:
+        """Whether this owner's options are set (until :meth:`clear`)."""
+        return bool(self._set)
+
     def set(self, options: Mapping[str, Mapping[str, str]] | None = None) -> None:
         """Put this owner's options in force (after replacing them with ``options``, if given)."""
         with _lock:

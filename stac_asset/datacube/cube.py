@@ -133,9 +133,13 @@ class CubeAccess:
 
         Its reads, whenever and on whichever thread (or worker) they run,
         happen inside the asset's options while this CubeAccess is in force.
+        rioxarray opens the asset here to read its metadata, so this puts
+        the options in force in this process too (as :meth:`apply`).
         """
         import rioxarray
 
+        if not self._session.running:
+            self.apply()
         href = checked_href(get_asset(item, key), self._resolver)[0]
         return rioxarray.open_rasterio(self.patch_url(href), **kwargs)
 

@@ -16,6 +16,12 @@ READ_ONLY = {"GDAL_PAM_ENABLED": "NO"}
 _ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 
 
+# Options GDAL reads process-wide only (not per path): a list of prefixes, and the
+# Planetary Computer token API GDAL signs /vsicurl?pc_url_signing=yes paths with.
+_PROCESS_WIDE_LISTS = ("CPL_VSIL_CURL_NON_CACHED",)
+_PROCESS_WIDE = ("VSICURL_PC_SAS_TOKEN_URL",)
+
+
 class OptionsConflictError(StacAssetError, ValueError):
     """Two assets need GDAL options that cannot hold at once (the error names both hrefs)."""
 
@@ -68,6 +74,25 @@ def path_table(accesses: Iterable[Access]) -> dict[str, dict[str, str]]:
         else:
             table.update(members)
     return table
+
+
+def process_wide(accesses: Iterable[Access]) -> dict[str, str]:
+    """The options GDAL reads only process-wide, merged; an error if two values differ."""
+    lists: dict[str, list[str]] = {}
+    single: dict[str, tuple[Access, str]] = {}
+    for access in accesses:
+        for name, value in access.gdal_options.items():
+            if name in _PROCESS_WIDE_LISTS:
+                entries = lists.setdefault(name, [])
+                entries.extend(v for v in value.split(":") if v and v not in entries)
+            elif name in _PROCESS_WIDE:
+                known = single.setdefault(name, (access, value))
+                if known[1] != value:
+                    raise conflict(known[0], access, "one process (GDAL reads it only so)")
+    return {
+        **{name: ":".join(entries) for name, entries in lists.items()},
+        **{name: value for name, (_, value) in single.items()},
+    }
 
 
 def one_set(accesses: Iterable[Access]) -> dict[str, str]:

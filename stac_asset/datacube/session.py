@@ -8,6 +8,7 @@ on every dask worker.
 
 from __future__ import annotations
 
+import pickle
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -19,7 +20,7 @@ from .. import gdal_paths
 from .._secrets import logger, mask_url
 from ..access import Access
 from ..resolver import Resolver
-from .prefixes import OptionsConflictError, one_set, path_table
+from .prefixes import OptionsConflictError, one_set, path_table, process_wide
 
 # Renew this long before expiry (or a quarter of the remaining life, if shorter).
 RENEW_MARGIN = timedelta(minutes=2)
@@ -34,8 +35,24 @@ class Resolved:
     access: Access
 
 
-# Process-wide options set by the fallback, and the session that set them.
-_global_owner: list[GdalSession] = []
+def needs_renewal(access: Access) -> bool:
+    """Whether ``access``'s GDAL view expires and must be resolved again to keep working.
+
+    Not when GDAL renews it itself: Planetary Computer paths, which GDAL signs
+    with tokens it fetches (and renews) from the token API.
+    """
+    renews_itself = "VSICURL_PC_SAS_TOKEN_URL" in access.gdal_options
+    return access.expires_at is not None and not renews_itself
+
+
+def renew_at(expires: datetime, now: datetime) -> datetime:
+    """When to renew what expires at ``expires``: a margin, or a quarter of its life, before."""
+    life = max(expires - now, timedelta(0))
+    return expires - min(RENEW_MARGIN, life / 4)
+
+
+# Process-wide options in force: name -> (value, the sessions holding it).
+_global_values: dict[str, tuple[str, set[GdalSession]]] = {}
 _global_lock = threading.Lock()
 
 
@@ -47,7 +64,7 @@ class GdalSession:
     old ones. Picklable: a copy is in force nowhere until started.
     """
 
-    def __init__(self, resolved: list[Resolved], resolver: Resolver) -> None:
+    def __init__(self, resolved: list[Resolved], resolver: Resolver | None) -> None:
         self.resolved = list(resolved)
         self.resolver = resolver
         self.path_specific = gdal_paths.available()
@@ -55,11 +72,24 @@ class GdalSession:
         self._paths: gdal_paths.PathOptions | None = None
         self._global: dict[str, str] = {}
         self._timer: threading.Timer | None = None
+        self._due: set[str] = set()
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state.update(_paths=None, _global={}, _timer=None, _lock=None)
+        expiring = [r.href for r in self.resolved if needs_renewal(r.access)]
+        if not expiring:
+            # Nothing to renew: the clients (a boto3 session may not pickle) stay here.
+            state["resolver"] = None
+            return state
+        try:
+            pickle.dumps(self.resolver)
+        except (TypeError, AttributeError, pickle.PicklingError) as error:
+            raise TypeError(
+                f"credentials of {mask_url(expiring[0])} expire, and the clients that renew "
+                f"them cannot be sent to other processes ({error}); hand clients that pickle"
+            ) from None
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -76,6 +106,11 @@ class GdalSession:
         else:
             one_set(accesses)
 
+    @property
+    def running(self) -> bool:
+        """Whether the options are in force in this process."""
+        return bool(self._global) or (self._paths is not None and self._paths.active)
+
     def start(self) -> None:
         """Put the options in force (again) and schedule the next renewal."""
         with self._lock:
@@ -84,8 +119,9 @@ class GdalSession:
                 if self._paths is None:
                     self._paths = gdal_paths.PathOptions()
                 self._paths.set(path_table(accesses))
+                self._set_global(process_wide(accesses))
             else:
-                self._set_global(one_set(accesses))
+                self._set_global(one_set(accesses), exclusive=True)
             self._schedule()
 
     def stop(self) -> None:
@@ -98,30 +134,51 @@ class GdalSession:
                 self._paths.clear()
             self._set_global({})
 
-    def _set_global(self, options: dict[str, str]) -> None:
+    def _set_global(self, options: dict[str, str], *, exclusive: bool = False) -> None:
+        """Hold these process-wide options (shared with sessions that set the same values).
+
+        ``exclusive``: the options are all a load has, so another session's
+        must be exactly the same (none of theirs may reach our assets).
+        """
         with _global_lock:
-            held_by = _global_owner[0] if _global_owner else None
-            if options and held_by is not None and held_by is not self:
+            others = {n: v for n, (v, owners) in _global_values.items() if owners - {self}}
+            if exclusive and options and others and others != options:
                 raise OptionsConflictError(
                     "another set of assets holds this process's GDAL options (this GDAL has "
                     "no path-specific ones); clear it first"
                 )
-            for name in set(self._global) - set(options):
-                del_gdal_config(name)
             for name, value in options.items():
+                held = _global_values.get(name)
+                if held is not None and held[0] != value and held[1] - {self}:
+                    raise OptionsConflictError(
+                        f"another set of assets holds the process-wide GDAL option {name} with "
+                        "another value; clear it first"
+                    )
+            for name in self._global:
+                value, owners = _global_values[name]
+                owners.discard(self)
+                if not owners:
+                    del _global_values[name]
+                    del_gdal_config(name)
+            for name, value in options.items():
+                _global_values.setdefault(name, (value, set()))[1].add(self)
                 set_gdal_config(name, value, normalize=False)
             self._global = dict(options)
-            _global_owner[:] = [self] if options else []
 
     def _schedule(self) -> None:
-        expiring = [r.access.expires_at for r in self.resolved if r.access.expires_at]
-        if not expiring:
-            return
         now = datetime.now(timezone.utc)
-        soonest = min(expiring)
-        margin = min(RENEW_MARGIN, max(soonest - now, timedelta(0)) / 4)
+        times = {
+            r.href: renew_at(r.access.expires_at, now)
+            for r in self.resolved
+            if r.access.expires_at is not None and needs_renewal(r.access)
+        }
+        if not times:
+            return
+        soonest = min(times.values())
+        # Renewed together: what falls due within a second of the soonest.
+        self._due = {href for href, at in times.items() if at <= soonest + timedelta(seconds=1)}
         # At least a second apart, should a renewal fail and leave the soonest in the past.
-        delay = max((soonest - margin - now).total_seconds(), 1.0)
+        delay = max((soonest - now).total_seconds(), 1.0)
         if self._timer is not None:
             self._timer.cancel()
         self._timer = threading.Timer(delay, self._renew)
@@ -134,7 +191,12 @@ class GdalSession:
         renewed = []
         for entry in self.resolved:
             expires = entry.access.expires_at
-            if expires is not None and expires - min(RENEW_MARGIN, (expires - now) / 4) <= now:
+            due = (
+                expires is not None
+                and needs_renewal(entry.access)
+                and renew_at(expires, now) <= now
+            )
+            if due and self.resolver is not None:
                 try:
                     entry = replace(entry, access=self.resolver.resolve(entry.href, entry.asset))
                 except Exception as error:  # noqa: BLE001 - kept, and GDAL will say if refused

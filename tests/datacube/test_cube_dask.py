@@ -1,0 +1,99 @@
+"""The same cubes computed on a dask LocalCluster of 2 worker processes.
+
+Nothing configures the workers but what CubeAccess.register hands over: no
+options are in force in the test process while the cubes compute there, the
+workers started before any test set a variable, and no loader is configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pystac
+import pytest
+
+from stac_asset import HttpClient, PlanetaryComputerClient, S3Client
+from stac_asset.datacube import CubeAccess
+from tests.azure.conftest import PC, Blobs
+from tests.azure.peers import TokenApi
+from tests.datacube.conftest import OtherHostPeer, cube_items
+from tests.datacube.loaders import LOADERS, expected, load
+from tests.peers.http_peer import HttpPeer
+from tests.s3.conftest import PRIVATE
+from tests.s3.moto_peer import MotoPeer
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[distributed.Client]:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def on_workers(
+    client: distributed.Client, cube: CubeAccess, loader: str, items: list[pystac.Item]
+) -> np.ndarray:
+    """Compute the cube on the workers only, then take the options off them."""
+    cube.register(client)
+    try:
+        return load(loader, cube, items)
+    finally:
+        cube.clear()
+
+
+@pytest.mark.parametrize("loader", list(LOADERS))
+def test_http_cube_on_workers(
+    loader: str,
+    dask_client: distributed.Client,
+    http: HttpPeer,
+    other_http: OtherHostPeer,
+    small_cogs: dict[str, Path],
+) -> None:
+    http.configure(require_headers={"/s2/": {"X-Key": "one"}})
+    other_http.configure(require_headers={"/s2/": {"X-Key": "two"}})
+    first, second = cube_items(http.url_for, "A"), cube_items(other_http.url_for, "B")
+    one, two = HttpClient(headers={"X-Key": "one"}), HttpClient(headers={"X-Key": "two"})
+    want = expected(first, [one]), expected(second, [two])
+    got = (
+        on_workers(dask_client, CubeAccess(first, clients=[one]), loader, first),
+        on_workers(dask_client, CubeAccess(second, clients=[two]), loader, second),
+    )
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert {e["headers"].get("X-Key") for e in http.log()} == {"one"}
+    assert {e["headers"].get("X-Key") for e in other_http.log()} == {"two"}
+
+
+@pytest.mark.parametrize("loader", list(LOADERS))
+def test_private_bucket_cube_on_workers(
+    loader: str,
+    dask_client: distributed.Client,
+    locked: MotoPeer,
+    admin_session: boto3.Session,
+    small_cogs: dict[str, Path],
+) -> None:
+    items = cube_items(lambda name: f"s3://{PRIVATE}/{name}")
+    client = S3Client(admin_session, endpoint_url=locked.endpoint_url)
+    want = expected(items, [client])
+    got = on_workers(dask_client, CubeAccess(items, clients=[client]), loader, items)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("loader", list(LOADERS))
+def test_planetary_computer_cube_on_workers(
+    loader: str, dask_client: distributed.Client, blobs: Blobs, token_api: TokenApi
+) -> None:
+    items = cube_items(lambda name: blobs.url(PC, name))
+    client = PlanetaryComputerClient(sas_url=token_api.sas_url, endpoint_url=blobs.endpoint)
+    want = expected(items, [client])
+    got = on_workers(dask_client, CubeAccess(items, clients=[client]), loader, items)
+    np.testing.assert_array_equal(got, want)
