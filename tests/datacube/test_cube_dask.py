@@ -7,6 +7,7 @@ workers started before any test set a variable, and no loader is configured.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,11 +16,12 @@ import numpy as np
 import pystac
 import pytest
 
-from stac_asset import HttpClient, PlanetaryComputerClient, S3Client
+from stac_asset import HttpClient, PlanetaryComputerClient, S3Client, gdal_paths
 from stac_asset.datacube import CubeAccess
 from tests.azure.conftest import PC, Blobs
 from tests.azure.peers import TokenApi
 from tests.datacube.conftest import OtherHostPeer, cube_items
+from tests.datacube.expiring import TokenFileClient
 from tests.datacube.loaders import LOADERS, expected, load
 from tests.peers.http_peer import HttpPeer
 from tests.s3.conftest import PRIVATE
@@ -97,3 +99,33 @@ def test_planetary_computer_cube_on_workers(
     want = expected(items, [client])
     got = on_workers(dask_client, CubeAccess(items, clients=[client]), loader, items)
     np.testing.assert_array_equal(got, want)
+
+
+def test_workers_renew_expiring_credentials_and_forget_them_when_cleared(
+    dask_client: distributed.Client, http: HttpPeer, small_cogs: dict[str, Path]
+) -> None:
+    token_file = http.root / "token.txt"
+    token_file.write_text("first")
+    http.configure(require_headers={"/s2/": {"X-Key": "first"}})
+    items = cube_items(http.url_for, "T")
+    want = expected(items, [HttpClient(headers={"X-Key": "first"})])
+    cube = CubeAccess(items, clients=[TokenFileClient(http.url_for("token.txt"), lifetime=2)])
+    cube.register(dask_client)
+    try:
+        np.testing.assert_array_equal(load("odc-stac", cube, items), want)
+        # The token changes, the old one is refused; only a renewal on the workers can read.
+        token_file.write_text("second")
+        http.configure(require_headers={"/s2/": {"X-Key": "second"}})
+        time.sleep(2.5)
+        dask_client.run(gdal_paths.clear_network_cache)
+        np.testing.assert_array_equal(load("odc-stac", cube, items), want)
+    finally:
+        cube.clear()
+    assert {e["headers"].get("X-Key") for e in http.requests_for("/s2/B02.tif")} == {
+        "first",
+        "second",
+    }
+    # Cleared on the workers: the same cube computed there now is refused.
+    dask_client.run(gdal_paths.clear_network_cache)
+    with pytest.raises(Exception, match="401"):
+        load("odc-stac", cube, items)
