@@ -21,7 +21,7 @@ from __future__ import annotations
 import ctypes
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -85,14 +85,27 @@ _owners: dict[str, list[tuple[PathOptions, dict[str, str]]]] = {}
 _lock = threading.Lock()
 
 
+# What is set in GDAL, per prefix (to change only what changes).
+_current: dict[str, dict[str, str]] = {}
+
+
 def _put(prefix: str, options: Mapping[str, str] | None) -> None:
+    """Make ``options`` GDAL's for ``prefix``, with no moment where a read finds none."""
     library = _library()
     if library is None:
         raise RuntimeError("GDAL path-specific options are unavailable")
     encoded = prefix.encode()
-    library.VSIClearPathSpecificOptions(encoded)
-    for key, value in (options or {}).items():
-        library.VSISetPathSpecificOption(encoded, key.encode(), value.encode())
+    if not options:
+        library.VSIClearPathSpecificOptions(encoded)
+        _current.pop(prefix, None)
+        return
+    old = _current.get(prefix, {})
+    for key, value in options.items():
+        if old.get(key) != value:
+            library.VSISetPathSpecificOption(encoded, key.encode(), value.encode())
+    for key in set(old) - set(options):
+        library.VSISetPathSpecificOption(encoded, key.encode(), None)  # unsets the key
+    _current[prefix] = dict(options)
 
 
 class PathOptions:
@@ -122,11 +135,16 @@ class PathOptions:
         return bool(self._set)
 
     def set(self, options: Mapping[str, Mapping[str, str]] | None = None) -> None:
-        """Put this owner's options in force (after replacing them with ``options``, if given)."""
+        """Put this owner's options in force (after replacing them with ``options``, if given).
+
+        Replacing changes GDAL's options in place: a read in another thread
+        finds the old options or the new ones, never none.
+        """
         with _lock:
             if options is not None:
-                self._clear_locked()
+                dropped = set(self._options) - set(options)
                 self._options = {prefix: dict(values) for prefix, values in options.items()}
+                self._release(dropped)
             for prefix, values in self._options.items():
                 stack = [(owner, v) for owner, v in _owners.get(prefix, []) if owner is not self]
                 stack.append((self, values))
@@ -137,10 +155,11 @@ class PathOptions:
     def clear(self) -> None:
         """Unset this owner's options (another owner's for the same prefix come back)."""
         with _lock:
-            self._clear_locked()
+            self._release(set(self._set))
 
-    def _clear_locked(self) -> None:
-        for prefix in self._set:
+    def _release(self, prefixes: Iterable[str]) -> None:
+        """Unset this owner's options for ``prefixes`` (another owner's come back)."""
+        for prefix in [p for p in prefixes if p in self._set]:
             stack = [(owner, v) for owner, v in _owners.get(prefix, []) if owner is not self]
             if stack:
                 _owners[prefix] = stack
@@ -148,7 +167,7 @@ class PathOptions:
             else:
                 _owners.pop(prefix, None)
                 _put(prefix, None)
-        self._set.clear()
+            self._set.discard(prefix)
 
     def __enter__(self) -> PathOptions:
         self.set()

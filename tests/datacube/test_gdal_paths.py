@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,26 @@ def test_an_owner_clearing_puts_back_the_options_of_another() -> None:
     first.set()
     gdal_paths.clear()
     assert gdal_paths.in_force(prefix) == {}
+
+
+def gdal_value(path: str, key: str) -> str | None:
+    """What GDAL itself answers for ``key`` under ``path`` (VSIGetPathSpecificOption)."""
+    library = gdal_paths._library()
+    assert library is not None
+    get = library.VSIGetPathSpecificOption
+    get.argtypes, get.restype = [ctypes.c_char_p] * 3, ctypes.c_char_p
+    value = get(path.encode(), key.encode(), None)
+    return None if value is None else value.decode()
+
+
+def test_replacing_changes_values_in_place_and_unsets_dropped_keys() -> None:
+    prefix, path = "/vsis3/replaced/", "/vsis3/replaced/k.tif"
+    owner = gdal_paths.PathOptions({prefix: {"AWS_S3_ENDPOINT": "one:9000", "AWS_HTTPS": "NO"}})
+    with owner:
+        assert gdal_value(path, "AWS_S3_ENDPOINT") == "one:9000"
+        owner.set({prefix: {"AWS_S3_ENDPOINT": "two:9000"}})
+        assert gdal_value(path, "AWS_S3_ENDPOINT") == "two:9000"
+        assert gdal_value(path, "AWS_HTTPS") is None
+        owner.set({"/vsis3/other/": {"AWS_HTTPS": "NO"}})
+        assert gdal_value(path, "AWS_S3_ENDPOINT") is None
+    assert gdal_value("/vsis3/other/k.tif", "AWS_HTTPS") is None
