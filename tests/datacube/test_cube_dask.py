@@ -129,3 +129,21 @@ def test_workers_renew_expiring_credentials_and_forget_them_when_cleared(
     dask_client.run(gdal_paths.clear_network_cache)
     with pytest.raises(Exception, match="401"):
         load("odc-stac", cube, items)
+
+
+def test_restarted_workers_get_the_options_again(
+    dask_client: distributed.Client, http: HttpPeer, small_cogs: dict[str, Path]
+) -> None:
+    http.configure(require_headers={"/s2/": {"X-Key": "one"}})
+    items = cube_items(http.url_for, "R")
+    client = HttpClient(headers={"X-Key": "one"})
+    want = expected(items, [client])
+    cube = CubeAccess(items, clients=[client])
+    cube.register(dask_client)
+    try:
+        before = set(dask_client.scheduler_info()["workers"])
+        dask_client.restart()
+        assert not before & set(dask_client.scheduler_info()["workers"])  # new processes
+        np.testing.assert_array_equal(load("stackstac", cube, items), want)
+    finally:
+        cube.clear()
