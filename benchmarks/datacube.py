@@ -50,6 +50,7 @@ def items_for(peer: HttpPeer) -> list[pystac.Item]:
                 "proj:shape": [SIZE, SIZE],
                 "proj:transform": [10, 0, 500000, 0, -10, 5000000],
             },
+            stac_extensions=["https://stac-extensions.github.io/projection/v1.1.0/schema.json"],
         )
         for band in BANDS:
             href = peer.url_for(f"cube/{index}-{band}.tif")

@@ -80,8 +80,10 @@ class GdalSession:
         state.update(_paths=None, _global={}, _timer=None, _lock=None)
         expiring = [r.href for r in self.resolved if needs_renewal(r.access)]
         if not expiring:
-            # Nothing to renew: the clients (a boto3 session may not pickle) stay here.
+            # Nothing to renew: the clients (a boto3 session may not pickle) and the
+            # items stay here; the accesses are all a worker needs.
             state["resolver"] = None
+            state["resolved"] = [replace(r, asset=None) for r in self.resolved]
             return state
         try:
             pickle.dumps(self.resolver)
