@@ -147,3 +147,25 @@ def test_restarted_workers_get_the_options_again(
         np.testing.assert_array_equal(load("stackstac", cube, items), want)
     finally:
         cube.clear()
+
+
+def test_one_cube_across_three_regimes_on_workers(
+    dask_client: distributed.Client,
+    http: HttpPeer,
+    locked: MotoPeer,
+    admin_session: boto3.Session,
+    blobs: Blobs,
+    token_api: TokenApi,
+    small_cogs: dict[str, Path],
+) -> None:
+    http.configure(require_headers={"/s2/": {"X-Key": "one"}})
+    hrefs = [http.url_for, lambda name: f"s3://{PRIVATE}/{name}", lambda name: blobs.url(PC, name)]
+    items = [cube_items(href_of)[index] for index, href_of in enumerate(hrefs)]
+    clients = [
+        PlanetaryComputerClient(sas_url=token_api.sas_url, endpoint_url=blobs.endpoint),
+        S3Client(admin_session, endpoint_url=locked.endpoint_url),
+        HttpClient(headers={"X-Key": "one"}),
+    ]
+    want = expected(items, clients)
+    got = on_workers(dask_client, CubeAccess(items, clients=clients), "odc-stac", items)
+    np.testing.assert_array_equal(got, want)

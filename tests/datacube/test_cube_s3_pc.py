@@ -8,13 +8,14 @@ import boto3
 import numpy as np
 import pytest
 
-from stac_asset import PlanetaryComputerClient, S3Client
+from stac_asset import HttpClient, PlanetaryComputerClient, S3Client
 from stac_asset.datacube import CubeAccess
 from tests.azure.conftest import PC, Blobs
 from tests.azure.peers import TokenApi
 from tests.azure.token_api import ACCOUNT
 from tests.datacube.conftest import FILES, cube_items
 from tests.datacube.loaders import LOADERS, expected, load
+from tests.peers.http_peer import HttpPeer
 from tests.s3.conftest import PRIVATE
 from tests.s3.moto_peer import MotoPeer
 
@@ -49,3 +50,29 @@ def test_cube_from_the_planetary_computer(loader: str, blobs: Blobs, token_api: 
         f"/{ACCOUNT}/{PC}/s2/{f}.tif" for f in FILES
     }
     assert {r["status"] for r in reads} <= {"200", "206"}
+
+
+@pytest.mark.parametrize("loader", ["odc-stac", "stackstac"])
+def test_one_cube_across_three_regimes(
+    loader: str,
+    http: HttpPeer,
+    locked: MotoPeer,
+    admin_session: boto3.Session,
+    blobs: Blobs,
+    token_api: TokenApi,
+    small_cogs: dict[str, Path],
+) -> None:
+    """Item 0 over HTTP with a header, item 1 in a private bucket, item 2 on the PC: one load."""
+    http.configure(require_headers={"/s2/": {"X-Key": "one"}})
+    hrefs = [http.url_for, lambda name: f"s3://{PRIVATE}/{name}", lambda name: blobs.url(PC, name)]
+    items = [cube_items(href_of)[index] for index, href_of in enumerate(hrefs)]
+    clients = [
+        PlanetaryComputerClient(sas_url=token_api.sas_url, endpoint_url=blobs.endpoint),
+        S3Client(admin_session, endpoint_url=locked.endpoint_url),
+        HttpClient(headers={"X-Key": "one"}),
+    ]
+    want = expected(items, clients)
+    with CubeAccess(items, clients=clients) as cube:
+        assert {a.client for a in cube.accesses} == {"http", "s3", "planetary-computer"}
+        np.testing.assert_array_equal(load(loader, cube, items), want)
+    assert {e["headers"].get("X-Key") for e in http.log()} == {"one"}
