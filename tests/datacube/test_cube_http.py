@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import rasterio.errors
 from stac_asset import HttpClient
 from stac_asset.datacube import CubeAccess
 from tests.datacube.conftest import FILES, OtherHostPeer, cube_items
+from tests.datacube.expiring import TokenFileClient
 from tests.datacube.loaders import LOADERS, expected, load
 from tests.peers.http_peer import HttpPeer
 
@@ -56,3 +58,23 @@ def test_two_loads_of_two_hosts_leak_nothing(
     assert keys_sent(other_http) == {"two"}
     with pytest.raises(rasterio.errors.RasterioIOError, match="401"):
         rasterio.open(f"/vsicurl/{other_http.url_for('s2/B04.tif')}?after=1")
+
+
+def test_an_expiring_header_is_renewed_in_process_before_it_expires(
+    http: HttpPeer, small_cogs: dict[str, Path]
+) -> None:
+    token_file = http.root / "token.txt"
+    token_file.write_text("first")
+    http.configure(require_headers={"/s2/": {"X-Key": "first"}})
+    items = cube_items(http.url_for, "P")
+    want = expected(items, [HttpClient(headers={"X-Key": "first"})])
+    with CubeAccess(items, clients=[TokenFileClient(http.url_for("token.txt"), 2)]) as cube:
+        np.testing.assert_array_equal(load("rioxarray", cube, items), want)
+        token_file.write_text("second")
+        http.configure(require_headers={"/s2/": {"X-Key": "second"}})
+        time.sleep(2.5)
+        np.testing.assert_array_equal(load("rioxarray", cube, items), want)
+    assert {e["headers"].get("X-Key") for e in http.requests_for("/s2/B03.tif")} == {
+        "first",
+        "second",
+    }
