@@ -8,9 +8,10 @@ import boto3
 import numpy as np
 import pytest
 
-from stac_asset import HttpClient, PlanetaryComputerClient, S3Client
+from stac_asset import AzureClient, HttpClient, PlanetaryComputerClient, S3Client
 from stac_asset.datacube import CubeAccess
 from tests.azure.conftest import PC, Blobs
+from tests.azure.conftest import PRIVATE as PRIVATE_CONTAINER
 from tests.azure.peers import TokenApi
 from tests.azure.token_api import ACCOUNT
 from tests.datacube.conftest import FILES, cube_items
@@ -76,3 +77,17 @@ def test_one_cube_across_three_regimes(
         assert {a.client for a in cube.accesses} == {"http", "s3", "planetary-computer"}
         np.testing.assert_array_equal(load(loader, cube, items), want)
     assert {e["headers"].get("X-Key") for e in http.log()} == {"one"}
+
+
+@pytest.mark.parametrize("loader", ["stackstac", "rioxarray"])
+def test_cube_from_a_private_container_with_a_sas(
+    loader: str, blobs: Blobs, small_cogs: dict[str, Path]
+) -> None:
+    """/vsiaz/ paths: account, endpoint and SAS set for the container's prefix only."""
+    items = cube_items(lambda name: blobs.url(PRIVATE_CONTAINER, name))
+    sas = blobs.container_sas(PRIVATE_CONTAINER)
+    client = AzureClient(endpoint_url=blobs.endpoint, sas_token=sas)
+    want = expected(items, [client])
+    with CubeAccess(items, clients=[client]) as cube:
+        assert {a.vsi_path.split("/")[1] for a in cube.accesses} == {"vsiaz"}
+        np.testing.assert_array_equal(load(loader, cube, items), want)
