@@ -8,9 +8,11 @@ or by a dask thread pool see them, and they are bound to a path, so a header
 or key set for one host never reaches another.
 
 rasterio does not expose the call: it is reached through :mod:`ctypes` on the
-very library rasterio loaded (found in the process's memory map, or among the
-libraries bundled with rasterio's wheel). Where it cannot be found,
-:func:`available` is false and callers fall back to one set of options.
+very library rasterio loaded (found in the process's memory map, among the
+libraries bundled with rasterio's wheel, or where the system's loader finds
+``gdal``; it must report the GDAL version rasterio was built with). Where it
+cannot be found, :func:`available` is false and callers fall back to one set
+of options.
 
 Options set here are owned: each :class:`PathOptions` holds its prefixes, and
 clearing it unsets only those, restoring what another owner set before.
@@ -19,6 +21,7 @@ clearing it unsets only those, restoring what another owner set before.
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -35,14 +38,16 @@ _SYMBOL = "VSISetPathSpecificOption"
 
 
 def _loaded_gdal_files() -> list[str]:
-    """Files of GDAL libraries mapped into this process (Linux), rasterio's first."""
+    """Files of GDAL libraries mapped into this process (Linux), those in rasterio's wheel first."""
     import rasterio._base  # noqa: F401 - maps rasterio's GDAL into the process
 
     maps = Path("/proc/self/maps")
     if not maps.exists():
         return []
     files = {line.split()[-1] for line in maps.read_text().splitlines() if "libgdal" in line}
-    return sorted(f for f in files if f.startswith("/"))
+    home = str(Path(rasterio.__file__).parent)
+    # Another package's own GDAL (fiona's wheel bundles one) may be loaded too.
+    return sorted((f for f in files if f.startswith("/")), key=lambda f: not f.startswith(home))
 
 
 def _bundled_gdal_files() -> list[str]:
@@ -53,16 +58,32 @@ def _bundled_gdal_files() -> list[str]:
     return [str(p) for place in places for pattern in patterns for p in place.glob(pattern)]
 
 
+def _system_gdal_files() -> list[str]:
+    """The GDAL library the system's loader finds (rasterio built against it: conda, distros)."""
+    found = ctypes.util.find_library("gdal")
+    return [found] if found else []
+
+
+def _version(library: ctypes.CDLL) -> str:
+    library.GDALVersionInfo.argtypes = [ctypes.c_char_p]
+    library.GDALVersionInfo.restype = ctypes.c_char_p
+    return str(library.GDALVersionInfo(b"RELEASE_NAME").decode())
+
+
 @cache
 def _library() -> ctypes.CDLL | None:
-    """The GDAL library rasterio uses, if it has path-specific options."""
-    for file in _loaded_gdal_files() + _bundled_gdal_files():
+    """The GDAL library rasterio uses, if it has path-specific options.
+
+    A candidate must report the GDAL version rasterio was built with; loading
+    a file already loaded returns that same library.
+    """
+    candidates = _loaded_gdal_files() + _bundled_gdal_files() + _system_gdal_files()
+    for file in dict.fromkeys(candidates):
         try:
-            # Loading a file already loaded returns that same library.
             library = ctypes.CDLL(file)
         except OSError:
             continue
-        if not hasattr(library, _SYMBOL):
+        if not hasattr(library, _SYMBOL) or _version(library) != rasterio.__gdal_version__:
             continue
         library.VSISetPathSpecificOption.argtypes = [ctypes.c_char_p] * 3
         library.VSISetPathSpecificOption.restype = None
