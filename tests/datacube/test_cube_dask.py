@@ -169,3 +169,23 @@ def test_one_cube_across_three_regimes_on_workers(
     want = expected(items, clients)
     got = on_workers(dask_client, CubeAccess(items, clients=clients), "odc-stac", items)
     np.testing.assert_array_equal(got, want)
+
+
+def test_configure_rio_and_rasterio_env_take_the_shared_options_which_hold_no_secret(
+    dask_client: distributed.Client, http: HttpPeer, small_cogs: dict[str, Path]
+) -> None:
+    import odc.stac
+    import rasterio
+
+    http.configure(require_headers={"/s2/": {"X-Key": "s3cr3t-key"}})
+    items = cube_items(http.url_for, "C")
+    client = HttpClient(headers={"X-Key": "s3cr3t-key"})
+    cube = CubeAccess(items, clients=[client])
+    assert cube.gdal_options["GDAL_DISABLE_READDIR_ON_OPEN"] == "EMPTY_DIR"
+    assert "s3cr3t" not in str(cube.gdal_options)
+    with rasterio.Env(**cube.gdal_options):
+        pass
+    # Last in this module: configure_rio leaves its (secret-free) options on the workers.
+    odc.stac.configure_rio(**cube.gdal_options, client=dask_client)
+    got = on_workers(dask_client, cube, "odc-stac", items)
+    np.testing.assert_array_equal(got, expected(items, [client]))
