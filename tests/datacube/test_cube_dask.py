@@ -7,6 +7,7 @@ workers started before any test set a variable, and no loader is configured.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,6 +170,24 @@ def test_one_cube_across_three_regimes_on_workers(
     want = expected(items, clients)
     got = on_workers(dask_client, CubeAccess(items, clients=clients), "odc-stac", items)
     np.testing.assert_array_equal(got, want)
+
+
+class UnpicklableTokenClient(TokenFileClient):
+    """A client holding a lock: it cannot travel to a worker."""
+
+    def __init__(self, token_url: str, lifetime: float) -> None:
+        super().__init__(token_url, lifetime)
+        self.lock = threading.Lock()
+
+
+def test_clients_that_cannot_travel_are_refused_when_credentials_expire(
+    dask_client: distributed.Client, http: HttpPeer, small_cogs: dict[str, Path]
+) -> None:
+    (http.root / "token.txt").write_text("first")
+    items = cube_items(http.url_for, "U")
+    cube = CubeAccess(items, clients=[UnpicklableTokenClient(http.url_for("token.txt"), 60)])
+    with pytest.raises(TypeError, match="cannot be sent to other processes"):
+        cube.register(dask_client)
 
 
 def test_configure_rio_and_rasterio_env_take_the_shared_options_which_hold_no_secret(
