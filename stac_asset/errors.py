@@ -206,6 +206,10 @@ class ClipError(StacAssetError, ValueError):
     """A bbox or window misses the raster, or the clip cannot be written (windowed copies)."""
 
 
+class OptionsConflictError(StacAssetError, ValueError):
+    """Two assets need GDAL options that cannot hold at once (the error names both hrefs)."""
+
+
 class AssetOverwriteError(StacAssetError, ValueError):
     """Two assets would be written to the same path."""
 
