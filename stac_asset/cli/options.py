@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import click
 
 from ..clients import Client, get_client_classes
-from ..clients.oauth2 import CLI_OPTIONS as OAUTH2_OPTIONS
-from ..clients.oauth2 import client_from_options
+from ..clients.oauth2_cli import CLI_OPTIONS as OAUTH2_OPTIONS
+from ..clients.oauth2_cli import client_from_options
 from ..config import S3_RETRY_MODES
 
 F = TypeVar("F", bound=Callable[..., Any])

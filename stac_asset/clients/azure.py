@@ -14,16 +14,18 @@ anonymously, with a SAS or with a Planetary Computer token needs no SDK.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pystac
 import requests
 
-from .._secrets import logger, mask_url, register
+from .._secrets import mask_url, register
 from ..access import Access
 from ..errors import AccessDeniedError, NotFoundError, ResolveError
 from ..retry import RetryPolicy
@@ -45,8 +47,26 @@ from .environment import PROXY_AND_CA
 from .http import HttpClient
 from .tokens import RenewsOnRefusal, TokenIn
 
-if TYPE_CHECKING:
-    from .planetary_computer import PlanetaryComputerClient
+logger = logging.getLogger(__name__)
+
+
+class BlobSigner(Protocol):
+    """A client that signs some anonymous blobs itself (the Planetary Computer's)."""
+
+    def serves(self, location: BlobLocation, asset: pystac.Asset | None) -> bool:
+        """Whether default routing should sign this blob."""
+
+    def resolve_location(self, href: str, location: BlobLocation) -> Access:
+        """The access to the blob, signed."""
+
+    def open_stream(
+        self, access: Access, start: int = 0, validator: str | None = None
+    ) -> ByteStream:
+        """Read a blob this signer resolved."""
+
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """Forget a token of an access it resolved that was refused."""
+
 
 API_VERSION = "2022-11-02"
 """The Blob service version our byte-view requests and SAS tokens are made for."""
@@ -106,6 +126,10 @@ class AzureClient(RenewsOnRefusal, HttpClient):
 
     name = "azure"
     environment: ClassVar[tuple[str, ...]] = (*PROXY_AND_CA, "AZURE_*", SETTING)
+    signer: ClassVar[Callable[[], BlobSigner] | None] = None
+    """Where anonymous blobs that a client signs itself go: set by
+    :mod:`stac_asset.clients.planetary_computer` to its default client (this
+    module never imports that subclass)."""
 
     def __init__(
         self,
@@ -304,13 +328,10 @@ class AzureClient(RenewsOnRefusal, HttpClient):
             options["CPL_AZURE_ENDPOINT"] = location.endpoint
         return options
 
-    def _planetary_computer(self) -> PlanetaryComputerClient:
-        from ..resolver import default_client
-        from .planetary_computer import PlanetaryComputerClient
-
-        client = default_client(PlanetaryComputerClient)
-        assert isinstance(client, PlanetaryComputerClient)
-        return client
+    def _planetary_computer(self) -> BlobSigner:
+        if AzureClient.signer is None:
+            raise ResolveError(f"{self.name}: no client signs Planetary Computer blobs")
+        return AzureClient.signer()
 
     def open_stream(
         self, access: Access, start: int = 0, validator: str | None = None

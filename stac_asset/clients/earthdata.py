@@ -21,6 +21,7 @@ nowhere else; GDAL never sees it.
 
 from __future__ import annotations
 
+import logging
 import netrc
 import os
 from collections.abc import Iterable, Mapping
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit
 import pystac
 import requests
 
-from .._secrets import logger, register
+from .._secrets import register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy, call_with_retries
@@ -48,6 +49,8 @@ from .http import (
     redirect_target,
 )
 from .tokens import RenewsOnRefusal, Token, Tokens
+
+logger = logging.getLogger(__name__)
 
 Origin = tuple[str, str, int | None]
 
