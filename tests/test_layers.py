@@ -177,3 +177,9 @@ def test_foundations_need_no_rasterio() -> None:
     for name in foundations:
         used = {target.split(".")[0] for target, _ in runtime_imports(name)}
         assert "rasterio" not in used, name
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_over_400_lines(name: str) -> None:
+    lines = MODULES[name].read_text().count("\n")
+    assert lines <= 400, f"{name}: {lines} lines; split it by what its parts do"

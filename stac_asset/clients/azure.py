@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pystac
@@ -36,6 +36,7 @@ from .azure_hints import denial_hint
 from .azure_location import (
     BLOB_HOST,
     BlobLocation,
+    BlobSigner,
     account_of_endpoint,
     public_endpoint,
     register_sas,
@@ -50,24 +51,6 @@ from .tokens import RenewsOnRefusal, TokenIn
 logger = logging.getLogger(__name__)
 
 
-class BlobSigner(Protocol):
-    """A client that signs some anonymous blobs itself (the Planetary Computer's)."""
-
-    def serves(self, location: BlobLocation, asset: pystac.Asset | None) -> bool:
-        """Whether default routing should sign this blob."""
-
-    def resolve_location(self, href: str, location: BlobLocation) -> Access:
-        """The access to the blob, signed."""
-
-    def open_stream(
-        self, access: Access, start: int = 0, validator: str | None = None
-    ) -> ByteStream:
-        """Read a blob this signer resolved."""
-
-    def refused(self, access: Access, error: AccessDeniedError) -> None:
-        """Forget a token of an access it resolved that was refused."""
-
-
 API_VERSION = "2022-11-02"
 """The Blob service version our byte-view requests and SAS tokens are made for."""
 
@@ -75,7 +58,6 @@ _KEY_SAS_LIFETIME = timedelta(hours=1)
 _CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 """Bytes per block when uploading (and what a writer holds in memory)."""
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -127,9 +109,8 @@ class AzureClient(RenewsOnRefusal, HttpClient):
     name = "azure"
     environment: ClassVar[tuple[str, ...]] = (*PROXY_AND_CA, "AZURE_*", SETTING)
     signer: ClassVar[Callable[[], BlobSigner] | None] = None
-    """Where anonymous blobs that a client signs itself go: set by
-    :mod:`stac_asset.clients.planetary_computer` to its default client (this
-    module never imports that subclass)."""
+    """Who signs the anonymous blobs it serves: the default Planetary Computer
+    client, registered by :mod:`stac_asset.clients.planetary_computer`."""
 
     def __init__(
         self,
@@ -311,8 +292,7 @@ class AzureClient(RenewsOnRefusal, HttpClient):
         options.update(
             {
                 "AZURE_STORAGE_ACCOUNT": location.account,
-                # Set, possibly empty, so that no AZURE_* variable of the
-                # environment mixes other credentials into this access.
+                # Set, even empty: no AZURE_* variable mixes other credentials in.
                 "AZURE_STORAGE_CONNECTION_STRING": "",
                 "AZURE_STORAGE_SAS_TOKEN": "",
                 "AZURE_STORAGE_ACCESS_KEY": "",

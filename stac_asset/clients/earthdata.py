@@ -39,15 +39,10 @@ from ..retry import RetryPolicy, call_with_retries
 from .base import decided_per_directory
 from .environment import PROXY_AND_CA, home_file
 from .failures import mapped_errors
-from .http import (
-    MAX_REDIRECTS,
-    HttpClient,
-    host_matches,
-    no_auth,
-    origin,
-    raise_for_status,
-    redirect_target,
-)
+from .http import HttpClient
+from .http_stream import raise_for_status
+from .http_transport import no_auth
+from .http_urls import MAX_REDIRECTS, host_matches, origin, redirect_target
 from .tokens import RenewsOnRefusal, Token, Tokens
 
 logger = logging.getLogger(__name__)

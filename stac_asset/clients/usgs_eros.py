@@ -25,7 +25,9 @@ from ..retry import RetryPolicy, call_with_retries
 from .base import decided_per_directory
 from .environment import PROXY_AND_CA
 from .failures import mapped_errors
-from .http import HttpClient, host_matches, no_auth
+from .http import HttpClient
+from .http_transport import no_auth
+from .http_urls import host_matches
 from .tokens import RenewsOnRefusal, Token, TokenIn, Tokens
 
 logger = logging.getLogger(__name__)
