@@ -24,6 +24,7 @@ from .config import Config
 from .errors import (
     AccessError,
     AssetFailure,
+    Cancelled,
     DownloadError,
     DownloadWarning,
     ResolveError,
@@ -39,7 +40,7 @@ from .messages import (
 )
 from .plan import Job, Plan
 from .resolver import Resolver
-from .transfer import Cancelled, Fetcher, Transfer, netloc_of
+from .transfer import Fetcher, Transfer, netloc_of
 from .workers import GrowingPool
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ import pystac
 
 from .access import Access
 from .clients import ByteStream, Client
-from .errors import AccessDeniedError, StacAssetError, TransientError
+from .errors import AccessDeniedError, Cancelled, TransientError
 from .host_limits import OVERLOADED, Slot
 
 logger = logging.getLogger(__name__)
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
 
 # A run of this many failures in a row without a byte of progress ends a transfer.
 _MAX_ATTEMPT_FACTOR = 10
-
-
-class Cancelled(StacAssetError):
-    """The transfer was cancelled (another asset failed with fail-fast, or Ctrl-C)."""
 
 
 class RangeIgnored(Exception):

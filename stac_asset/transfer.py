@@ -19,12 +19,11 @@ from . import ranged
 from .access import Access
 from .checksum import Verifier
 from .clients import ByteStream, ByteWriter, Client
-from .errors import StacAssetError, VerificationError
+from .errors import Cancelled, StacAssetError, VerificationError
 from .host_limits import HostLimits, Slot
 from .messages import OpenUrl, Progress, WriteChunk
 from .paths import href_directory
 from .resolver import Resolver
-from .spans import Cancelled as Cancelled  # re-exported: what callers of the engine catch
 from .spans import RangeIgnored, Span
 
 logger = logging.getLogger(__name__)
