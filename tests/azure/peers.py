@@ -6,25 +6,21 @@ per request) goes to a file the tests read to count requests.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from tests.azure.token_api import ACCOUNT, ACCOUNT_KEY
-from tests.peers.process import PeerProcess
+from tests.peers.peer import Peer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_MAIN = REPO_ROOT / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"
 START_TIMEOUT = 20.0
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _LISTENING = re.compile(r"listens on https?://[^:\s]+:(\d+)")
 _ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
 
@@ -130,53 +126,18 @@ class Azurite:
         self.stop()
 
 
-class TokenApi:
-    """The local Planetary Computer token API (:mod:`tests.azure.token_api`) in a child process."""
+class TokenApi(Peer):
+    """The local Planetary Computer token API (:mod:`tests.azure.token_api`) in a child process.
+
+    Its own settings: ``lifetime``, ``claimed_lifetime``, ``tamper_next``
+    (:meth:`settings`); a slow or failing API: :meth:`configure`.
+    """
 
     def __init__(self) -> None:
-        self._peer = PeerProcess("tests.azure.token_api", ["--port", "0"]).start()
-        self.port = self._peer.port
+        super().__init__("tests.azure.token_api")
+        self.start()
 
     @property
     def sas_url(self) -> str:
         """The token endpoint, as ``PC_SDK_SAS_URL`` takes it."""
-        return f"http://127.0.0.1:{self.port}/api/sas/v1/token"
-
-    def log(self) -> list[dict[str, Any]]:
-        """Token requests so far (path, headers, time)."""
-        result: list[dict[str, Any]] = self._control("GET", "log")
-        return result
-
-    def reset(self) -> None:
-        """Clear the log and restore the defaults."""
-        self._control("POST", "reset", {})
-
-    def configure(self, **config: Any) -> None:
-        """Replace the config (``lifetime``, ``claimed_lifetime``, ``fail_status``, ...)."""
-        self._control("POST", "config", config)
-
-    def _control(self, method: str, name: str, payload: object = None) -> Any:
-        data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/_control/{name}", data=data, method=method
-        )
-        try:
-            with _OPENER.open(request, timeout=5) as response:
-                return json.load(response)
-        except urllib.error.HTTPError as error:
-            raise ValueError(f"{method} /_control/{name}: {json.load(error)}") from error
-
-    def stop(self) -> None:
-        """Stop the server."""
-        self._peer.stop()
-
-    def __enter__(self) -> TokenApi:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return f"{self.url}/api/sas/v1/token"

@@ -36,7 +36,7 @@ def test_sas_expiring_mid_download_is_renewed_once(
     blobs: Blobs, token_api: TokenApi, proxy: str, tmp_path: Path
 ) -> None:
     # The SAS dies after 2 s while msft:expiry says an hour (revoked, or clock skew).
-    token_api.configure(lifetime=2, claimed_lifetime=3600)
+    token_api.settings(lifetime=2, claimed_lifetime=3600)
     client = PlanetaryComputerClient(
         sas_url=token_api.sas_url,
         endpoint_url=f"{proxy}/{ACCOUNT}",

@@ -188,7 +188,7 @@ def test_the_token_endpoints_map_alike(fresh: Peers, tmp_path: Path) -> None:
     """A token endpoint's failure is the same class as the storage's own."""
     for status in STATUSES:
         expected = EXPECTED[status]
-        fresh.token_api.configure(fail_status=status)
+        fresh.token_api.configure(error_rate=1.0, error_status=status)
         pc, href = build("planetary_computer", fresh.faults.url, fresh)
         with pytest.raises(AccessError) as caught:
             read(pc, href("any.tif"))

@@ -76,7 +76,7 @@ def _planetary_computer(blobs: Blobs, token_api: TokenApi) -> Source:
     hrefs = [blobs.url(PC, names[i % len(names)]) for i in range(ASSETS)]
 
     def revoke() -> None:
-        token_api.configure(tamper_next=1)  # the next token has a wrong signature
+        token_api.settings(tamper_next=1)  # the next token has a wrong signature
 
     return Source(
         make,
