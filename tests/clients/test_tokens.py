@@ -91,7 +91,7 @@ def _planetary_computer(blobs: Blobs, token_api: TokenApi) -> Source:
 def _earthdata(earthdata: Earthdata, root: Path) -> Source:
     def make(endpoint: str | None = None) -> Client:
         if endpoint:
-            earthdata.data.configure(login_url=endpoint)  # the data host sends users there
+            earthdata.data.settings(login_url=endpoint)  # the data host sends users there
         return EarthdataClient(
             username=earthdata.username,
             password=earthdata.password,
@@ -104,7 +104,7 @@ def _earthdata(earthdata: Earthdata, root: Path) -> Source:
         make,
         [f"{earthdata.data.url}/many/f{i:02d}.bin" for i in range(ASSETS)],
         earthdata.login.logins,
-        lambda: earthdata.data.configure(expire_sessions=True),
+        earthdata.data.expire_sessions,
         lambda href: (root / href.split("/", 3)[3]).read_bytes(),
     )
 
@@ -123,7 +123,7 @@ def _usgs(usgs: Usgs, root: Path) -> Source:
         make,
         [f"{usgs.landsatlook.url}/many/f{i:02d}.bin" for i in range(ASSETS)],
         usgs.m2m.logins,
-        lambda: usgs.m2m.configure(expire_keys=True),
+        usgs.m2m.expire_keys,
         lambda href: (root / href.split("/", 3)[3]).read_bytes(),
     )
 
@@ -141,7 +141,7 @@ def _gcs(gcs: Gcs, root: Path, tmp_path: Path) -> Source:
         make,
         [f"gs://many/f{i:02d}.bin" for i in range(ASSETS)],
         lambda: sum(1 for r in gcs.peer.log() if r["path"] == "/token"),
-        lambda: gcs.peer.configure(expire_keys=True),
+        gcs.peer.expire_keys,
         lambda href: (root / href.removeprefix("gs://")).read_bytes(),
     )
 
