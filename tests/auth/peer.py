@@ -14,7 +14,7 @@ class AuthPeer(Peer):
     def __init__(self, role: str, host: str, settings: dict[str, Any]) -> None:
         self.role = role
         super().__init__("tests.auth.servers", [role, "--settings", json.dumps(settings)], host)
-        self.start()
+        self.launch()
 
     def expire_keys(self) -> None:
         """Forget every API key or token issued."""

@@ -135,7 +135,7 @@ class TokenApi(Peer):
 
     def __init__(self) -> None:
         super().__init__("tests.azure.token_api")
-        self.start()
+        self.launch()
 
     @property
     def sas_url(self) -> str:

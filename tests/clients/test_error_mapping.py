@@ -116,7 +116,7 @@ def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peers]:
 def fresh(peers: Peers) -> Peers:
     peers.oauth.reset()
     peers.oauth.configure(fail_paths=_fail_paths())
-    peers.oauth.oauth_configure(delay_first={"/bk/timeout.tif": TIMEOUT * 6})
+    peers.oauth.settings(delay_first={"/bk/timeout.tif": TIMEOUT * 6})
     return peers
 
 
@@ -197,7 +197,7 @@ def test_the_token_endpoints_map_alike(fresh: Peers, tmp_path: Path) -> None:
         token_url = f"{fresh.faults.url}/bk/s{status}.tif"
         oauth2 = OAuth2Client(
             token_url,
-            hosts=[fresh.oauth.host],
+            hosts=[fresh.oauth.netloc],
             client_id=oauth_server.CONFIDENTIAL_ID,
             client_secret=oauth_server.CONFIDENTIAL_SECRET,
             timeout=TIMEOUT,

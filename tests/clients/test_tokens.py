@@ -150,7 +150,7 @@ def _oauth2(oauth: OAuth2Peer, files: dict[str, bytes]) -> Source:
     def make(endpoint: str | None = None) -> Client:
         return OAuth2Client(
             f"{endpoint}/oauth/token" if endpoint else oauth.token_url,
-            hosts=[oauth.host],
+            hosts=[oauth.netloc],
             client_id=oauth_server.CONFIDENTIAL_ID,
             client_secret=oauth_server.CONFIDENTIAL_SECRET,
             retry=QUICK,

@@ -4,8 +4,9 @@ A peer is a module run as ``python -m tests.<peer> [--host H] [--port P] ...``
 that builds a :class:`PeerServer` with its own :class:`PeerHandler` subclass
 and calls :func:`serve`, which prints ``READY <port>`` once listening (see
 :mod:`tests.peers.process`). A peer adds only its protocol: it overrides
-:meth:`PeerHandler.respond` (and, for state of its own, the ``settings``,
-``reset_state`` and ``control`` hooks). Everything else is here, once:
+:meth:`PeerHandler.respond` (and, where it needs them, the ``admit`` hook
+that runs before the faults, its start ``settings``, ``reset_state`` and
+``control``). Everything else is here, once:
 
 * TCP_NODELAY and a listen backlog of 128, as real servers have;
 * the request log: every request but control calls, with method, raw path
@@ -20,7 +21,8 @@ and calls :func:`serve`, which prints ``READY <port>`` once listening (see
     body (unspecified keys get their start values);
   - anything else the peer's :meth:`PeerHandler.control` answers;
 
-* faults, applied before the peer's protocol sees a request, in this order:
+* faults, applied after :meth:`PeerHandler.admit` and before
+  :meth:`PeerHandler.respond`, in this order:
   latency, dropped connections, redirects, required headers, fixed failures,
   counted and random failures; and, on the body the peer sends, cuts;
 * file serving with single byte ranges, ``If-Range``, ``ETag`` and
@@ -289,6 +291,11 @@ class PeerHandler(BaseHTTPRequestHandler):
         else:
             self.send(405, entry, {"Allow": "GET, HEAD"})
 
+    def admit(self, path: str, entry: dict[str, Any]) -> bool:
+        """Hook run before the faults: False when the peer has refused the request
+        itself (an authentication check, say); by default, everything is admitted."""
+        return True
+
     def control(self, name: str, body: bytes) -> Any:
         """Answer ``/_control/<name>`` beyond log, reset, config and settings.
 
@@ -321,7 +328,7 @@ class PeerHandler(BaseHTTPRequestHandler):
                 return
             if self.log_bodies:
                 entry["body"] = body.decode("utf-8", "replace")
-            if not self._fault(path, entry):
+            if self.admit(path, entry) and not self._fault(path, entry):
                 self.respond(path, body, entry)
         except ConnectionError:
             self.close_connection = True

@@ -34,7 +34,7 @@ class Peer:
         self.scheme = scheme
         self._process = PeerProcess(module, ["--host", host, *args])
 
-    def start(self: _P, timeout: float = START_TIMEOUT) -> _P:
+    def launch(self: _P, timeout: float = START_TIMEOUT) -> _P:
         """Launch the process and wait until it listens."""
         self._process.start(timeout)
         return self
