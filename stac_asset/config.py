@@ -14,8 +14,17 @@ from .clip_spec import Clip
 from .errors import CannotIncludeAndExclude, ConfigError
 from .strategy import ErrorStrategy, FileNameStrategy
 
-DEFAULT_MAX_CONCURRENT_DOWNLOADS = 32
-DEFAULT_MAX_CONCURRENT_PER_HOST = 16
+DEFAULT_MAX_CONCURRENT_DOWNLOADS = 64
+"""Threads at most. Where latency rules (20 ms or more per request), files go
+about as fast as requests are in flight; a thread costs little memory, and the
+pool grows to this only while its threads wait on servers (see
+:mod:`stac_asset.workers`)."""
+
+DEFAULT_MAX_CONCURRENT_PER_HOST = 64
+"""The ceiling of requests in flight to one host. Each host starts at 8 and
+grows only while its answers keep coming, halving on overload signs (429,
+503, resets; see :mod:`stac_asset.host_limits`), so a small server is not
+held to this; object stores (S3, Azure, GCS) serve far more in parallel."""
 
 
 CLIP_OPTIONS = ("bbox", "bbox_crs", "window", "overviews", "compress")
@@ -58,7 +67,8 @@ class Config:
     """How many files are transferred at once."""
 
     max_concurrent_per_host: int = DEFAULT_MAX_CONCURRENT_PER_HOST
-    """How many files are transferred at once from any one host."""
+    """The most requests in flight to any one host; below it, each host's
+    limit adapts to its answers (see :mod:`stac_asset.host_limits`)."""
 
     path_template: str | None = None
     """Where each item's files go under the destination, e.g. ``${collection}/${id}``.

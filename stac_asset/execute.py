@@ -215,10 +215,8 @@ def _execute_here(
         run_job(job, fetcher, config, progress)
 
     limit = _workers(plan, config)
-    # With no more threads than a host has slots, no host ever waits for one.
-    per_host = config.max_concurrent_per_host if limit > config.max_concurrent_per_host else None
     pool = GrowingPool(plan.jobs, work, failed, limit)
-    fetcher = Fetcher(resolver, progress, cancel, per_host, pool.waited)
+    fetcher = Fetcher(resolver, progress, cancel, config.max_concurrent_per_host, pool.waited)
     pool.start()
     try:
         pool.join()

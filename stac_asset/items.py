@@ -35,7 +35,7 @@ def _describe(data: bytes) -> str:
 
 def load_json(href: str, fetcher: Fetcher, expected: str) -> dict[str, Any]:
     """Fetch ``href`` and parse it as a JSON object, or explain what it is instead."""
-    data = fetcher.read(Transfer(href))
+    data = fetcher.read(Transfer(href), limit=MAX_ITEM_BYTES)
     hint = (
         f"; to download a single file use stac_asset.download_file({href!r}, path)"
         if expected == "item"

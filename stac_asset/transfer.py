@@ -6,7 +6,6 @@ import errno
 import io
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,25 +14,22 @@ from urllib.parse import urlsplit
 
 import pystac
 
+from . import ranged
 from ._secrets import logger
 from .access import Access
 from .checksum import Verifier
-from .clients import ByteWriter, Client
-from .errors import AccessDeniedError, StacAssetError, TransientError, VerificationError
+from .clients import ByteStream, ByteWriter, Client
+from .errors import StacAssetError, VerificationError
+from .host_limits import HostLimits, Slot
 from .messages import OpenUrl, Progress, WriteChunk
 from .paths import href_directory
 from .resolver import Resolver
-
-# A run of this many failures in a row without a byte of progress ends a transfer.
-_MAX_ATTEMPT_FACTOR = 10
+from .spans import Cancelled as Cancelled  # re-exported: what callers of the engine catch
+from .spans import RangeIgnored, Span
 
 # What Path.is_file takes for "no file there" rather than an error (errno, Windows error).
 _NO_FILE = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
 _NO_FILE_WINDOWS = (21, 123, 1921)
-
-
-class Cancelled(StacAssetError):
-    """The transfer was cancelled (another asset failed with fail-fast, or Ctrl-C)."""
 
 
 @dataclass
@@ -48,14 +44,78 @@ class Transfer:
     """Whether the href comes from a remote item, and must not reach local files."""
 
 
-class _MemoryWriter(ByteWriter):
-    """Collects an object in memory (item JSON, small files)."""
+class _Sequential:
+    """A span's sink that writes an object in order, verifying it as it goes."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        transfer: Transfer,
+        out: ByteWriter,
+        verifier: Verifier,
+        path: Path | None,
+    ) -> None:
+        self._fetcher = fetcher
+        self._transfer = transfer
+        self._out = out
+        self._verifier = verifier
+        self._path = path
+        self.ranged_to: str | None = None
+        """A local file to fetch a large object into as parallel ranges, if possible."""
+        self.ranged: tuple[int, str | None] | None = None
+        """The size and validator of an object to fetch as ranges, once decided."""
+
+    def opened(self, stream: ByteStream) -> bool:
+        progress, path, transfer = self._fetcher.progress, self._path, self._transfer
+        if progress and path is not None:
+            progress(OpenUrl(transfer.href, path, stream.size))
+        if (
+            self.ranged_to is not None
+            and stream.start == 0
+            and stream.size is not None
+            and stream.size >= ranged.THRESHOLD
+            and transfer.size in (None, stream.size)
+            # Without a validator, parts of two versions could not be told apart.
+            and stream.validator is not None
+            and getattr(stream, "accepts_ranges", False)
+        ):
+            self.ranged = (stream.size, stream.validator)
+            return True
+        return False
+
+    def restart(self) -> None:
+        self._out.restart()
+        self._verifier.reset()
+
+    def write(self, offset: int, chunk: bytes) -> None:
+        self._out.write(chunk)
+        verifier = self._verifier
+        verifier.update(chunk)
+        transfer = self._transfer
+        if transfer.size is not None and verifier.size > transfer.size:
+            # Not a byte more than the item announced reaches the disk.
+            verifier.check(transfer.href)
+        progress = self._fetcher.progress
+        if progress and self._path is not None:
+            progress(WriteChunk(transfer.href, self._path, len(chunk)))
+
+
+class _Enough(Exception):
+    """A read into memory has all the bytes its caller wants."""
+
+
+class _MemoryWriter(ByteWriter):
+    """Collects an object in memory (item JSON, small files), up to ``limit`` bytes and one more."""
+
+    def __init__(self, limit: int | None = None) -> None:
         self._buffer = io.BytesIO()
+        self._limit = limit
 
     def write(self, chunk: bytes) -> None:
         self._buffer.write(chunk)
+        if self._limit is not None and self._buffer.tell() > self._limit:
+            self._buffer.truncate(self._limit + 1)
+            raise _Enough
 
     def restart(self) -> None:
         self._buffer = io.BytesIO()
@@ -98,22 +158,30 @@ class Fetcher:
         self.targets = Resolver(resolver.clients)
         self.progress = progress
         self.cancel = cancel or threading.Event()
-        self._max_per_host = max_per_host
-        self._hosts: dict[str, threading.Semaphore] = {}
-        self._hosts_lock = threading.Lock()
+        # Requests in flight per host adapt to its answers, under this ceiling.
+        self._hosts = HostLimits(max_per_host) if max_per_host is not None else None
         self._netlocs: dict[str, str] = {}
         # Told how long each request waited for its answer (the pool grows on it).
         self._on_wait = on_wait
 
-    def _host_slot(self, href: str) -> threading.Semaphore | None:
-        """The host's transfer slots (None without a per-host limit)."""
-        if self._max_per_host is None:
+    def waited(self, seconds: float) -> None:
+        """Count the time one request waited for its answer (the pool grows on it)."""
+        if self._on_wait is not None:
+            self._on_wait(seconds)
+
+    def host_slot(self, href: str, client: Client) -> Slot | None:
+        """Wait for a place among the requests in flight to the href's host (None: no limit).
+
+        A client's own ``max_per_host``, when it has one, is that host's ceiling.
+        """
+        if self._hosts is None:
             return None
-        host = netloc_of(href, self._netlocs)
-        slot = self._hosts.get(host)
+        limit = self._hosts.of(
+            netloc_of(href, self._netlocs), getattr(client, "max_per_host", None)
+        )
+        slot = limit.acquire(self.cancel)
         if slot is None:
-            with self._hosts_lock:
-                slot = self._hosts.setdefault(host, threading.Semaphore(self._max_per_host))
+            raise Cancelled(f"cancelled: {href}")
         return slot
 
     def _stream_into(
@@ -124,79 +192,49 @@ class Fetcher:
         verifier: Verifier,
         path: Path | None,
         access: Access | None = None,
+        local: str | None = None,
     ) -> None:
         """Write the object into ``out`` from byte 0, resuming after connection loss.
 
         ``access`` is the source's, when the caller has just resolved it.
+        ``local`` is the local file ``out`` writes, if it is one: a large
+        object whose host takes ranges then comes as parallel ranged GETs
+        (see :mod:`stac_asset.ranged`).
         """
-        policy = client.retry
         if access is None:
             access = client.resolve(transfer.href, transfer.asset)
-        offset = 0
-        validator: str | None = None
-        failures = attempts = 0
-        waited = 0.0
-        refreshed = False
-        while True:
-            attempts += 1
+        sink = _Sequential(self, transfer, out, verifier, path)
+        if local is not None and ranged.takes_ranges(client):
+            sink.ranged_to = local
+        span = Span(self, client, transfer, access)
+        span.fetch(sink)
+        if sink.ranged is not None and local is not None:
+            size, validator = sink.ranged
             try:
-                if access.expires_within():
-                    access = client.resolve(transfer.href, transfer.asset)
-                asked = time.monotonic()
-                stream = client.open_stream(access, offset, validator)
-                if self._on_wait is not None:
-                    self._on_wait(time.monotonic() - asked)
-                with stream:
-                    if stream.start != offset:
-                        # The server ignored the range or the object changed: start over.
-                        out.restart()
-                        verifier.reset()
-                        offset = 0
-                    validator = stream.validator
-                    if self.progress and path is not None:
-                        self.progress(OpenUrl(transfer.href, path, stream.size))
-                    for chunk in stream.chunks():
-                        if self.cancel.is_set():
-                            raise Cancelled(f"cancelled: {transfer.href}")
-                        out.write(chunk)
-                        verifier.update(chunk)
-                        offset += len(chunk)
-                        failures = 0
-                        if self.progress and path is not None:
-                            self.progress(WriteChunk(transfer.href, path, len(chunk)))
-                    if stream.size is not None and offset < stream.size:
-                        raise TransientError(
-                            transfer.href,
-                            client.name,
-                            f"body ended after {offset} of {stream.size} bytes",
-                        )
-                return
-            except AccessDeniedError:
-                # Signed material can expire mid-job: re-resolve once, then give up.
-                if access.expires_at is None or refreshed:
-                    raise
-                refreshed = True
-                access = client.resolve(transfer.href, transfer.asset)
-            except TransientError as error:
-                failures += 1
-                delay = policy.delay(failures, error.retry_after)
-                if (
-                    failures >= policy.max_attempts
-                    or attempts >= policy.max_attempts * _MAX_ATTEMPT_FACTOR
-                    or waited + delay > policy.max_total
-                ):
-                    raise
-                logger.info("%s; retrying from byte %d in %.2fs", error, offset, delay)
-                if self.cancel.wait(delay):
-                    raise Cancelled(f"cancelled: {transfer.href}") from None
-                waited += delay
+                download = ranged.RangedDownload(
+                    span, local, size, validator, verifier, self.progress, path
+                )
+                download.run()
+            except RangeIgnored:
+                logger.info("%s: ranges not honoured; fetching it in one stream", transfer.href)
+                out.restart()
+                verifier.reset()
+                sink.ranged_to = None
+                span.fetch(sink)
 
-    def read(self, transfer: Transfer) -> bytes:
-        """Fetch the whole object into memory (for item JSON and small files)."""
+    def read(self, transfer: Transfer, limit: int | None = None) -> bytes:
+        """Fetch the whole object into memory (for item JSON and small files).
+
+        With ``limit``, reading stops one byte past it: a longer answer is
+        cut to ``limit + 1`` bytes (unverified), for the caller to refuse.
+        """
         client = self.resolver.client_for(transfer.href, untrusted=transfer.untrusted)
-        buffer = _MemoryWriter()
+        buffer = _MemoryWriter(limit)
         verifier = Verifier(transfer.size, transfer.checksum)
-        self._stream_into(client, transfer, buffer, verifier, None)
+        try:
+            self._stream_into(client, transfer, buffer, verifier, None)
+        except _Enough:
+            return buffer.getvalue()
         verifier.check(transfer.href)
         return buffer.getvalue()
 
@@ -222,27 +260,21 @@ class Fetcher:
         """
         client = self.resolver.client_for(transfer.href, untrusted=transfer.untrusted)
         target_client, target_access = resolved or self.target(target)
-        slot = self._host_slot(transfer.href)
-        if slot is not None:
-            slot.acquire()
+        source = client.resolve(transfer.href, transfer.asset)
+        if target_client.copy_from(source, client, target_access):
+            self._check_copied(transfer, target_client, target_access)
+            return
+        verifier = Verifier(transfer.size, transfer.checksum)
+        media_type = transfer.asset.media_type if transfer.asset else None
+        writer = target_client.open_writer(target_access, media_type)
         try:
-            source = client.resolve(transfer.href, transfer.asset)
-            if target_client.copy_from(source, client, target_access):
-                self._check_copied(transfer, target_client, target_access)
-                return
-            verifier = Verifier(transfer.size, transfer.checksum)
-            media_type = transfer.asset.media_type if transfer.asset else None
-            writer = target_client.open_writer(target_access, media_type)
-            try:
-                self._stream_into(client, transfer, writer, verifier, path, source)
-                verifier.check(transfer.href)
-                writer.commit()
-            except BaseException:
-                writer.abort()
-                raise
-        finally:
-            if slot is not None:
-                slot.release()
+            local = target_access.path if ranged.can_write_at(target_access.path) else None
+            self._stream_into(client, transfer, writer, verifier, path, source, local)
+            verifier.check(transfer.href)
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
 
     def _check_copied(self, transfer: Transfer, client: Client, access: Access) -> None:
         size = client.size_of(access)

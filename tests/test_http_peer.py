@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import time
 from collections.abc import Iterator
@@ -265,3 +266,26 @@ def test_stop_ends_server(tmp_path: Path) -> None:
         assert peer.log() == []
     with pytest.raises(OSError):
         peer.log()
+
+
+def test_rate_cap_slows_each_response(peer: HttpPeer, session: requests.Session) -> None:
+    peer.configure(rate_cap_bps=4096)
+    start = time.monotonic()
+    assert session.get(peer.url_for(TIF)).content == DATA
+    # 1 KiB at 4 KiB/s: the sleep after the only chunk brings it to a quarter second.
+    assert time.monotonic() - start >= 0.2
+
+
+def test_max_in_flight_answers_503_with_retry_after(peer: HttpPeer) -> None:
+    peer.configure(max_in_flight=2, latency_ms=300, retry_after=1)
+
+    def get(_: int) -> tuple[int, str | None]:
+        with requests.Session() as own:
+            own.trust_env = False
+            response = own.get(peer.url_for(TIF), timeout=5)
+            return response.status_code, response.headers.get("Retry-After")
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(get, range(4)))
+    assert sorted(answers, key=lambda a: a[0]) == [(200, None)] * 2 + [(503, "1")] * 2
+    assert sorted(entry["status"] for entry in peer.log()) == [200, 200, 503, 503]

@@ -10,9 +10,11 @@ only when an exception is not one of the always-installed ones.
 from __future__ import annotations
 
 import functools
+import http.client
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import botocore.exceptions
 import requests
@@ -86,8 +88,12 @@ def map_exception(
     if isinstance(error, requests.HTTPError) and error.response is not None:
         response = error.response
         return _status(response.status_code, href, client, doing, response.headers)
+    malformed = _malformed(error)
+    if malformed is not None:
+        # Asking again would only get the same answer.
+        return AccessError(href, client, f"the server's answer is not valid HTTP ({malformed})")
     if isinstance(error, (requests.ConnectionError, requests.Timeout)):
-        return TransientError(href, client, f"{doing} failed ({name})")
+        return TransientError(href, client, f"{doing} failed ({_connection_failure(error)})")
     if isinstance(error, requests.RequestException):
         return AccessError(href, client, f"{doing} failed: {error}")
     if isinstance(error, botocore.exceptions.ClientError):
@@ -107,6 +113,53 @@ def map_exception(
         if mapped is not None:
             return mapped
     return None
+
+
+def _connection_failure(error: requests.RequestException) -> str:
+    """``connection refused by host:port`` when it was that, else the exception's name."""
+    if any(isinstance(cause, ConnectionRefusedError) for cause in _causes(error)):
+        url = error.request.url if error.request is not None else None
+        parts = urlsplit(url or "")
+        if parts.hostname:
+            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+            return f"connection refused by {parts.hostname}:{port}"
+        return "connection refused"
+    return type(error).__name__
+
+
+def _malformed(error: BaseException) -> str | None:
+    """The http.client parse error behind ``error``, described, if there is one.
+
+    An over-long or malformed status or header line, too many headers, an
+    unknown protocol: an answer that is not HTTP.
+    """
+    for cause in _causes(error):
+        # RemoteDisconnected is a BadStatusLine and a ConnectionResetError: a lost connection.
+        if isinstance(cause, http.client.HTTPException) and not isinstance(
+            cause, (ConnectionError, http.client.IncompleteRead)
+        ):
+            text = str(cause)
+            if len(text) > 80:
+                text = text[:80] + "..."
+            return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+    return None
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error``, what it wraps (urllib3 and requests put the cause in ``args``), and so on."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        pending.extend(c for c in (current.__cause__, current.__context__) if c is not None)
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
 
 
 def _status(

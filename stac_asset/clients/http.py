@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import os
-import re
-import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
 import pystac
 import requests
-import requests.adapters
-import urllib3
+import requests.utils
 import urllib3.exceptions
 
 from .. import gdal
@@ -23,86 +21,39 @@ from .._secrets import is_sensitive, mask_mapping, register
 from ..access import Access
 from ..errors import AccessError, TransientError, error_for_status
 from ..retry import RetryPolicy, call_with_retries
-from . import connections
+from . import http_transport
 from .base import ByteStream, Client, decided_per_directory
 from .failures import map_exception
 
 _CHUNK = 1024 * 1024
-_POOL_SIZE = 64
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_REDIRECTS = 10
 _REDIRECTS = (301, 302, 303, 307, 308)
 # GDAL (libcurl) drops only Authorization on a redirect to another origin; it
 # sends every other header of GDAL_HTTP_HEADERS on, and GDAL 3.10 even sends
 # Cookie straight to an S3-style redirect URL it caches (seen in request logs).
 _GDAL_DROPS_ON_REDIRECT = frozenset({"authorization"})
-# A URL that requests would send as it is (lower-case host, a path, no
-# percent-escapes or characters it re-quotes): its request target is the path.
-_PLAIN_URL = re.compile(
-    r"(https?)://([a-z0-9.-]+)(?::([0-9]{1,5}))?(/[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)"
-)
-
-
 _DEFAULT_HEADERS = requests.utils.default_headers()
 
+DEFAULT_MIN_RATE = 1024.0
+"""Bytes per second: a body arriving slower than this (over :data:`DEFAULT_RATE_WINDOW`) fails.
 
-class Body(Protocol):
-    """A response body as it arrives (a urllib3 or :mod:`.connections` response)."""
+Far below any real link (a 2G modem does ~5 KB/s), so only a server that
+trickles bytes on purpose or a connection that has all but died trips it.
+"""
 
-    def read1(self, amount: int) -> bytes:
-        """Up to ``amount`` bytes, as soon as some arrive; ``b""`` at the end."""
-        ...
+DEFAULT_RATE_WINDOW = 30.0
+"""Seconds of waiting for a body's bytes over which its rate is measured."""
 
-
-class HttpReply:
-    """One response of the byte view: status, headers, URL, and the body as a stream.
-
-    ``raw`` is the body, not decoded (read it with ``read1``).
-    :meth:`close` hands the connection back to its pool when the body was
-    read to its end, and drops it otherwise.
-    """
-
-    def __init__(
-        self,
-        status_code: int,
-        reason: str | None,
-        headers: Mapping[str, str],
-        url: str,
-        raw: Body,
-        close: Callable[[], None],
-    ) -> None:
-        self.status_code = status_code
-        self.reason = reason
-        self.headers = headers
-        self.url = url
-        self.raw = raw
-        self._close = close
-
-    @classmethod
-    def of(cls, response: requests.Response) -> HttpReply:
-        """Wrap a streamed :class:`requests.Response`."""
-        return cls(
-            response.status_code,
-            response.reason,
-            response.headers,
-            response.url,
-            response.raw,
-            response.close,
-        )
-
-    def close(self) -> None:
-        """Release the connection."""
-        self._close()
-
-
-Response = requests.Response | HttpReply
-"""What the status helpers read: a requests response or an :class:`HttpReply`."""
+Response = requests.Response
+"""What the status helpers read: a streamed requests response."""
 
 
 @functools.lru_cache(maxsize=256)
 def origin(url: str) -> tuple[str, str, int | None]:
     """The scheme, host and port of ``url``: what a credential is scoped to."""
     parts = urlsplit(url)
-    port = parts.port or connections.DEFAULT_PORTS.get(parts.scheme)
+    port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
@@ -114,12 +65,16 @@ def portable_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def redirect_target(response: Response, href: str, client: str) -> str | None:
     """Where a redirect response points (absolute), or None if it is not a redirect.
 
-    A redirect may only lead to http(s): any other scheme (``file:``, ``s3:``...)
-    is refused with an :class:`~stac_asset.errors.AccessError` naming ``href``.
+    A ``Location`` in UTF-8 is read as requests reads it (http.client decodes
+    header values as latin-1). A redirect may only lead to http(s): any other
+    scheme (``file:``, ``s3:``...) is refused with an
+    :class:`~stac_asset.errors.AccessError` naming ``href``.
     """
     location = response.headers.get("Location")
     if response.status_code not in _REDIRECTS or not location:
         return None
+    with contextlib.suppress(UnicodeError):  # not UTF-8 after all: keep it as it came
+        location = location.encode("latin-1").decode("utf-8")
     target = urljoin(response.url, location)
     scheme = urlsplit(target).scheme.lower()
     if scheme not in ("http", "https"):
@@ -169,21 +124,7 @@ def no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     return request
 
 
-def new_session() -> requests.Session:
-    """A session whose connection pool suits many concurrent downloads."""
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=_POOL_SIZE)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    # requests re-reads the proxy variables on every request (about 0.5 ms);
-    # with none set, read the CA bundle setting once instead. (~/.netrc is
-    # never used: requests go out with auth=no_auth.)
-    if not urllib.request.getproxies():
-        session.trust_env = False
-        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
-            "CURL_CA_BUNDLE", True
-        )
-    return session
+new_session = http_transport.new_session
 
 
 def raise_for_status(response: Response, href: str, client: str) -> None:
@@ -203,36 +144,86 @@ def _total_size(response: Response) -> int | None:
     return int(length) if length and length.isdigit() else None
 
 
-class HttpStream(ByteStream):
-    """A streamed HTTP response body."""
+def _encoded(response: Response) -> bool:
+    """Whether the body comes with a content coding (gzip...) though identity was asked for."""
+    return response.headers.get("Content-Encoding", "identity").strip().lower() not in (
+        "",
+        "identity",
+    )
 
-    def __init__(self, response: HttpReply, start: int, href: str, client: str) -> None:
+
+class HttpStream(ByteStream):
+    """A streamed HTTP response body, decoded if the server sent it with a content coding.
+
+    A body under a content coding (``Content-Encoding: gzip`` to a request
+    for identity) is decoded as it arrives, a chunk at a time, so a small
+    body that expands to gigabytes never sits in memory; its length is then
+    unknown and a resumed read starts over. A body that arrives slower than
+    ``min_rate`` bytes per second over ``rate_window`` seconds of waiting
+    ends as a transient failure.
+    """
+
+    def __init__(
+        self,
+        response: Response,
+        start: int,
+        href: str,
+        client: str,
+        min_rate: float = 0.0,
+        rate_window: float = 30.0,
+    ) -> None:
         self._response = response
         self._href = href
         self._client = client
+        self._min_rate = min_rate
+        self._rate_window = rate_window
         self.start = start
-        self.size = _total_size(response)
-        self.validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
+        encoded = _encoded(response)
+        self._decode = encoded
+        # Lengths and validators describe the coded bytes, not the decoded ones.
+        self.size = None if encoded else _total_size(response)
+        headers = response.headers
+        self.validator = None if encoded else headers.get("ETag") or headers.get("Last-Modified")
+        self.accepts_ranges = not encoded and headers.get("Accept-Ranges", "").lower() == "bytes"
+        """Whether the server says it answers byte ranges of this object."""
 
     def chunks(self) -> Iterator[bytes]:
         """Yield the body in chunks; a lost connection becomes a TransientError."""
         raw = self._response.raw
+        waited = 0.0
+        received = 0
         try:
-            # read1 hands over what has arrived, so a cut keeps every byte received.
-            while chunk := raw.read1(_CHUNK):
+            while True:
+                asked = time.monotonic()
+                # read1 hands over what has arrived, so a cut keeps every byte received.
+                # Decoding only a coded body: urllib3 would copy every chunk once more.
+                chunk = raw.read1(_CHUNK, decode_content=self._decode)
+                if not chunk:
+                    return
+                if self._min_rate:
+                    waited += time.monotonic() - asked
+                    received += len(chunk)
+                    if waited >= self._rate_window:
+                        if received < self._min_rate * waited:
+                            raise TransientError(
+                                self._href,
+                                self._client,
+                                f"the body arrives at {received / waited:.0f} bytes/s, "
+                                f"under the minimum of {self._min_rate:.0f}",
+                            )
+                        waited, received = 0.0, 0
                 yield chunk
-        except (
-            urllib3.exceptions.HTTPError,
-            requests.RequestException,
-            ConnectionError,
-            TimeoutError,
-        ) as error:
+        except http_transport.BODY_ERRORS as error:
+            if isinstance(error, urllib3.exceptions.DecodeError):
+                raise AccessError(
+                    self._href, self._client, "the body cannot be decoded (DecodeError)"
+                ) from None
             raise TransientError(
                 self._href, self._client, f"connection lost mid-body ({type(error).__name__})"
             ) from None
 
     def close(self) -> None:
-        """Close the response and return its connection to the pool."""
+        """Close the response: its connection goes back to the pool if the body was read."""
         self._response.close()
 
 
@@ -245,8 +236,12 @@ class HttpClient(Client):
     follow, in both views: the byte view follows redirects itself, and when
     the headers hold a secret GDAL would pass on (anything but
     ``Authorization``), :meth:`resolve` asks the server once where the href
-    leads and hands GDAL that URL. Credentials from ``~/.netrc`` are never
-    added implicitly (the GDAL view sets ``GDAL_HTTP_NETRC=NO``).
+    leads and hands GDAL that URL. ``user:password@`` in the href, or the
+    ``~/.netrc`` entry of its host, gives basic auth to that origin in both
+    views (see :meth:`resolve`; GDAL's own netrc lookup stays off).
+
+    Every GET goes through ``session.send`` (see
+    :mod:`stac_asset.clients.http_transport`), whatever the session holds.
 
     Args:
         session: A configured :class:`requests.Session`; its custom headers,
@@ -260,6 +255,14 @@ class HttpClient(Client):
             to that host.
         timeout: Seconds to wait to connect and between bytes.
         retry: How transient failures are retried.
+        min_rate: Bytes per second under which a body that keeps arriving
+            is given up on (a transient failure, retried): a server that
+            trickles bytes cannot hold a download forever. 0 turns it off.
+        rate_window: Seconds of waiting for bytes over which ``min_rate`` is measured.
+        max_per_host: The most requests in flight to any one host through this
+            client (its limit adapts below that: see
+            :mod:`stac_asset.host_limits`); None for the download's
+            ``max_concurrent_per_host``.
 
     """
 
@@ -273,16 +276,18 @@ class HttpClient(Client):
         host_headers: Mapping[str, Mapping[str, str]] | None = None,
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
+        min_rate: float = DEFAULT_MIN_RATE,
+        rate_window: float = DEFAULT_RATE_WINDOW,
+        max_per_host: int | None = None,
     ) -> None:
         self.session = session if session is not None else new_session()
-        # Requests go out on our own connections while the session is our own and
-        # plain (see _direct); a session handed in always goes through requests.
-        self._own_session = session is None
-        self._connections = connections.Pools(_POOL_SIZE)
         self.headers = dict(headers or {})
         self.host_headers = {host.lower(): dict(h) for host, h in (host_headers or {}).items()}
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
+        self.min_rate = min_rate
+        self.rate_window = rate_window
+        self.max_per_host = max_per_host
         register(*(str(v) for k, v in self.session.headers.items() if is_sensitive(k)))
         for values in (self.headers, *self.host_headers.values()):
             register(*(v for k, v in values.items() if is_sensitive(k)))
@@ -389,7 +394,7 @@ class HttpClient(Client):
         assert access.url is not None, "an HTTP access always has a url"
         url = access.url
 
-        def ask() -> HttpReply:
+        def ask() -> Response:
             response = self._send(access, url, {"Range": "bytes=0-0"})
             response.close()
             if response.status_code in (408, 429) or response.status_code >= 500:
@@ -399,8 +404,26 @@ class HttpClient(Client):
         return redirect_target(call_with_retries(ask, self.retry), access.href, self.name)
 
     def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
-        """Resolve to ``/vsicurl/`` plus this client's headers for the href's host."""
-        return self.access_for_url(href, href, self.headers_for(href))
+        """Resolve to ``/vsicurl/`` plus this client's headers for the href's host.
+
+        Basic auth comes, when no header of this client sets
+        ``Authorization``, from ``user:password@`` in the href or else (while
+        ``session.trust_env``, as requests reads it) from ``~/.netrc`` or the
+        file ``NETRC`` names, for the href's host: both views send it, and the
+        URL they read carries no user or password.
+        """
+        headers = self.headers_for(href)
+        url = href
+        parts = urlsplit(href)
+        if parts.username is not None or parts.password is not None:
+            url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        if not any(name.lower() == "authorization" for name in headers):
+            user, password = requests.utils.get_auth_from_url(href)
+            if not (user or password) and self.session.trust_env:
+                user, password = requests.utils.get_netrc_auth(url) or ("", "")
+            if user or password:
+                headers["Authorization"] = _basic_auth((user, password)) or ""
+        return self.access_for_url(href, url, headers)
 
     def hop_headers(self, access: Access, url: str) -> dict[str, str]:
         """The headers of one request in the redirect chain that starts at ``access.url``.
@@ -413,135 +436,71 @@ class HttpClient(Client):
             return dict(access.headers)
         return portable_headers(access.headers)
 
-    def _send(self, access: Access, url: str, headers: Mapping[str, str]) -> HttpReply:
-        """Send one streamed GET of the redirect chain, without following redirects."""
+    def _send(self, access: Access, url: str, headers: Mapping[str, str]) -> Response:
+        """Send one streamed GET of the redirect chain through the session, not following redirects.
+
+        As ``session.get`` would send it (the session's headers, cookies,
+        hooks, adapters, proxies and CA settings apply), with this client's
+        headers for the hop, and no ``session.auth`` or ``~/.netrc``
+        credentials but those :meth:`resolve` put in the access.
+        """
         assert access.url is not None, "an HTTP access always has a url"
         request_headers: dict[str, str | None] = {**self.hop_headers(access, url), **headers}
-        same_origin = origin(url) == origin(access.url)
+        hop_origin = origin(url)
+        same_origin = hop_origin == origin(access.url)
+        session = self.session
         if not same_origin:
             # requests adds the session's headers to every request: keep its secrets home.
-            for name in self.session.headers:
+            for name in session.headers:
                 if is_sensitive(name):
                     request_headers[name] = None
+        custom = session.auth if _basic_auth(session.auth) is None else None
         try:
-            if self._direct(url):
-                return self._send_direct(url, request_headers)
-            custom = self.session.auth if _basic_auth(self.session.auth) is None else None
-            response = self.session.get(
-                url,
-                headers=request_headers,
+            prepared = session.prepare_request(
+                requests.Request(
+                    "GET",
+                    url,
+                    headers=request_headers,
+                    auth=custom if same_origin and custom is not None else no_auth,
+                )
+            )
+            settings = http_transport.environment(session, url, "{}://{}:{}".format(*hop_origin))
+            return session.send(
+                prepared,
                 stream=True,
                 timeout=self.timeout,
                 allow_redirects=False,
-                auth=custom if same_origin and custom is not None else no_auth,
+                **http_transport.send_settings(settings),
             )
-            return HttpReply.of(response)
-        except (requests.ConnectionError, requests.Timeout) as error:
-            raise TransientError(
-                access.href, self.name, f"request failed ({_connection_failure(error, url)})"
-            ) from None
         except requests.RequestException as error:
             raise map_exception(error, access.href, self.name) or error from None
-        except _DirectFailure as failure:
-            if failure.transient:
-                raise TransientError(
-                    access.href, self.name, f"request failed ({failure})"
-                ) from None
-            raise AccessError(access.href, self.name, f"request failed: {failure}") from None
-
-    def _direct(self, url: str) -> bool:
-        """Whether a GET of ``url`` can skip requests and go out on :mod:`.connections`.
-
-        Only for this client's own session, while it holds nothing requests
-        would add to a request (auth, cookies, proxies, parameters, hooks, a
-        custom adapter...): then requests and urllib3 cost about 0.8 ms of CPU
-        per request and buy nothing; the same request goes out for a third of that.
-        """
-        session = self.session
-        if (
-            not self._own_session
-            or session.trust_env
-            or session.auth is not None
-            or session.cookies
-            or session.proxies
-            or session.params
-            or session.cert is not None
-            or any(session.hooks.values())
-            or not url.startswith(("http://", "https://"))
-        ):
-            return False
-        return type(session.get_adapter(url)) is requests.adapters.HTTPAdapter
-
-    def _send_direct(self, url: str, request_headers: Mapping[str, str | None]) -> HttpReply:
-        """Send a GET as requests would, on this client's own keep-alive connections.
-
-        The same headers (the session's, then ``request_headers``, where None
-        drops one), URL, TLS settings and timeout; a response's cookies go to
-        the session's jar, as requests keeps them.
-        """
-        plain = _PLAIN_URL.fullmatch(url)
-        if plain is not None:
-            scheme, host, port_text, target = plain.groups()
-            port = int(port_text) if port_text else None
-            prepared_url = url
-        else:
-            # Anything else is normalised (IDNA, re-quoting) the way requests does it.
-            prepared = requests.PreparedRequest()
-            prepared.prepare_url(url, None)
-            assert prepared.url is not None
-            prepared_url = prepared.url
-            parts = urlsplit(prepared_url)
-            scheme, host, port, target = parts.scheme, parts.hostname, parts.port, prepared.path_url
-        # Merged as requests merges them: case-insensitive, a later value keeps the
-        # earlier position, None removes.
-        merged: dict[str, tuple[str, str | bytes]] = {}
-        for given in (self.session.headers, request_headers):
-            for name, value in given.items():
-                if value is None:
-                    merged.pop(name.lower(), None)
-                else:
-                    _check_header(name, value)
-                    merged[name.lower()] = (name, value)
-        headers = dict(merged.values())
-        try:
-            raw = self._connections.get(
-                scheme, host or "", port, target, headers, self.timeout, self._verify()
-            )
-        except connections.ConnectTimeout:
-            raise _DirectFailure("ConnectTimeout") from None
-        except connections.TlsFailed:
-            raise _DirectFailure("SSLError") from None
-        except connections.ConnectRefused as error:
-            raise _DirectFailure(str(error)) from None
-        except connections.ReadTimeout:
-            raise _DirectFailure("ReadTimeout") from None
-        except ConnectionError:
-            raise _DirectFailure("ConnectionError") from None
-        except ValueError as error:  # a header value that is not latin-1
-            raise _DirectFailure(str(error), transient=False) from None
-        if "Set-Cookie" in raw.headers:
-            cookie_request = requests.PreparedRequest()
-            cookie_request.prepare(method="GET", url=prepared_url, headers=headers)
-            self.session.cookies.extract_cookies(
-                requests.cookies.MockResponse(raw.headers),  # type: ignore[arg-type]
-                requests.cookies.MockRequest(cookie_request),  # type: ignore[arg-type]
-            )
-        return HttpReply(raw.status, raw.reason, raw.headers, prepared_url, raw, raw.close)
 
     def _verify(self) -> bool | str:
-        """``session.verify`` as requests reads it: a CA file or directory, or whether to check."""
-        verify = self.session.verify
+        """What the byte view checks certificates against: a CA file or directory, or whether to."""
+        verify = http_transport.ca_setting(self.session)
         return verify if isinstance(verify, str) and verify else bool(verify)
 
-    def get(self, access: Access, headers: Mapping[str, str] | None = None) -> HttpReply:
+    def get(self, access: Access, headers: Mapping[str, str] | None = None) -> Response:
         """Send a streamed GET for ``access``, following redirects with :meth:`hop_headers`.
 
-        Connection failures become :class:`~stac_asset.errors.TransientError`.
+        Connection failures become :class:`~stac_asset.errors.TransientError`;
+        an answer that is not HTTP, or that switches protocols (``101``), an
+        :class:`~stac_asset.errors.AccessError`.
         """
         assert access.url is not None, "an HTTP access always has a url"
         url = access.url
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send(access, url, headers or {})
+            if response.status_code < 200:
+                response.raw.close()  # the connection now speaks something else: never reused
+                response.close()
+                raise AccessError(
+                    access.href,
+                    self.name,
+                    f"HTTP {response.status_code} {response.reason or ''}: "
+                    "the server answered a GET with an interim or protocol-switching status",
+                    status=response.status_code,
+                )
             target = redirect_target(response, access.href, self.name)
             if target is None:
                 return response
@@ -553,12 +512,32 @@ class HttpClient(Client):
         self, access: Access, start: int = 0, validator: str | None = None
     ) -> ByteStream:
         """GET the object from ``start`` (a Range request guarded by ``If-Range``)."""
+        return self._open(access, f"bytes={start}-" if start else None, start, validator)
+
+    def open_range(
+        self, access: Access, start: int, end: int, validator: str | None = None
+    ) -> ByteStream:
+        """GET bytes ``start`` to ``end`` (exclusive) of the object, of version ``validator``.
+
+        A server that ignores the range or whose object changed answers with
+        the whole object: the stream's ``start`` is then 0, or its
+        ``validator`` another one.
+        """
+        return self._open(access, f"bytes={start}-{end - 1}", start, validator)
+
+    def _open(
+        self, access: Access, byte_range: str | None, start: int, validator: str | None
+    ) -> HttpStream:
         headers = {"Accept-Encoding": "identity"}
-        if start:
-            headers["Range"] = f"bytes={start}-"
+        if byte_range:
+            headers["Range"] = byte_range
             if validator:
                 headers["If-Range"] = validator
         response = self.get(access, headers)
+        if byte_range and response.status_code == 206 and _encoded(response):
+            # A range of coded bytes cannot continue decoded ones: start over.
+            response.close()
+            return self._open(access, None, 0, None)
         try:
             raise_for_status(response, access.href, self.name)
         except AccessError:
@@ -566,22 +545,11 @@ class HttpClient(Client):
             raise
         # A server that ignores the range (or whose object changed) answers 200.
         offset = start if response.status_code == 206 else 0
-        return HttpStream(response, offset, access.href, self.name)
+        return HttpStream(response, offset, access.href, self.name, self.min_rate, self.rate_window)
 
     def close(self) -> None:
         """Close the session's connection pools."""
         self.session.close()
-        self._connections.close()
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Connections stay behind; the session's pickle rebuilds its own pools.
-        state = dict(self.__dict__)
-        del state["_connections"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._connections = connections.Pools(_POOL_SIZE)
 
     def __repr__(self) -> str:
         hosts = sorted(self.host_headers)
@@ -589,36 +557,6 @@ class HttpClient(Client):
             f"{type(self).__name__}(headers={mask_mapping(self.headers)!r}, "
             f"host_headers={hosts!r}, timeout={self.timeout!r})"
         )
-
-
-@functools.lru_cache(maxsize=1024)
-def _check_header(name: str, value: str | bytes) -> None:
-    """Refuse a header requests would refuse (remembering the good ones: most repeat)."""
-    requests.utils.check_header_validity((name, value))  # type: ignore[type-var]
-
-
-class _DirectFailure(Exception):
-    """A request sent on our own connections failed; named as requests would name it."""
-
-    def __init__(self, name: str, *, transient: bool = True) -> None:
-        super().__init__(name)
-        self.transient = transient
-
-
-def _connection_failure(error: requests.RequestException, url: str) -> str:
-    """``connection refused by host:port`` when it was that, else requests' name for it."""
-    cause: object = error
-    seen: set[int] = set()
-    while isinstance(cause, BaseException) and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, ConnectionRefusedError):
-            parts = urlsplit(url)
-            port = parts.port or connections.DEFAULT_PORTS.get(parts.scheme, 0)
-            return connections.refused(parts.hostname or "", port)
-        # requests wraps urllib3's MaxRetryError, whose reason wraps the socket's error.
-        inner = getattr(cause, "reason", None) or (cause.args[0] if cause.args else None)
-        cause = cause.__cause__ or cause.__context__ or inner
-    return type(error).__name__
 
 
 def _basic_auth(auth: object) -> str | None:

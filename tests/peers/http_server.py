@@ -52,6 +52,8 @@ _SCALAR_TYPES: dict[str, tuple[type, ...]] = {
     "ignore_range": (bool,),
     "idle_close_s": (int, float, type(None)),
     "framing": (str,),
+    "rate_cap_bps": (int, float, type(None)),
+    "max_in_flight": (int, type(None)),
 }
 _MAPPING_VALUE_TYPES: dict[str, type] = {
     "fail_paths": int,
@@ -80,6 +82,12 @@ class Config:
     # How a file's body is delimited: "length" (Content-Length), "chunked", or
     # "close" (no length: the body ends when the server closes the connection).
     framing: str = "length"
+    # Send each response body no faster than this many bytes per second (as an
+    # object store caps each connection).
+    rate_cap_bps: float | None = None
+    # Answer 503 (with Retry-After: retry_after, if set) to a request that
+    # arrives while this many are already being answered (a polite host's throttle).
+    max_in_flight: int | None = None
     fail_paths: dict[str, int] = field(default_factory=dict)
     require_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     fail_first_n: dict[str, int] = field(default_factory=dict)
@@ -111,6 +119,10 @@ class Config:
                 raise ValueError(f"{name} must be within [0, 1]")
         if config.latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
+        if config.rate_cap_bps is not None and config.rate_cap_bps <= 0:
+            raise ValueError("rate_cap_bps must be positive")
+        if config.max_in_flight is not None and config.max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         if config.framing not in ("length", "chunked", "close"):
             raise ValueError("framing must be length, chunked or close")
         return config
@@ -129,6 +141,7 @@ class PeerServer(ThreadingHTTPServer):
         self.root = root.resolve()
         self.lock = threading.Lock()
         self.records: list[dict[str, Any]] = []
+        self.in_flight = 0
         self.apply(Config())
 
     def apply(self, config: Config) -> None:
@@ -223,6 +236,7 @@ class Handler(BaseHTTPRequestHandler):
             "status": None,
             "bytes_sent": 0,
             "client_port": self.client_address[1],
+            "time": time.time(),
         }
         control = path.startswith(CONTROL_PREFIX)
         if not control:
@@ -279,9 +293,24 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self, path: str, body: bytes, entry: dict[str, Any]) -> None:
         server = self.server
+        with server.lock:
+            server.in_flight += 1
+            busy = server.in_flight
+        try:
+            self._answer(path, body, entry, busy)
+        finally:
+            with server.lock:
+                server.in_flight -= 1
+
+    def _answer(self, path: str, body: bytes, entry: dict[str, Any], busy: int) -> None:
+        server = self.server
         config = server.config
         if config.latency_ms:
             time.sleep(config.latency_ms / 1000)
+        if config.max_in_flight is not None and busy > config.max_in_flight:
+            retry = config.retry_after
+            self._send(503, entry, {} if retry is None else {"Retry-After": str(retry)})
+            return
         if server.take("drop", path, config.drop_first_n.get(path, 0)) or server.roll(
             config.drop_rate
         ):
@@ -380,22 +409,41 @@ class Handler(BaseHTTPRequestHandler):
             or self.server.roll(config.cut_rate)
         )
         chunked = config.framing == "chunked"
-        self._stream(target, start, length // 2 if cut else length, entry, chunked)
+        count = length // 2 if cut else length
+        self._stream(target, start, count, entry, chunked, config.rate_cap_bps)
         if cut:
             self._close_abruptly()
         elif chunked:
             self.wfile.write(b"0\r\n\r\n")
 
     def _stream(
-        self, target: Path, start: int, count: int, entry: dict[str, Any], chunked: bool = False
+        self,
+        target: Path,
+        start: int,
+        count: int,
+        entry: dict[str, Any],
+        chunked: bool = False,
+        rate_cap_bps: float | None = None,
     ) -> None:
-        """Write ``count`` bytes of ``target`` from ``start`` in chunks (of chunked coding)."""
+        """Write ``count`` bytes of ``target`` from ``start`` in chunks (of chunked coding).
+
+        With ``rate_cap_bps``, no faster than that many bytes per second.
+        """
+        began = time.monotonic()
         with target.open("rb") as handle:
             handle.seek(start)
+            piece = (
+                CHUNK_SIZE
+                if not rate_cap_bps
+                else max(1024, min(CHUNK_SIZE, int(rate_cap_bps / 20)))
+            )
             while count > 0:
-                chunk = handle.read(min(CHUNK_SIZE, count))
+                chunk = handle.read(min(piece, count))
                 if not chunk:
                     break
+                if rate_cap_bps:  # a chunk goes out when the cap allows its last byte
+                    due = (entry["bytes_sent"] + len(chunk)) / rate_cap_bps
+                    time.sleep(max(0.0, due - (time.monotonic() - began)))
                 # Count before writing so a client that has the bytes sees them logged.
                 entry["bytes_sent"] += len(chunk)
                 try:

@@ -1,4 +1,4 @@
-"""HttpClient's own keep-alive connections (clients.connections), against real servers."""
+"""HttpClient's keep-alive connections (requests and urllib3 beneath), against real servers."""
 
 from __future__ import annotations
 
@@ -58,10 +58,12 @@ def test_a_connection_the_server_closed_while_idle_is_replaced(
     assert ports(http, "f0.bin") != ports(http, "f1.bin")
 
 
-def test_a_reused_connection_closed_unanswered_is_retried_once_on_a_new_one(
+def test_a_reused_connection_closed_unanswered_is_retried_on_a_new_one(
     http: HttpPeer, files: dict[str, bytes], tmp_path: Path
 ) -> None:
-    client = HttpClient(retry=ONE_TRY)  # a failed attempt would fail the download
+    # urllib3 replaces a pooled connection it sees closed; one closed while the
+    # request is on its way is a transient failure, retried on a new connection.
+    client = HttpClient(retry=RetryPolicy(max_attempts=2, base_delay=0.01))
     assert fetch(http, client, "f0.bin", tmp_path) == files["f0.bin"]
     http.configure(drop_first_n={"/conn/f1.bin": 1})
     assert fetch(http, client, "f1.bin", tmp_path) == files["f1.bin"]
@@ -159,3 +161,24 @@ def test_gdal_checks_the_certificate_as_the_byte_view_does(
         stac_asset.open(peer.url_for("conn/untrusted.tif"), clients=[HttpClient()]),
     ):
         pass
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"])
+def test_a_ca_bundle_variable_set_after_the_client_was_made_applies_to_both_views(
+    tls_peer: tuple[HttpPeer, Path],
+    files: dict[str, bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+) -> None:
+    peer, ca_file = tls_peer
+    write_cog(peer.root / "conn" / "env.tif", 256, 256)
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    client = HttpClient(retry=ONE_TRY)
+    with pytest.raises(DownloadError, match="SSLError"):
+        fetch(peer, client, "f0.bin", tmp_path)
+    monkeypatch.setenv(variable, str(ca_file))
+    assert fetch(peer, client, "f0.bin", tmp_path) == files["f0.bin"]
+    with stac_asset.open(peer.url_for("conn/env.tif"), clients=[client]) as dataset:
+        assert dataset.width == 256

@@ -1,0 +1,128 @@
+"""How many requests go to one host at once: adapted to how the host answers.
+
+Each host starts with :data:`START` requests in flight and grows from there
+by one per answer while every slot is busy (slow start: doubling per round
+trip) up to the ceiling. A sign that the host is overloaded (HTTP 429 or
+503, S3's ``SlowDown``, which is a 503, a connection reset or refused) halves
+it, once per round of requests (answers to requests sent before the cut do
+not cut again), and the fewest requests in flight at which it happened
+becomes a mark the limit then grows back to, by one per round trip, and
+stays under; after :data:`PROBE_AFTER` seconds without such a sign the mark
+moves up by one, so a host that got faster is found out. A ``Retry-After``
+pauses every new request to that host until it has passed.
+
+The ceiling is the caller's (``max_concurrent_per_host``); see
+:data:`~stac_asset.config.DEFAULT_MAX_CONCURRENT_PER_HOST` for its default.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+START = 8
+"""Requests in flight to a new host: what browsers open per host (6-8) is never rude."""
+
+PROBE_AFTER = 2.0
+"""Seconds without an overload sign after which the limit may pass the last mark by one."""
+
+OVERLOADED = frozenset({429, 503})
+"""HTTP statuses that say the host is overloaded (S3's SlowDown is a 503)."""
+
+
+@dataclass
+class Slot:
+    """One request's place among a host's requests in flight."""
+
+    host: HostLimit
+    round: int
+    level: int
+    """How many requests were in flight to the host, this one included, when it was sent."""
+    released: bool = False
+
+    def done(self, overloaded: bool = False, retry_after: float | None = None) -> None:
+        """Give the place back, saying whether the host showed it was overloaded."""
+        if not self.released:
+            self.released = True
+            self.host.release(self, overloaded, retry_after)
+
+
+class HostLimit:
+    """The adaptive limit of requests in flight to one host (see the module's description)."""
+
+    def __init__(self, ceiling: int, start: int = START) -> None:
+        self.ceiling = max(1, ceiling)
+        self.limit = float(min(start, self.ceiling))
+        self.in_flight = 0
+        self.mark: int | None = None
+        self.round = 0
+        self.paused_until = 0.0
+        self.last_overload = 0.0
+        self.overloads = 0
+        self._changed = threading.Condition()
+
+    def acquire(self, cancel: threading.Event | None = None) -> Slot | None:
+        """Wait for a place (None if ``cancel`` was set meanwhile)."""
+        with self._changed:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    return None
+                wait = self.paused_until - time.monotonic()
+                if wait <= 0 and self.in_flight < self._allowed():
+                    self.in_flight += 1
+                    return Slot(self, self.round, self.in_flight)
+                # Woken by each release; the timeout catches a pause's end and a cancel.
+                self._changed.wait(min(wait, 0.25) if wait > 0 else 0.25)
+
+    def release(self, slot: Slot, overloaded: bool, retry_after: float | None) -> None:
+        """Account for one finished request."""
+        with self._changed:
+            self.in_flight -= 1
+            now = time.monotonic()
+            if overloaded:
+                self.last_overload = now
+                self.overloads += 1
+                # The fewest requests in flight at which the host said so.
+                self.mark = slot.level if self.mark is None else min(self.mark, slot.level)
+                if slot.round == self.round:
+                    # Once per round: answers to requests sent before the cut do not cut again.
+                    self.limit = max(1.0, self.limit / 2)
+                    self.round += 1
+                if retry_after:
+                    self.paused_until = max(self.paused_until, now + retry_after)
+            else:
+                if self.mark is not None and now - self.last_overload > PROBE_AFTER:
+                    self.mark += 1
+                    self.last_overload = now
+                if self.in_flight + 1 >= int(self.limit):  # grow only a limit in use
+                    step = 1.0 if self.mark is None else 1.0 / self.limit
+                    self.limit = min(float(self._top()), self.limit + step)
+            # Wake as many waiters as there are places now (not all: a herd of threads).
+            self._changed.notify(max(1, self._allowed() - self.in_flight))
+
+    def _top(self) -> int:
+        """The most the limit may grow to: the ceiling, or just under the last mark."""
+        if self.mark is None:
+            return self.ceiling
+        return max(1, min(self.ceiling, self.mark - 1))
+
+    def _allowed(self) -> int:
+        return max(1, int(self.limit))
+
+
+class HostLimits:
+    """The :class:`HostLimit` of every host, made on first use."""
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self._hosts: dict[str, HostLimit] = {}
+        self._lock = threading.Lock()
+
+    def of(self, host: str, ceiling: int | None = None) -> HostLimit:
+        """The limit of ``host`` (a ``netloc``), under ``ceiling`` if given (else the default)."""
+        limit = self._hosts.get(host)
+        if limit is None:
+            with self._lock:
+                limit = self._hosts.setdefault(host, HostLimit(ceiling or self.ceiling))
+        return limit

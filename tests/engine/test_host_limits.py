@@ -1,0 +1,116 @@
+"""The adaptive limit of requests in flight per host (stac_asset.host_limits)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from stac_asset import HttpClient, blocking, host_limits
+from stac_asset.host_limits import START, HostLimit
+from tests.conftest import make_item
+from tests.peers.http_peer import HttpPeer
+
+
+def fill(limit: HostLimit) -> list[host_limits.Slot]:
+    """Take every place the limit allows now."""
+    slots = []
+    while limit.in_flight < int(limit.limit):
+        slot = limit.acquire()
+        assert slot is not None
+        slots.append(slot)
+    return slots
+
+
+def answer(limit: HostLimit, count: int) -> None:
+    """``count`` answers from a busy host: each freed place is taken again at once."""
+    slots = fill(limit)
+    for _ in range(count):
+        slots.pop(0).done()
+        slots += fill(limit)
+    for slot in slots:
+        slot.done()
+
+
+def test_grows_by_one_per_answer_while_every_place_is_busy_up_to_the_ceiling() -> None:
+    limit = HostLimit(ceiling=20)
+    assert limit.limit == START
+    answer(limit, START)
+    # One round trip doubles it (and the release of the last places adds one).
+    assert 2 * START <= limit.limit <= 2 * START + 1
+    answer(limit, 50)
+    assert limit.limit == 20
+
+
+def test_an_idle_limit_does_not_grow() -> None:
+    limit = HostLimit(ceiling=64)
+    for _ in range(50):
+        slot = limit.acquire()
+        assert slot is not None
+        slot.done()
+    assert limit.limit == START
+
+
+def test_overload_halves_once_per_round_and_marks_the_level() -> None:
+    limit = HostLimit(ceiling=64, start=16)
+    slots = fill(limit)
+    for slot in slots[10:]:  # the host refused every request beyond the tenth
+        slot.done(overloaded=True)
+    assert limit.limit == 8  # halved once, not six times
+    assert limit.mark == 11
+    for slot in slots[:10]:
+        slot.done()
+    answer(limit, 200)
+    assert limit.limit == 10  # grown back to just under the mark, and no further
+
+
+def test_the_mark_is_probed_after_a_quiet_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(host_limits, "PROBE_AFTER", 0.05)
+    limit = HostLimit(ceiling=64, start=4)
+    [*others, refused] = fill(limit)
+    refused.done(overloaded=True)
+    for slot in others:
+        slot.done()
+    assert limit.mark == 4
+    answer(limit, 100)
+    assert limit.limit == 3  # just under the mark
+    time.sleep(0.1)
+    answer(limit, 100)
+    assert limit.mark == 5 and limit.limit == 4
+
+
+def test_retry_after_pauses_new_requests() -> None:
+    limit = HostLimit(ceiling=8)
+    first = limit.acquire()
+    assert first is not None
+    first.done(overloaded=True, retry_after=0.3)
+    start = time.monotonic()
+    assert limit.acquire() is not None
+    assert time.monotonic() - start >= 0.25
+
+
+def test_a_cancelled_wait_ends() -> None:
+    limit = HostLimit(ceiling=1)
+    assert limit.acquire() is not None
+    cancel = threading.Event()
+    threading.Timer(0.1, cancel.set).start()
+    assert limit.acquire(cancel) is None
+
+
+def test_a_throttling_host_gets_every_file_and_few_refusals(
+    http: HttpPeer, http_root: Path, tmp_path: Path
+) -> None:
+    (http_root / "polite").mkdir(exist_ok=True)
+    hrefs = {}
+    for index in range(60):
+        (http_root / "polite" / f"p{index:02d}.bin").write_bytes(b"x" * 1000)
+        hrefs[f"p{index:02d}"] = http.url_for(f"polite/p{index:02d}.bin")
+    http.configure(max_in_flight=4, retry_after=1, latency_ms=20)
+    blocking.download_item(make_item("POLITE", hrefs), tmp_path, clients=[HttpClient()])
+    assert len(list(tmp_path.glob("p*.bin"))) == 60
+    refused = [entry for entry in http.log() if entry["status"] == 503]
+    # The first round overshoots, and the server's own count lags a little behind
+    # ours; with a fixed limit of 16 a third or more of all requests would be refused.
+    assert len(refused) <= 2 * START
