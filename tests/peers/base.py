@@ -22,9 +22,9 @@ that runs before the faults, its start ``settings``, ``reset_state`` and
   - anything else the peer's :meth:`PeerHandler.control` answers;
 
 * faults, applied after :meth:`PeerHandler.admit` and before
-  :meth:`PeerHandler.respond`, in this order:
-  latency, dropped connections, redirects, required headers, fixed failures,
-  counted and random failures; and, on the body the peer sends, cuts;
+  :meth:`PeerHandler.respond`, in this order: latency, the in-flight limit,
+  dropped connections, redirects, required headers, fixed failures, counted
+  and random failures; and, on the body the peer sends, the rate cap and cuts;
 * file serving with single byte ranges, ``If-Range``, ``ETag`` and
   ``Last-Modified`` (:meth:`PeerHandler.serve_file`).
 
@@ -70,6 +70,8 @@ _SCALAR_TYPES: dict[str, tuple[type, ...]] = {
     "ignore_range": (bool,),
     "idle_close_s": (int, float, type(None)),
     "framing": (str,),
+    "rate_cap_bps": (int, float, type(None)),
+    "max_in_flight": (int, type(None)),
 }
 _MAPPING_VALUE_TYPES: dict[str, type] = {
     "fail_paths": int,
@@ -98,6 +100,12 @@ class Config:
     # How a body is delimited: "length" (Content-Length), "chunked", or
     # "close" (no length: the body ends when the server closes the connection).
     framing: str = "length"
+    # Send each response body no faster than this many bytes per second (as an
+    # object store caps each connection).
+    rate_cap_bps: float | None = None
+    # Answer 503 (with Retry-After: retry_after, if set) to a request that
+    # arrives while this many are already being answered (a polite host's throttle).
+    max_in_flight: int | None = None
     fail_paths: dict[str, int] = field(default_factory=dict)
     require_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     fail_first_n: dict[str, int] = field(default_factory=dict)
@@ -130,6 +138,10 @@ class Config:
                 raise ValueError(f"{name} must be within [0, 1]")
         if config.latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
+        if config.rate_cap_bps is not None and config.rate_cap_bps <= 0:
+            raise ValueError("rate_cap_bps must be positive")
+        if config.max_in_flight is not None and config.max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         if config.framing not in ("length", "chunked", "close"):
             raise ValueError("framing must be length, chunked or close")
         return config
@@ -161,6 +173,7 @@ class PeerServer(ThreadingHTTPServer):
         self.settings = dict(self.initial)
         self.lock = threading.Lock()
         self.records: list[dict[str, Any]] = []
+        self.in_flight = 0
         self.apply(Config())
         self.reset_state()
 
@@ -315,6 +328,7 @@ class PeerHandler(BaseHTTPRequestHandler):
             "status": None,
             "bytes_sent": 0,
             "client_port": self.client_address[1],
+            "time": time.time(),
         }
         control = path.startswith(CONTROL_PREFIX)
         if not control:
@@ -328,10 +342,22 @@ class PeerHandler(BaseHTTPRequestHandler):
                 return
             if self.log_bodies:
                 entry["body"] = body.decode("utf-8", "replace")
-            if self.admit(path, entry) and not self._fault(path, entry):
-                self.respond(path, body, entry)
+            self._answer(path, body, entry)
         except ConnectionError:
             self.close_connection = True
+
+    def _answer(self, path: str, body: bytes, entry: dict[str, Any]) -> None:
+        """Admit, fault, respond, counting the requests in flight."""
+        server = self.server
+        with server.lock:
+            server.in_flight += 1
+            busy = server.in_flight
+        try:
+            if self.admit(path, entry) and not self._fault(path, entry, busy):
+                self.respond(path, body, entry)
+        finally:
+            with server.lock:
+                server.in_flight -= 1
 
     def _read_body(self, entry: dict[str, Any]) -> bytes | None:
         """Read the request body so errors keep the connection usable."""
@@ -381,12 +407,19 @@ class PeerHandler(BaseHTTPRequestHandler):
             return
         self.send_json(200, payload)
 
-    def _fault(self, path: str, entry: dict[str, Any]) -> bool:
-        """Apply the configured faults; True when one of them answered the request."""
+    def _fault(self, path: str, entry: dict[str, Any], busy: int) -> bool:
+        """Apply the configured faults; True when one of them answered the request.
+
+        ``busy`` is how many requests are being answered, this one included.
+        """
         server = self.server
         config = server.config
         if config.latency_ms:
             time.sleep(config.latency_ms / 1000)
+        if config.max_in_flight is not None and busy > config.max_in_flight:
+            retry = config.retry_after
+            self.send(503, entry, {} if retry is None else {"Retry-After": str(retry)})
+            return True
         if server.take("drop", path, config.drop_first_n.get(path, 0)) or server.roll(
             config.drop_rate
         ):
@@ -417,7 +450,7 @@ class PeerHandler(BaseHTTPRequestHandler):
 
     def serve_file(self, path: str, entry: dict[str, Any], root: Path | None = None) -> None:
         """Serve ``path`` under ``root`` (default: the server's), honouring one byte range."""
-        target = _inside(root or self.server.root, path)
+        target = inside(root or self.server.root, path)
         try:
             stat = target.stat() if target is not None and target.is_file() else None
         except (OSError, ValueError):
@@ -483,20 +516,35 @@ class PeerHandler(BaseHTTPRequestHandler):
             or self.server.roll(config.cut_rate)
         )
         count = length // 2 if cut and length is not None else length
-        self._stream(source, count, entry, framing == "chunked")
+        self._stream(source, count, entry, framing == "chunked", config.rate_cap_bps)
         if cut:
             self.close_abruptly()
         elif framing == "chunked":
             self.wfile.write(b"0\r\n\r\n")
 
     def _stream(
-        self, source: BinaryIO, count: int | None, entry: dict[str, Any], chunked: bool
+        self,
+        source: BinaryIO,
+        count: int | None,
+        entry: dict[str, Any],
+        chunked: bool,
+        rate_cap_bps: float | None,
     ) -> None:
-        """Write ``count`` bytes (all, when None) of ``source`` in chunks (of chunked coding)."""
+        """Write ``count`` bytes (all, when None) of ``source`` in chunks (of chunked coding).
+
+        With ``rate_cap_bps``, no faster than that many bytes per second.
+        """
+        began = time.monotonic()
+        piece = (
+            CHUNK_SIZE if not rate_cap_bps else max(1024, min(CHUNK_SIZE, int(rate_cap_bps / 20)))
+        )
         while count is None or count > 0:
-            chunk = source.read(CHUNK_SIZE if count is None else min(CHUNK_SIZE, count))
+            chunk = source.read(piece if count is None else min(piece, count))
             if not chunk:
                 break
+            if rate_cap_bps:  # a chunk goes out when the cap allows its last byte
+                due = (entry["bytes_sent"] + len(chunk)) / rate_cap_bps
+                time.sleep(max(0.0, due - (time.monotonic() - began)))
             # Count before writing so a client that has the bytes sees them logged.
             entry["bytes_sent"] += len(chunk)
             try:
@@ -553,7 +601,7 @@ class PeerHandler(BaseHTTPRequestHandler):
 
 
 @functools.lru_cache(maxsize=65536)
-def _inside(root: Path | None, path: str) -> Path | None:
+def inside(root: Path | None, path: str) -> Path | None:
     """``path`` under ``root`` with links resolved, or None if that leaves the root.
 
     Remembered: resolving costs an lstat per component, half of a file
