@@ -1,23 +1,19 @@
 """Handles on the Azure peers: Azurite (blob service) and the local Planetary Computer token API.
 
-Both run in their own processes. Azurite's access log (its stdout, one line
-per request) goes to a file the tests read to count requests.
+Both run in their own processes (:mod:`tests.peers.process`). Azurite's access
+log is its output, one line per request, which the tests read to count requests.
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from tests.azure.token_api import ACCOUNT, ACCOUNT_KEY
 from tests.peers.peer import Peer
+from tests.peers.process import REPO_ROOT, PeerProcess
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_MAIN = REPO_ROOT / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"
 START_TIMEOUT = 20.0
 
@@ -25,54 +21,24 @@ _LISTENING = re.compile(r"listens on https?://[^:\s]+:(\d+)")
 _ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
 
 
-def _stop(process: subprocess.Popen[Any]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 class Azurite:
     """Azurite's blob service on a free loopback port, in memory, with an access log."""
 
     def __init__(self) -> None:
-        self._log = tempfile.NamedTemporaryFile(prefix="azurite-", suffix=".log")  # noqa: SIM115
-        self._process = subprocess.Popen(
-            [
-                "node",
-                str(AZURITE_MAIN),
-                "--blobHost",
-                "127.0.0.1",
-                "--blobPort",
-                "0",
-                "--skipApiVersionCheck",
-                "--loose",
-                "--inMemoryPersistence",
-                "--disableTelemetry",
-            ],
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self.port = self._wait_listening()
-
-    def _wait_listening(self) -> int:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            match = _LISTENING.search(self._text())
-            if match:
-                return int(match.group(1))
-            if self._process.poll() is not None:
-                break
-            time.sleep(0.05)
-        _stop(self._process)
-        raise RuntimeError(f"Azurite did not start:\n{self._text()}")
-
-    def _text(self) -> str:
-        return Path(self._log.name).read_text(errors="replace")
+        command = [
+            "node",
+            str(AZURITE_MAIN),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            "0",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--inMemoryPersistence",
+            "--disableTelemetry",
+        ]
+        self._process = PeerProcess("azurite", command=command, ready=_LISTENING)
+        self.port = self._process.start(START_TIMEOUT).port
 
     @property
     def endpoint(self) -> str:
@@ -107,12 +73,11 @@ class Azurite:
         return [m.groupdict() for line in lines[mark:] if (m := _ACCESS.search(line))]
 
     def _access_lines(self) -> list[str]:
-        return [line for line in self._text().splitlines() if _ACCESS.search(line)]
+        return [line for line in self._process.output().splitlines() if _ACCESS.search(line)]
 
     def stop(self) -> None:
         """Stop Azurite and drop its log."""
-        _stop(self._process)
-        self._log.close()
+        self._process.stop()
 
     def __enter__(self) -> Azurite:
         return self
