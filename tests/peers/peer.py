@@ -76,7 +76,7 @@ class Peer:
         self._control("POST", "reset")
 
     def configure(self, **config: Any) -> None:
-        """Replace the faults and latency (:class:`tests.peers.base.Config`);
+        """Replace the faults and latency (:class:`tests.peers.faults.Config`);
         unspecified keys get their defaults.
 
         Raises ValueError if the peer rejects the config.
