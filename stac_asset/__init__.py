@@ -40,6 +40,7 @@ from .coroutines import (
     open_href,
     read_href,
 )
+from .datacube import CubeAccess
 from .errors import (
     AccessDeniedError,
     AccessError,
@@ -97,6 +98,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ContentTypeError",
+    "CubeAccess",
     "DownloadError",
     "DownloadWarning",
     "EarthdataClient",

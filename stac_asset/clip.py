@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pystac
 import rasterio
 import rasterio.shutil
 from rasterio.enums import MaskFlags
@@ -26,6 +27,7 @@ from rasterio.windows import Window
 
 from . import opening
 from .access import Access
+from .clients.base import Client
 from .clients.filesystem import partial_path
 from .clip_spec import WGS84, Clip
 from .errors import ClipError
@@ -144,13 +146,25 @@ def _write_blocks(src: DatasetReader, window: Window, path: Path, compress: str 
                     dst.write_mask(src.read_masks(1, window=source), window=out)
 
 
-def clip_to_path(access: Access, path: Path, clip: Clip, what: str) -> ClipResult:
-    """Write the clip of ``access`` to ``path`` as a COG (complete, or not at all)."""
+def clip_to_path(
+    access: Access,
+    path: Path,
+    clip: Clip,
+    what: str,
+    client: Client | None = None,
+    asset: pystac.Asset | None = None,
+) -> ClipResult:
+    """Write the clip of ``access`` to ``path`` as a COG (complete, or not at all).
+
+    With the ``client`` that resolved ``access`` (for ``asset``), credentials
+    the storage refuses are renewed once, as downloads do.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     part = Path(partial_path(path))
     blocks = part.with_name(f"{part.name}.blocks.tif")
     try:
-        with opening.open(access) as src:
+        source = opening.open_resolved(access, client, asset) if client else opening.open(access)
+        with source as src:
             window = source_window(src, clip, what)
             compress = clip.compress or (src.compression.value if src.compression else None)
             _write_blocks(src, window, blocks, compress)

@@ -31,7 +31,7 @@ from ._secrets import mask_url, redact
 
 
 class StacAssetError(Exception):
-    """Base class of every error raised by stac-asset."""
+    """Base class of every error raised by stac-asset (catch it to catch them all)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(redact(message))
@@ -184,10 +184,6 @@ class UnsafePathError(StacAssetError, ValueError):
     """A destination path built from untrusted input would leave the destination directory."""
 
 
-class ClipError(StacAssetError, ValueError):
-    """A bbox or window misses the raster, or the clip cannot be written."""
-
-
 class ConfigError(StacAssetError, ValueError):
     """Download settings that contradict each other or cannot be honoured."""
 
@@ -202,12 +198,28 @@ class CannotIncludeAndExclude(ConfigError):
         )
 
 
+class TemplateError(StacAssetError, ValueError):
+    """A path template names a value the item does not have (raised when laying out files)."""
+
+
+class ClipError(StacAssetError, ValueError):
+    """A bbox or window misses the raster, or the clip cannot be written (windowed copies)."""
+
+
+class OptionsConflictError(StacAssetError, ValueError):
+    """Two assets need GDAL options that cannot hold at once (the error names both hrefs)."""
+
+
 class AssetOverwriteError(StacAssetError, ValueError):
     """Two assets would be written to the same path."""
 
 
 class ContentTypeError(StacAssetError):
-    """A server's content type is not the one the asset declares (stac-asset 0.4's name)."""
+    """A server's content type is not the one the asset declares (stac-asset 0.4's name).
+
+    Kept so that code written for stac-asset 0.4 can still catch it; content
+    types are not checked any more, so it is never raised.
+    """
 
     def __init__(self, actual: str, expected: str) -> None:
         self.actual = actual

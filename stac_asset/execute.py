@@ -78,8 +78,10 @@ def run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | Non
         progress(StartAssetDownload(job.key, job.href, job.path, item_id))
     try:
         if job.clip:
-            access = fetcher.resolver.resolve(job.href, job.asset, untrusted=job.untrusted)
-            job.clipped = clip_to_path(access, job.path, job.clip, f"asset {job.name}")
+            client = fetcher.resolver.client_for(job.href, untrusted=job.untrusted)
+            access = client.resolve(job.href, job.asset)
+            what = f"asset {job.name}"
+            job.clipped = clip_to_path(access, job.path, job.clip, what, client, job.asset)
         else:
             _copy_with_fallbacks(job, transfer, fetcher, target, resolved)
     except BaseException as error:

@@ -8,17 +8,13 @@ from typing import Any
 
 import pystac
 
-from .errors import StacAssetError
+from .errors import TemplateError
 from .paths import safe_join
 
 
 class _Template(string.Template):
     # Braced names may hold any character but "}", so "${proj:code}" works.
     braceidpattern = r"[^}]+"
-
-
-class TemplateError(StacAssetError, ValueError):
-    """A path template names a value the item does not have."""
 
 
 def template_values(item: pystac.Item) -> dict[str, Any]:

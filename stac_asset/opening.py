@@ -90,6 +90,16 @@ def _check_read_only(kwargs: dict[str, Any]) -> None:
         raise StacAssetError(f"{', '.join(writing)} refused: {_HOW_TO_COPY}")
 
 
+@contextmanager
+def open_resolved(
+    access: Access, client: Client, asset: pystac.Asset | None = None, **kwargs: Any
+) -> Iterator[DatasetReader]:
+    """As :func:`open`, for an access ``client`` resolved (for ``asset``), which renews it."""
+    _check_read_only(kwargs)
+    with _opened(access, Resolver(force=client), asset, kwargs) as dataset:
+        yield dataset
+
+
 # GDAL's message for a refusal, e.g. "HTTP response code: 403".
 _REFUSED = re.compile(r"\b(401|403)\b")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from collections.abc import Hashable, Sequence
 from urllib.parse import urlsplit
 
@@ -53,7 +54,8 @@ def plainly_absolute(asset: pystac.Asset) -> bool:
 
 
 _defaults: dict[type[Client], Client] = {}
-_defaults_built_from: dict[type[Client], Hashable] = {}
+# What each default client was built from (a client put in _defaults by hand is kept).
+_defaults_built_from: weakref.WeakKeyDictionary[Client, Hashable] = weakref.WeakKeyDictionary()
 _defaults_lock = threading.Lock()
 
 
@@ -68,10 +70,9 @@ def default_client(cls: type[Client]) -> Client:
     state = cls.environment_state()
     with _defaults_lock:
         client = _defaults.get(cls)
-        built_from = _defaults_built_from.get(cls, state) if client is not None else None
-        if client is None or built_from != state:
+        if client is None or _defaults_built_from.get(client, state) != state:
             client = _defaults[cls] = cls()
-            _defaults_built_from[cls] = state
+            _defaults_built_from[client] = state
         return client
 
 

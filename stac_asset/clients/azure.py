@@ -15,27 +15,35 @@ anonymously, with a SAS or with a Planetary Computer token needs no SDK.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pystac
 import requests
 
-from .. import gdal
 from .._secrets import logger, mask_url, register
 from ..access import Access
 from ..errors import AccessDeniedError, NotFoundError, ResolveError
-from ..retry import RetryPolicy, call_with_retries
+from ..retry import RetryPolicy
 from . import azure_blob
-from .azure_blob import AzureWriter, sign_blob_sas
+from .azure_blob import AzureWriter, sdk_version, sign_blob_sas
+from .azure_entra import SETTING, STORAGE_SCOPE, EntraTokens, can_sign_in, default_credential
+from .azure_hints import denial_hint
+from .azure_location import (
+    BLOB_HOST,
+    BlobLocation,
+    account_of_endpoint,
+    public_endpoint,
+    register_sas,
+    sas_expiry,
+    settings_from_env,
+)
 from .base import ByteStream, ByteWriter, Client, decided_per_directory
 from .environment import PROXY_AND_CA
-from .failures import map_exception
 from .http import HttpClient
+from .tokens import RenewsOnRefusal, TokenIn
 
 if TYPE_CHECKING:
     from .planetary_computer import PlanetaryComputerClient
@@ -43,12 +51,6 @@ if TYPE_CHECKING:
 API_VERSION = "2022-11-02"
 """The Blob service version our byte-view requests and SAS tokens are made for."""
 
-# Public-cloud and sovereign-cloud blob hosts: <account>.blob.<suffix>.
-_BLOB_HOST = re.compile(
-    r"^(?P<account>[a-z0-9]{3,24})\.blob\."
-    r"(?P<suffix>core\.windows\.net|core\.chinacloudapi\.cn|core\.usgovcloudapi\.net)$"
-)
-_PUBLIC_SUFFIX = "core.windows.net"
 _KEY_SAS_LIFETIME = timedelta(hours=1)
 _CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
@@ -57,75 +59,13 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class BlobLocation:
-    """Where a blob lives: its account, the account's endpoint, container and blob name."""
-
-    account: str
-    endpoint: str
-    """The account's blob endpoint, e.g. ``https://acct.blob.core.windows.net`` or an
-    Azurite-style ``http://127.0.0.1:10000/devstoreaccount1``."""
-    container: str
-    blob: str
-    """The blob name, not percent-encoded."""
-    sas: str | None = None
-    """A SAS that came with the href itself (a pre-signed URL)."""
-
-    @property
-    def url(self) -> str:
-        """The blob's URL, without any SAS."""
-        return f"{self.endpoint}/{self.container}/{quote(self.blob, safe='/~')}"
-
-    @property
-    def is_public_cloud(self) -> bool:
-        """Whether the endpoint is the default one of the public Azure cloud."""
-        return self.endpoint == public_endpoint(self.account)
-
-
-def public_endpoint(account: str) -> str:
-    """The public-cloud blob endpoint of ``account``."""
-    return f"https://{account}.blob.{_PUBLIC_SUFFIX}"
-
-
-def parse_connection_string(value: str) -> dict[str, str]:
-    """Split an Azure Storage connection string into its ``Key=Value`` parts."""
-    parts: dict[str, str] = {}
-    for item in value.split(";"):
-        name, sep, setting = item.strip().partition("=")
-        if sep and name:
-            parts[name.strip()] = setting.strip()
-    return parts
-
-
-def _sas_expiry(sas: str) -> datetime | None:
-    """The ``se`` (expiry) of a SAS, when it has one that parses."""
-    values = parse_qs(sas).get("se")
-    if not values:
-        return None
-    try:
-        expiry = datetime.fromisoformat(values[0].replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return expiry if expiry.tzinfo else expiry.replace(tzinfo=timezone.utc)
-
-
-def register_sas(sas: str) -> None:
-    """Register a SAS, and its signature in both encodings, as secrets."""
-    signatures = parse_qs(sas).get("sig", [])
-    register(sas, *signatures, *(quote(s, safe="") for s in signatures))
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
 class _Credential:
     kind: str  # "key" or "sas"
     secret: str
 
 
-class AzureClient(HttpClient):
-    """Azure Blob Storage, with an account key, a SAS, or anonymously.
+class AzureClient(RenewsOnRefusal, HttpClient):
+    """Azure Blob Storage, with Microsoft Entra ID, an account key, a SAS, or anonymously.
 
     Arguments left out are read from the environment when the client is
     created: ``AZURE_STORAGE_CONNECTION_STRING`` when set (its ``AccountName``,
@@ -135,6 +75,17 @@ class AzureClient(HttpClient):
     apply to the configured account; blobs of other accounts are read
     anonymously, except that blobs the Planetary Computer serves (see
     :class:`~stac_asset.PlanetaryComputerClient`) are signed with its tokens.
+
+    Microsoft Entra ID: with ``credential`` (any ``azure.core`` ``TokenCredential``),
+    or, with neither key nor SAS, ``DefaultAzureCredential`` (``azure-identity``)
+    when the environment names an Entra identity (``AZURE_CLIENT_ID``,
+    ``AZURE_TENANT_ID``, ``AZURE_FEDERATED_TOKEN_FILE``...) or asks for it
+    (``STAC_ASSET_AZURE_ENTRA_ID=YES``, ``entra_id=True``), or once an anonymous
+    read was refused (unless ``entra_id=False``). Nothing is asked of it before
+    the first href is resolved; its tokens live in the token layer
+    and go to the byte view as ``Authorization: Bearer`` and to GDAL as
+    ``AZURE_STORAGE_ACCESS_TOKEN``. They apply to the configured account (every
+    account, if none is).
 
     Args:
         session: A configured :class:`requests.Session` for the byte view.
@@ -147,11 +98,14 @@ class AzureClient(HttpClient):
         timeout: Seconds to wait to connect and between bytes.
         retry: How transient failures are retried.
         block_size: Bytes per block when uploading: what a writer holds in memory.
+        credential: An ``azure.core`` ``TokenCredential`` to sign in with Entra ID.
+        entra_id: Sign in with ``DefaultAzureCredential`` (True), never (False),
+            or as the environment says (None).
 
     """
 
     name = "azure"
-    environment: ClassVar[tuple[str, ...]] = (*PROXY_AND_CA, "AZURE_*")
+    environment: ClassVar[tuple[str, ...]] = (*PROXY_AND_CA, "AZURE_*", SETTING)
 
     def __init__(
         self,
@@ -165,14 +119,16 @@ class AzureClient(HttpClient):
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
         block_size: int = DEFAULT_BLOCK_SIZE,
+        credential: Any = None,
+        entra_id: bool | None = None,
     ) -> None:
         super().__init__(session, timeout=timeout, retry=retry)
         if block_size <= 0:
             raise ValueError("block_size must be positive")
         self.block_size = block_size
-        env = {} if anonymous else _settings_from_env(os.environ)
+        env = {} if anonymous else settings_from_env(os.environ)
         self.endpoint_url = (endpoint_url or env.get("endpoint") or "").rstrip("/") or None
-        self.account = account or env.get("account") or _account_of_endpoint(self.endpoint_url)
+        self.account = account or env.get("account") or account_of_endpoint(self.endpoint_url)
         if account_key is None and sas_token is None:
             account_key, sas_token = env.get("key"), env.get("sas")
         self._credential: _Credential | None = None
@@ -183,6 +139,13 @@ class AzureClient(HttpClient):
         elif account_key:
             register(account_key)
             self._credential = _Credential("key", account_key)
+        unsigned = credential is None and self._credential is None and not anonymous
+        if unsigned and entra_id is not False:
+            credential = default_credential({SETTING: "YES"} if entra_id else os.environ)
+        self._entra = EntraTokens(credential, self.name) if credential is not None else None
+        # Still unsigned: an anonymous read refused brings a sign-in, if one is possible.
+        self._sign_in_on_refusal = unsigned and entra_id is None and can_sign_in()
+        self._signed_in_on_refusal = False
 
     @decided_per_directory
     def matches(self, href: str) -> bool:
@@ -192,7 +155,7 @@ class AzureClient(HttpClient):
             return True
         if parts.scheme not in ("http", "https"):
             return False
-        return self._under_endpoint(href) or bool(_BLOB_HOST.match(parts.hostname or ""))
+        return self._under_endpoint(href) or bool(BLOB_HOST.match(parts.hostname or ""))
 
     def _under_endpoint(self, href: str) -> bool:
         return self.endpoint_url is not None and href.startswith(self.endpoint_url + "/")
@@ -218,7 +181,7 @@ class AzureClient(HttpClient):
             endpoint, account = self.endpoint_url, self.account
             path = urlsplit(href[len(self.endpoint_url) :]).path
         else:
-            host = _BLOB_HOST.match(parts.hostname or "")
+            host = BLOB_HOST.match(parts.hostname or "")
             if host is None or parts.scheme not in ("http", "https"):
                 return None
             endpoint, account = f"{parts.scheme}://{parts.netloc}", host["account"]
@@ -236,15 +199,34 @@ class AzureClient(HttpClient):
         location = self.locate(href)
         if location is None:
             return super().resolve(href, asset)
-        credential = self._credential_for(location)
+        credential = self._credential if location.account == self.account else None
         if credential is None and location.sas is None:
             planetary_computer = self._planetary_computer()
             if planetary_computer.serves(location, asset):
                 return planetary_computer.resolve_location(href, location)
+            if self._entra is not None and self.account in (None, location.account):
+                return self.entra_access(href, location, self._entra)
         return self.blob_access(href, location, credential)
 
-    def _credential_for(self, location: BlobLocation) -> _Credential | None:
-        return self._credential if location.account == self.account else None
+    def entra_access(self, href: str, location: BlobLocation, entra: EntraTokens) -> Access:
+        """The access to a blob with a Microsoft Entra ID token, in both views."""
+        try:
+            token = entra.get(href)
+        except AccessDeniedError as error:
+            if not self._signed_in_on_refusal:
+                raise
+            reason = (
+                f"container {location.container!r} of account {location.account!r} is not "
+                f"public, and signing in with Microsoft Entra ID failed ({error.reason}); give a "
+                "SAS or a key (AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_CONNECTION_STRING)"
+            )
+            raise AccessDeniedError(href, self.name, reason, status=error.status) from None
+        options = self._gdal_options(location)
+        options["AZURE_STORAGE_ACCESS_TOKEN"] = token.value
+        vsi_path = f"/vsiaz/{location.container}/{location.blob}"
+        return self.located_access(
+            href, location, None, vsi_path, options, token.expires_at, bearer=token.value
+        )
 
     def blob_access(
         self, href: str, location: BlobLocation, credential: _Credential | None
@@ -257,7 +239,7 @@ class AzureClient(HttpClient):
             sas = credential.secret
         if sas is not None:
             gdal_options["AZURE_STORAGE_SAS_TOKEN"] = sas
-            expires_at = _sas_expiry(sas)
+            expires_at = sas_expiry(sas)
         elif credential is not None:
             gdal_options["AZURE_STORAGE_ACCESS_KEY"] = credential.secret
             now = datetime.now(timezone.utc)
@@ -266,6 +248,9 @@ class AzureClient(HttpClient):
             register_sas(sas)
         else:
             gdal_options["AZURE_NO_SIGN_REQUEST"] = "YES"
+            if self._sign_in_on_refusal and self._entra is None:
+                # Nominal: a refusal makes the engine resolve once more, signed in.
+                expires_at = datetime.now(timezone.utc) + _KEY_SAS_LIFETIME
         vsi_path = f"/vsiaz/{location.container}/{location.blob}"
         return self.located_access(href, location, sas, vsi_path, gdal_options, expires_at)
 
@@ -277,16 +262,20 @@ class AzureClient(HttpClient):
         vsi_path: str,
         gdal_options: dict[str, str],
         expires_at: datetime | None,
+        bearer: str | None = None,
     ) -> Access:
-        """The access to a blob: this GDAL view, and the blob URL with ``sas`` as byte view."""
+        """The access to a blob: this GDAL view, and the blob URL with ``sas`` (or ``bearer``)."""
         url = f"{location.url}?{sas}" if sas else location.url
+        headers = {**self.headers_for(url), "x-ms-version": API_VERSION}
+        if bearer is not None:
+            headers.update({"Authorization": f"Bearer {bearer}", "x-ms-version": sdk_version()})
         return Access(
             href=href,
             client=self.name,
             vsi_path=vsi_path,
             gdal_options=gdal_options,
             url=url,
-            headers={**self.headers_for(url), "x-ms-version": API_VERSION},
+            headers=headers,
             bucket=location.container,
             key=location.blob,
             extra={"account": location.account, "endpoint": location.endpoint},
@@ -294,7 +283,7 @@ class AzureClient(HttpClient):
         )
 
     def _gdal_options(self, location: BlobLocation) -> dict[str, str]:
-        options = gdal.network_options(self.timeout, self.retry.max_attempts)
+        options = self.gdal_options({})  # with the session's certificate checks
         options.update(
             {
                 "AZURE_STORAGE_ACCOUNT": location.account,
@@ -303,6 +292,7 @@ class AzureClient(HttpClient):
                 "AZURE_STORAGE_CONNECTION_STRING": "",
                 "AZURE_STORAGE_SAS_TOKEN": "",
                 "AZURE_STORAGE_ACCESS_KEY": "",
+                "AZURE_STORAGE_ACCESS_TOKEN": "",
                 "AZURE_NO_SIGN_REQUEST": "NO",
                 # Never wait on the Azure VM metadata service for a managed identity.
                 "CPL_AZURE_VM_API_ROOT_URL": "disabled",
@@ -332,46 +322,34 @@ class AzureClient(HttpClient):
         try:
             return super().open_stream(access, start, validator)
         except AccessDeniedError as error:
-            reason = f"{error.reason}: {self.denial_hint(access)}"
+            reason = f"{error.reason}: {denial_hint(access)}"
             raise AccessDeniedError(access.href, self.name, reason, status=error.status) from None
 
+    def token_in(self, access: Access) -> TokenIn | None:
+        """The Entra ID token ``access`` carries, if any."""
+        token = access.gdal_options.get("AZURE_STORAGE_ACCESS_TOKEN")
+        if self._entra is None or not token:
+            return None
+        return TokenIn(self._entra.tokens, STORAGE_SCOPE, token)
+
     def refused(self, access: Access, error: AccessDeniedError) -> None:
-        """Tell the Planetary Computer client when a token it resolved on our behalf is refused."""
+        """Forget a refused token (or tell the Planetary Computer client); maybe sign in."""
         if access.client != self.name:
             self._planetary_computer().refused(access, error)
+        elif self._sign_in_on_refusal and access.gdal_options.get("AZURE_NO_SIGN_REQUEST") == "YES":
+            self._sign_in_on_refusal = False
+            credential = default_credential({SETTING: "YES"})
+            if credential is not None:
+                logger.info("azure: anonymous read refused; signing in with Microsoft Entra ID")
+                self._entra = EntraTokens(credential, self.name)
+                self._signed_in_on_refusal = True
+        else:
+            super().refused(access, error)
 
-    def sdk_credential(self, access: Access) -> Any:
-        """The SDK credential for the blob of ``access``: the account key, its SAS, or none."""
-        key = access.gdal_options.get("AZURE_STORAGE_ACCESS_KEY")
-        if key:
-            return {"account_name": access.extra["account"], "account_key": key}
-        return (access.url or "").partition("?")[2] or None
-
-    def blob_call(
-        self, access: Access, what: str, call: Callable[[], T], *, writing: bool = False
-    ) -> T:
-        """Make one SDK call about the blob of ``access``, retried, failures mapped to our errors.
-
-        ``writing`` chooses the hint given when the request is refused.
-        """
-
-        def attempt() -> T:
-            try:
-                return call()
-            except Exception as error:
-                mapped = map_exception(error, access.href, self.name, what)
-                if mapped is None:
-                    raise
-                code = getattr(error, "error_code", None)
-                if isinstance(mapped, AccessDeniedError):
-                    reason = f"{mapped.reason}: {self.denial_hint(access, writing=writing)}"
-                    mapped = AccessDeniedError(access.href, self.name, reason, status=mapped.status)
-                elif isinstance(mapped, NotFoundError) and code == "ContainerNotFound":
-                    reason = f"no such container {access.bucket!r}"
-                    mapped = NotFoundError(access.href, self.name, reason, status=mapped.status)
-                raise mapped from None
-
-        return call_with_retries(attempt, self.retry)
+    @property
+    def entra_credential(self) -> Any:
+        """The ``TokenCredential`` this client signs in with (Microsoft Entra ID), if any."""
+        return self._entra.credential if self._entra is not None else None
 
     def _check_target(self, access: Access) -> str:
         if access.url is None or access.bucket is None or access.key is None:
@@ -412,90 +390,10 @@ class AzureClient(HttpClient):
             logger.info("server-side copy refused (%s); streaming instead", error)
             return False
 
-    def denial_hint(self, access: Access, *, writing: bool = False) -> str:
-        """Why a request of ``access`` was probably refused, for the error message.
-
-        ``writing``: the request wrote (or copied) a blob rather than read one.
-        """
-        options = access.gdal_options
-        account = access.extra.get("account")
-        if "VSICURL_PC_SAS_TOKEN_URL" in options:
-            if writing:
-                return (
-                    "Planetary Computer tokens only allow reading: write to a container of "
-                    "your own, with a SAS that allows create and write or the account key"
-                )
-            return (
-                f"the Planetary Computer SAS token for {account}/{access.bucket} was refused "
-                "(expired or revoked); the next resolve fetches a new one"
-            )
-        if options.get("AZURE_NO_SIGN_REQUEST") == "YES":
-            needs = (
-                f"writing to container {access.bucket!r} of account {account!r} needs a SAS "
-                "that allows create and write (sp=cw)"
-                if writing
-                else f"container {access.bucket!r} of account {account!r} is not public; give a SAS"
-            )
-            return (
-                f"{needs} or a key (AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_ACCESS_KEY, "
-                "AZURE_STORAGE_CONNECTION_STRING)"
-            )
-        if options.get("AZURE_STORAGE_SAS_TOKEN"):
-            if access.expires_at and access.expires_at <= datetime.now(timezone.utc):
-                return f"the SAS token expired at {access.expires_at.isoformat()}"
-            if writing:
-                return (
-                    "the SAS token was refused: writing needs one valid for this container "
-                    "that allows create and write (sp=cw)"
-                )
-            return "the SAS token was refused (wrong, or not valid for this container)"
-        if options.get("AZURE_STORAGE_ACCESS_KEY"):
-            return f"the key of account {account!r} was refused"
-        return "access denied"
-
     def __repr__(self) -> str:
         kind = self._credential.kind if self._credential else "anonymous"
+        kind = "entra-id" if self._entra is not None and self._credential is None else kind
         return (
             f"{type(self).__name__}(account={self.account!r}, endpoint_url={self.endpoint_url!r}, "
             f"credential={kind!r}, timeout={self.timeout!r})"
         )
-
-
-def _account_of_endpoint(endpoint: str | None) -> str | None:
-    """The account an endpoint serves: Azurite-style path, else the host's first label."""
-    if not endpoint:
-        return None
-    parts = urlsplit(endpoint)
-    segment = parts.path.strip("/").split("/")[-1]
-    if segment:
-        return segment
-    host = _BLOB_HOST.match(parts.hostname or "")
-    return host["account"] if host else None
-
-
-def _settings_from_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """Account, endpoint and credentials from the ``AZURE_STORAGE_*`` variables.
-
-    As in GDAL, a connection string, when set, is the whole configuration.
-    """
-    raw = environ.get("AZURE_STORAGE_CONNECTION_STRING", "")
-    if raw:
-        register(raw)
-        connection = parse_connection_string(raw)
-        settings = {
-            "account": connection.get("AccountName"),
-            "endpoint": connection.get("BlobEndpoint"),
-            "sas": connection.get("SharedAccessSignature"),
-            "key": connection.get("AccountKey"),
-        }
-        suffix = connection.get("EndpointSuffix")
-        if not settings["endpoint"] and suffix and settings["account"]:
-            protocol = connection.get("DefaultEndpointsProtocol", "https")
-            settings["endpoint"] = f"{protocol}://{settings['account']}.blob.{suffix}"
-    else:
-        settings = {
-            "account": environ.get("AZURE_STORAGE_ACCOUNT"),
-            "sas": environ.get("AZURE_STORAGE_SAS_TOKEN"),
-            "key": environ.get("AZURE_STORAGE_ACCESS_KEY") or environ.get("AZURE_STORAGE_KEY"),
-        }
-    return {name: value for name, value in settings.items() if value}

@@ -10,6 +10,7 @@ GETs of the blob URL (see :mod:`.azure`), so the SDK is an optional extra.
 from __future__ import annotations
 
 import base64
+import functools
 import mimetypes
 import time
 import uuid
@@ -19,13 +20,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._secrets import logger
 from ..access import Access
-from ..errors import AccessError
+from ..errors import AccessDeniedError, AccessError, NotFoundError
+from ..retry import call_with_retries
+from .azure_hints import denial_hint
 from .base import ByteWriter
+from .failures import map_exception
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
 
-    from .azure import AzureClient, BlobLocation
+    from .azure import AzureClient
+    from .azure_location import BlobLocation
 
 T = TypeVar("T")
 
@@ -47,9 +52,17 @@ def _sdk() -> Any:
     return azure.storage.blob
 
 
-def has_sdk() -> bool:
-    """Whether azure-storage-blob is installed."""
-    return _sdk() is not None
+@functools.cache
+def sdk_version(fallback: str = "2022-11-02") -> str:
+    """The Blob service version the SDK speaks (``fallback`` without the SDK).
+
+    Sent as ``x-ms-version`` with bearer tokens, which need a recent version.
+    """
+    sdk = _sdk()
+    if sdk is None:
+        return fallback
+    version: str = sdk.BlobServiceClient("https://account.blob.core.windows.net").api_version
+    return version
 
 
 def sign_blob_sas(
@@ -78,10 +91,20 @@ def sign_blob_sas(
     return sas
 
 
+def _credential(client: AzureClient, access: Access) -> Any:
+    """The SDK credential for the blob of ``access``: key, Entra ID, its SAS, or none."""
+    key = access.gdal_options.get("AZURE_STORAGE_ACCESS_KEY")
+    if key:
+        return {"account_name": access.extra["account"], "account_key": key}
+    if access.gdal_options.get("AZURE_STORAGE_ACCESS_TOKEN"):
+        return client.entra_credential
+    return (access.url or "").partition("?")[2] or None
+
+
 def blob_client(client: AzureClient, access: Access, what: str) -> BlobClient:
     """The SDK's client for the blob of ``access``, with its credential, our timeouts and pool.
 
-    The SDK does not retry: :meth:`.azure.AzureClient.blob_call` does, as every client does.
+    The SDK does not retry: :func:`blob_call` does, as every client does.
     """
     sdk = _sdk()
     if sdk is None:
@@ -92,12 +115,42 @@ def blob_client(client: AzureClient, access: Access, what: str) -> BlobClient:
     base = access.url.partition("?")[0]
     return sdk.BlobClient.from_blob_url(  # type: ignore[no-any-return]
         base,
-        credential=client.sdk_credential(access),
+        credential=_credential(client, access),
         retry_total=0,
         connection_timeout=client.timeout,
         read_timeout=client.timeout,
-        transport=RequestsTransport(session=client.session, session_owner=False),
+        # The transport passes its own certificate setting with every request: the session's.
+        transport=RequestsTransport(
+            session=client.session, session_owner=False, connection_verify=client.session.verify
+        ),
     )
+
+
+def blob_call(
+    client: AzureClient, access: Access, what: str, call: Callable[[], T], *, writing: bool = False
+) -> T:
+    """Make one SDK call about the blob of ``access``, retried, failures mapped to our errors.
+
+    ``writing`` chooses the hint given when the request is refused.
+    """
+
+    def attempt() -> T:
+        try:
+            return call()
+        except Exception as error:
+            mapped = map_exception(error, access.href, client.name, what)
+            if mapped is None:
+                raise
+            code = getattr(error, "error_code", None)
+            if isinstance(mapped, AccessDeniedError):
+                reason = f"{mapped.reason}: {denial_hint(access, writing=writing)}"
+                mapped = AccessDeniedError(access.href, client.name, reason, status=mapped.status)
+            elif isinstance(mapped, NotFoundError) and code == "ContainerNotFound":
+                reason = f"no such container {access.bucket!r}"
+                mapped = NotFoundError(access.href, client.name, reason, status=mapped.status)
+            raise mapped from None
+
+    return call_with_retries(attempt, client.retry)
 
 
 class AzureWriter(ByteWriter):
@@ -145,7 +198,7 @@ class AzureWriter(ByteWriter):
             raise
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
-        return self._client.blob_call(self._access, what, call, writing=True)
+        return blob_call(self._client, self._access, what, call, writing=True)
 
     def _stage_block(self) -> None:
         block_id = base64.b64encode(f"{self._prefix}-{len(self._blocks):06d}".encode()).decode()
@@ -186,11 +239,9 @@ class AzureWriter(ByteWriter):
 
 def size_of(client: AzureClient, access: Access) -> int | None:
     """The blob's size (Get Blob Properties), or None if there is no such blob."""
-    from ..errors import NotFoundError
-
     blob = blob_client(client, access, "checking a blob")
     try:
-        properties = client.blob_call(access, "Get Blob Properties", blob.get_blob_properties)
+        properties = blob_call(client, access, "Get Blob Properties", blob.get_blob_properties)
     except NotFoundError:
         return None
     size: int = properties.size
@@ -203,8 +254,8 @@ def copy_blob(client: AzureClient, source_url: str, target: Access) -> bool:
     Returns whether the copy succeeded; a copy that stays pending too long is aborted.
     """
     blob = blob_client(client, target, "copying")
-    started = client.blob_call(
-        target, "Copy Blob", lambda: blob.start_copy_from_url(source_url), writing=True
+    started = blob_call(
+        client, target, "Copy Blob", lambda: blob.start_copy_from_url(source_url), writing=True
     )
     status, copy_id = started.get("copy_status"), str(started.get("copy_id") or "")
     deadline = time.monotonic() + _COPY_POLL_LIMIT
@@ -212,11 +263,11 @@ def copy_blob(client: AzureClient, source_url: str, target: Access) -> bool:
     while status == "pending" and time.monotonic() < deadline:
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
-        properties = client.blob_call(target, "Get Blob Properties", blob.get_blob_properties)
+        properties = blob_call(client, target, "Get Blob Properties", blob.get_blob_properties)
         status = properties.copy.status
     if status == "pending":
         try:
-            client.blob_call(target, "Abort Copy Blob", lambda: blob.abort_copy(copy_id))
+            blob_call(client, target, "Abort Copy Blob", lambda: blob.abort_copy(copy_id))
         except AccessError as error:
             logger.warning("could not abort the copy to %s: %s", target.href, error)
         status = "aborted"

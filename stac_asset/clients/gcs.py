@@ -28,7 +28,7 @@ from .base import decided_per_directory
 from .environment import PROXY_AND_CA, home_file
 from .failures import mapped_errors
 from .http import HttpClient
-from .tokens import RenewsOnRefusal, Token, Tokens
+from .tokens import RenewsOnRefusal, Token, TokenIn, Tokens
 
 DEFAULT_ENDPOINT = "https://storage.googleapis.com/"
 READ_ONLY_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
@@ -143,16 +143,12 @@ class GcsClient(RenewsOnRefusal, HttpClient):
             expires_at=expires_at,
         )
 
-    def refused(self, access: Access, error: AccessDeniedError) -> None:
-        """Forget the refused token: the next resolve asks for a new one (once)."""
+    def token_in(self, access: Access) -> TokenIn | None:
+        """The bearer token ``access`` sends, if any."""
         sent = access.headers.get("Authorization", "")
-        if sent.startswith("Bearer "):
-            self._tokens.refused(self.endpoint, sent.removeprefix("Bearer "), error)
-
-    def accepted(self, access: Access) -> None:
-        """The storage took the token: a later refusal brings one new token again."""
-        if "Authorization" in access.headers:
-            self._tokens.accepted(self.endpoint)
+        if not sent.startswith("Bearer "):
+            return None
+        return TokenIn(self._tokens, self.endpoint, sent.removeprefix("Bearer "))
 
     def access_token(self, href: str) -> tuple[str, datetime | None]:
         """The OAuth2 access token and its expiry, refreshed once for all threads."""

@@ -9,14 +9,11 @@ sends it only to the configured hosts.
 from __future__ import annotations
 
 import os
-import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pystac
 import requests
@@ -29,73 +26,23 @@ from .base import decided_per_directory
 from .environment import PROXY_AND_CA
 from .failures import mapped_errors
 from .http import HttpClient
-from .tokens import RenewsOnRefusal, Token, Tokens
+from .oauth2_cli import CLI_OPTIONS as CLI_OPTIONS
+from .oauth2_cli import client_from_options as client_from_options
+from .oauth2_grants import AUTHORIZATION_TIMEOUT as AUTHORIZATION_TIMEOUT
+from .oauth2_grants import DEVICE_GRANT as DEVICE_GRANT
+from .oauth2_grants import GRANTS as GRANTS
+from .oauth2_grants import SLOW_DOWN_INCREMENT as SLOW_DOWN_INCREMENT
+from .oauth2_grants import DeviceCode as DeviceCode
+from .oauth2_grants import authorization_code, device_code
+from .oauth2_grants import print_authorization_url as print_authorization_url
+from .oauth2_grants import print_device_code as print_device_code
+from .tokens import RenewsOnRefusal, Token, TokenIn, Tokens
 
 ENV_PREFIX = "STAC_ASSET_OAUTH2_"
 """Every setting can come from ``STAC_ASSET_OAUTH2_<NAME>`` (e.g. ``..._TOKEN_URL``)."""
 
-GRANTS = ("client_credentials", "password", "device_code", "authorization_code")
-"""The grant types an :class:`OAuth2Client` can use."""
-
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-SLOW_DOWN_INCREMENT = 5.0
-"""Seconds added to the device polling interval on each ``slow_down`` (RFC 8628 3.5)."""
-
-AUTHORIZATION_TIMEOUT = 300.0
-"""Seconds to wait for the user to authorize (authorization code grant)."""
 
 _NO_EXPIRY_NOMINAL = timedelta(hours=1)
-
-CLI_OPTIONS: tuple[tuple[str, str], ...] = (
-    ("token-url", "OAuth2 token endpoint; enables OAuth2 for the --oauth2-host hosts."),
-    (
-        "host",
-        "Host the OAuth2 token is sent to (repeatable; host:port allowed, and a "
-        "subdomain wildcard as in the OAuth2Client docs).",
-    ),
-    ("grant", f"OAuth2 grant: {', '.join(GRANTS)} (guessed from the other settings if not set)."),
-    ("client-id", "OAuth2 client id."),
-    ("client-secret", "OAuth2 client secret (prefer STAC_ASSET_OAUTH2_CLIENT_SECRET)."),
-    ("scope", "OAuth2 scopes, space-separated."),
-    ("param", "Extra OAuth2 request parameter 'name=value', e.g. audience (repeatable)."),
-    ("username", "User name for the password grant (password: STAC_ASSET_OAUTH2_PASSWORD)."),
-    ("device-authorization-url", "Device authorization endpoint (device_code grant)."),
-    ("authorization-url", "Authorization endpoint (authorization_code grant, with PKCE)."),
-)
-"""The ``--oauth2-*`` command line options: (name, help); see :func:`client_from_options`."""
-
-
-@dataclass(frozen=True)
-class DeviceCode:
-    """What the user needs to approve a device code grant (RFC 8628 section 3.2)."""
-
-    verification_uri: str
-    """The page where the user enters :attr:`user_code`."""
-
-    user_code: str
-    """The short code the user types."""
-
-    verification_uri_complete: str | None
-    """A page that needs no typing (the code is in it), if the server gives one."""
-
-    expires_in: float
-    """Seconds before the code expires."""
-
-
-def print_device_code(device: DeviceCode) -> None:
-    """Tell the user on standard error where to approve a device code grant."""
-    message = f"To authorize stac-asset, open {device.verification_uri}"
-    message += f" and enter the code {device.user_code}"
-    if device.verification_uri_complete:
-        message += f"\n(or open {device.verification_uri_complete})"
-    print(message, file=sys.stderr, flush=True)
-
-
-def print_authorization_url(url: str) -> None:
-    """Ask the user on standard error to open the authorization URL; the redirect is awaited."""
-    print(
-        f"To authorize stac-asset, open this URL in a browser:\n{url}", file=sys.stderr, flush=True
-    )
 
 
 def _env(name: str) -> str | None:
@@ -115,47 +62,6 @@ def _host_pattern(pattern: str) -> tuple[str, int | None]:
     if not parts.hostname:
         raise ValueError(f"OAuth2: not a host: {pattern!r}")
     return parts.hostname.lower(), parts.port
-
-
-class _RedirectListener:
-    """A one-shot loopback HTTP server receiving the authorization redirect (RFC 8252 7.3)."""
-
-    def __init__(self, host: str, port: int, path: str) -> None:
-        listener = self
-        self.result: str | None = None
-
-        class Handler(BaseHTTPRequestHandler):
-            timeout = 10
-
-            def do_GET(self) -> None:
-                query = parse_qs(urlsplit(self.path).query)
-                if urlsplit(self.path).path != path or not ("code" in query or "error" in query):
-                    self.send_error(404)
-                    return
-                listener.result = f"{listener.base}{self.path}"
-                body = b"stac-asset is authorized; you can close this window.\n"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = HTTPServer((host, port), Handler)
-        self.base = f"http://{host}:{self._server.server_address[1]}"
-        self.uri = f"{self.base}{path}"
-
-    def wait(self, timeout: float) -> str | None:
-        deadline = time.monotonic() + timeout
-        while self.result is None and (remaining := deadline - time.monotonic()) > 0:
-            self._server.timeout = remaining
-            self._server.handle_request()
-        return self.result
-
-    def close(self) -> None:
-        self._server.server_close()
 
 
 class OAuth2Client(RenewsOnRefusal, HttpClient):
@@ -271,10 +177,10 @@ class OAuth2Client(RenewsOnRefusal, HttpClient):
         self._patterns = [_host_pattern(host) for host in self.hosts]
         self._tokens: Tokens[str, str] = Tokens(self._renew, margin=refresh_margin)
         self._refresh_token: str | None = None  # kept by the token layer's single flight
-        self._oauth: Any = None
+        self.oauth_session: Any = None
         if self.token_url is not None:
             self._check()
-            self._oauth = _authlib_session(
+            self.oauth_session = _authlib_session(
                 client_id=self.client_id,
                 client_secret=self._client_secret,
                 scope=self.scope,
@@ -348,16 +254,17 @@ class OAuth2Client(RenewsOnRefusal, HttpClient):
         options = {**access.gdal_options, "CPL_VSIL_CURL_NON_CACHED": access.vsi_path}
         return replace(access, gdal_options=options)
 
-    def refused(self, access: Access, error: AccessDeniedError) -> None:
-        """A 401 forgets the token, so the next resolve renews it (once, for all threads)."""
+    def token_in(self, access: Access) -> TokenIn | None:
+        """The bearer token ``access`` sends, if any."""
         sent = access.headers.get("Authorization", "")
-        if error.status == 401 and sent.startswith("Bearer "):
-            self._tokens.refused(str(self.token_url), sent.removeprefix("Bearer "), error)
+        if self.token_url is None or not sent.startswith("Bearer "):
+            return None
+        return TokenIn(self._tokens, self.token_url, sent.removeprefix("Bearer "))
 
-    def accepted(self, access: Access) -> None:
-        """A server took the token: a later 401 brings one renewal again."""
-        if "Authorization" in access.headers and self.token_url is not None:
-            self._tokens.accepted(self.token_url)
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """A 401 forgets the token, so the next resolve renews it (a 403 is about scope)."""
+        if error.status == 401:
+            super().refused(access, error)
 
     # -- the token ----------------------------------------------------------------
 
@@ -366,9 +273,9 @@ class OAuth2Client(RenewsOnRefusal, HttpClient):
         if self._refresh_token is not None:
             refresh = self._refresh_token
             try:
-                data = self._call(
+                data = self.call_token_endpoint(
                     href,
-                    lambda: self._oauth.refresh_token(token_url, refresh_token=refresh),
+                    lambda: self.oauth_session.refresh_token(token_url, refresh_token=refresh),
                 )
                 return self._store(href, data, "refresh_token", keep_refresh=refresh)
             except AccessDeniedError as error:
@@ -377,8 +284,8 @@ class OAuth2Client(RenewsOnRefusal, HttpClient):
         grants: dict[str, Callable[[str], dict[str, Any]]] = {
             "client_credentials": self._client_credentials,
             "password": self._password_grant,
-            "device_code": self._device_code,
-            "authorization_code": self._authorization_code,
+            "device_code": lambda href: device_code(self, href),
+            "authorization_code": lambda href: authorization_code(self, href),
         }
         return self._store(href, grants[self.grant](href), self.grant)
 
@@ -402,7 +309,9 @@ class OAuth2Client(RenewsOnRefusal, HttpClient):
         logger.info("oauth2: token from %s (%s), expires in %s s", self.token_url, how, seconds)
         return Token(access, expires_at, now)
 
-    def _call(self, href: str, request: Callable[[], Any], endpoint: str | None = None) -> Any:
+    def call_token_endpoint(
+        self, href: str, request: Callable[[], Any], endpoint: str | None = None
+    ) -> Any:
         """Run one protocol request with retries; errors name the endpoint, never a secret."""
         prefix = f"request to {mask_url(endpoint or str(self.token_url))}"
 
@@ -420,17 +329,19 @@ class OAuth2Client(RenewsOnRefusal, HttpClient):
     def _client_credentials(self, href: str) -> dict[str, Any]:
         grant = "client_credentials"
         return dict(
-            self._call(
+            self.call_token_endpoint(
                 href,
-                lambda: self._oauth.fetch_token(self.token_url, grant_type=grant, **self.params),
+                lambda: self.oauth_session.fetch_token(
+                    self.token_url, grant_type=grant, **self.params
+                ),
             )
         )
 
     def _password_grant(self, href: str) -> dict[str, Any]:
         return dict(
-            self._call(
+            self.call_token_endpoint(
                 href,
-                lambda: self._oauth.fetch_token(
+                lambda: self.oauth_session.fetch_token(
                     self.token_url,
                     grant_type="password",
                     username=self.username,
@@ -440,137 +351,10 @@ class OAuth2Client(RenewsOnRefusal, HttpClient):
             )
         )
 
-    def _device_code(self, href: str) -> dict[str, Any]:
-        """RFC 8628: get a user code, show it, then poll the token endpoint."""
-        oauth = self._oauth
-        url = str(self.device_authorization_url)
-        data = {**self.params, **({"scope": self.scope} if self.scope else {})}
-
-        def start() -> dict[str, Any]:
-            response = oauth.post(
-                url,
-                data=data,
-                auth=oauth.client_auth(oauth.token_endpoint_auth_method),
-                withhold_token=True,
-                headers={
-                    "Accept": "application/json",
-                    "Content-Type": "application/x-www-form-urlencoded",
-                },
-            )
-            body = _json(response)
-            if "error" in body:
-                raise _oauth_error(body)
-            response.raise_for_status()
-            return body
-
-        grant = self._call(href, start, url)
-        try:
-            device_code = str(grant["device_code"])
-            user_code = str(grant["user_code"])
-            verification_uri = str(grant["verification_uri"])
-            expires_in = float(grant.get("expires_in", 600))
-            interval = float(grant.get("interval", 5))
-        except (KeyError, TypeError, ValueError) as error:
-            raise AccessError(
-                href, self.name, f"request to {mask_url(url)} failed: no {error} in the response"
-            ) from None
-        register(device_code)
-        complete = grant.get("verification_uri_complete")
-        self.show_device_code(
-            DeviceCode(verification_uri, user_code, complete and str(complete), expires_in)
-        )
-        deadline = time.monotonic() + expires_in
-
-        def poll() -> dict[str, Any] | str:
-            try:
-                return dict(
-                    oauth.fetch_token(
-                        self.token_url, grant_type=DEVICE_GRANT, device_code=device_code
-                    )
-                )
-            except _protocol_error() as error:
-                code = getattr(error, "error", None)
-                if code in ("authorization_pending", "slow_down"):
-                    return str(code)
-                raise
-
-        while True:
-            time.sleep(interval)
-            if time.monotonic() > deadline:
-                raise AccessDeniedError(
-                    href, self.name, f"the device code of {mask_url(url)} expired unapproved"
-                )
-            result = self._call(href, poll)
-            if result == "slow_down":
-                interval += SLOW_DOWN_INCREMENT
-            elif isinstance(result, dict):
-                return result
-
-    def _authorization_code(self, href: str) -> dict[str, Any]:
-        """RFC 6749 4.1 with PKCE (RFC 7636): the user authorizes, the code comes back."""
-        from authlib.common.security import generate_token
-
-        oauth = self._oauth
-        listener = self._listener()
-        redirect_uri = listener.uri if listener is not None else str(self.redirect_uri)
-        verifier = generate_token(64)
-        register(verifier)
-        try:
-            url, state = oauth.create_authorization_url(
-                self.authorization_url,
-                code_verifier=verifier,
-                redirect_uri=redirect_uri,
-                **self.params,
-            )
-            response = self.authorize(url)
-            if response is None and listener is not None:
-                response = listener.wait(AUTHORIZATION_TIMEOUT)
-        finally:
-            if listener is not None:
-                listener.close()
-        where = mask_url(str(self.authorization_url))
-        if response is None:
-            hint = "" if listener else " (authorize= must return the redirect URL)"
-            raise AccessDeniedError(
-                href, self.name, f"no authorization came back from {where}{hint}"
-            )
-        query = {k: v[0] for k, v in parse_qs(urlsplit(response).query).items()}
-        if "error" in query:
-            raise AccessDeniedError(
-                href, self.name, f"authorization at {where} failed: {query['error']}"
-            )
-        if query.get("state") != state or "code" not in query:
-            raise AccessDeniedError(
-                href, self.name, f"the redirect from {where} has no code or a wrong state"
-            )
-        code = query["code"]
-        register(code)
-        return dict(
-            self._call(
-                href,
-                lambda: oauth.fetch_token(
-                    self.token_url,
-                    grant_type="authorization_code",
-                    code=code,
-                    redirect_uri=redirect_uri,
-                    code_verifier=verifier,
-                ),
-            )
-        )
-
-    def _listener(self) -> _RedirectListener | None:
-        """A loopback listener for the redirect, unless the redirect URI is elsewhere."""
-        if self.redirect_uri is None:
-            return _RedirectListener("127.0.0.1", 0, "/callback")
-        parts = urlsplit(self.redirect_uri)
-        if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost"):
-            return _RedirectListener(parts.hostname, parts.port or 0, parts.path or "/")
-        return None
-
     def close(self) -> None:
         """Close the sessions of the asset bytes and of the token endpoint."""
-        if self._oauth is not None:
-            self._oauth.close()
+        if self.oauth_session is not None:
+            self.oauth_session.close()
         super().close()
 
     def __repr__(self) -> str:
@@ -581,34 +365,6 @@ class OAuth2Client(RenewsOnRefusal, HttpClient):
         )
 
 
-def _oauth_error(body: Mapping[str, Any]) -> Exception:
-    """An OAuth2 error response outside the token endpoint (device authorization), as Authlib's."""
-    from authlib.integrations.base_client import OAuthError
-
-    error: Exception = OAuthError(
-        error=str(body.get("error")), description=body.get("error_description")
-    )
-    return error
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        response.raise_for_status()
-        raise ValueError(f"not JSON (HTTP {response.status_code})") from None
-    if not isinstance(body, dict):
-        raise ValueError(f"not a JSON object (HTTP {response.status_code})")
-    return body
-
-
-def _protocol_error() -> type[Exception]:
-    from authlib.common.errors import AuthlibBaseError
-
-    base: type[Exception] = AuthlibBaseError
-    return base
-
-
 def _authlib_session(**kwargs: Any) -> Any:
     try:
         from authlib.integrations.requests_client import OAuth2Session
@@ -617,43 +373,3 @@ def _authlib_session(**kwargs: Any) -> Any:
             "OAuth2 needs Authlib: pip install 'stac-asset[oauth2]' (or pip install authlib)"
         ) from None
     return OAuth2Session(**kwargs)
-
-
-def client_from_options(
-    token_url: str | None = None,
-    host: Sequence[str] = (),
-    grant: str | None = None,
-    client_id: str | None = None,
-    client_secret: str | None = None,
-    scope: str | None = None,
-    param: Sequence[str] = (),
-    username: str | None = None,
-    device_authorization_url: str | None = None,
-    authorization_url: str | None = None,
-) -> OAuth2Client | None:
-    """Build the client from the ``--oauth2-*`` option values (the environment fills the rest).
-
-    Returns ``None`` when no option is given (the default client, configured
-    from the environment alone, then applies).
-    """
-    values = (token_url, host, grant, client_id, client_secret, scope, param, username)
-    if not any(values) and not device_authorization_url and not authorization_url:
-        return None
-    params: dict[str, str] = {}
-    for item in param:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"--oauth2-param takes name=value, not {item!r}")
-        params[name.strip()] = value
-    return OAuth2Client(
-        token_url,
-        hosts=list(host) or None,
-        grant=grant,
-        client_id=client_id,
-        client_secret=client_secret,
-        scope=scope,
-        params=params or None,
-        username=username,
-        device_authorization_url=device_authorization_url,
-        authorization_url=authorization_url,
-    )

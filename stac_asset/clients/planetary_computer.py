@@ -27,13 +27,14 @@ import requests
 from .. import gdal
 from .._secrets import logger, register
 from ..access import Access
-from ..errors import AccessDeniedError, AccessError, error_for_status
+from ..errors import AccessError, error_for_status
 from ..retry import RetryPolicy, call_with_retries
-from .azure import AzureClient, BlobLocation, register_sas
+from .azure import AzureClient
+from .azure_location import BlobLocation, register_sas
 from .base import decided_per_directory
 from .environment import PROXY_AND_CA, home_file
 from .failures import mapped_errors
-from .tokens import RenewsOnRefusal, Token, Tokens
+from .tokens import Token, TokenIn, Tokens
 
 DEFAULT_SAS_URL = "https://planetarycomputer.microsoft.com/api/sas/v1/token"
 PC_HOST = "planetarycomputer.microsoft.com"
@@ -79,7 +80,7 @@ def _parse_expiry(value: object) -> datetime:
     return expiry if expiry.tzinfo else expiry.replace(tzinfo=timezone.utc)
 
 
-class PlanetaryComputerClient(RenewsOnRefusal, AzureClient):
+class PlanetaryComputerClient(AzureClient):
     """The Planetary Computer: Azure Blob hrefs signed with SAS tokens from its token API.
 
     Tokens live in the token layer (:mod:`stac_asset.clients.tokens`): fetched
@@ -253,25 +254,14 @@ class PlanetaryComputerClient(RenewsOnRefusal, AzureClient):
         logger.debug("SAS token for %s/%s, expires %s", account, container, expiry.isoformat())
         return Token(token, expiry)
 
-    def _token_of(self, access: Access) -> tuple[tuple[str, str], str] | None:
+    def token_in(self, access: Access) -> TokenIn | None:
         """The (account, container) and the token an access of this client carries, if any."""
         if access.bucket is None or access.url is None or "?" not in access.url:
             return None
         if "VSICURL_PC_SAS_TOKEN_URL" not in access.gdal_options:
             return None  # a public or pre-signed blob: no token of ours
-        return (access.extra["account"], access.bucket), access.url.split("?", 1)[1]
-
-    def refused(self, access: Access, error: AccessDeniedError) -> None:
-        """Forget the refused token, so the next resolve fetches a new one (once)."""
-        found = self._token_of(access)
-        if found is not None:
-            self._tokens.refused(found[0], found[1], error)
-
-    def accepted(self, access: Access) -> None:
-        """The storage took the token: a later refusal brings one new token again."""
-        found = self._token_of(access)
-        if found is not None:
-            self._tokens.accepted(found[0])
+        key = (access.extra["account"], access.bucket)
+        return TokenIn(self._tokens, key, access.url.split("?", 1)[1])
 
     def __repr__(self) -> str:
         return (

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .._secrets import logger
 from ..access import Access
@@ -180,13 +180,6 @@ class Tokens(Generic[K, V]):
             logger.info("%s: credential refused (%s); renewing it", error.client, error.reason)
             return True
 
-    def expire(self, key: K, value: V) -> None:
-        """Forget ``value`` as having expired (not refused): the next :meth:`get` renews it."""
-        slot = self._slot(key)
-        with slot.lock:
-            if slot.token is not None and slot.token.value == value:
-                slot.token = None
-
     def accepted(self, key: K) -> None:
         """The storage accepted ``key``'s token: a later refusal is renewed once again."""
         slot = self._slot(key)
@@ -216,5 +209,27 @@ class RenewsOnRefusal(Client):
         self.accepted(access)
         return stream
 
+    def token_in(self, access: Access) -> TokenIn | None:
+        """The token layer, key and token that ``access`` carries, if it carries one of ours."""
+        return None
+
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """Forget the token ``access`` carries, so the next resolve renews it (once)."""
+        found = self.token_in(access)
+        if found is not None:
+            found.tokens.refused(found.key, found.value, error)
+
     def accepted(self, access: Access) -> None:
-        """The storage accepted the credential ``access`` carries."""
+        """The storage accepted the token ``access`` carries: a later refusal renews it again."""
+        found = self.token_in(access)
+        if found is not None:
+            found.tokens.accepted(found.key)
+
+
+@dataclass(frozen=True, repr=False)
+class TokenIn:
+    """Where the token an access carries lives: its token layer and key, and the token itself."""
+
+    tokens: Tokens[Any, Any]
+    key: Hashable
+    value: Any

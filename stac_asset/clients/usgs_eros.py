@@ -25,7 +25,7 @@ from .base import decided_per_directory
 from .environment import PROXY_AND_CA
 from .failures import mapped_errors
 from .http import HttpClient, host_matches, no_auth
-from .tokens import RenewsOnRefusal, Token, Tokens
+from .tokens import RenewsOnRefusal, Token, TokenIn, Tokens
 
 DEFAULT_API_URL = "https://m2m.cr.usgs.gov/api/api/json/stable/"
 DEFAULT_HOSTS: tuple[str, ...] = ("landsatlook.usgs.gov",)
@@ -91,16 +91,10 @@ class UsgsErosClient(RenewsOnRefusal, HttpClient):
         headers = {**self.headers_for(href), "X-Auth-Token": key}
         return self.access_for_url(href, href, headers, expires_at=expires_at)
 
-    def refused(self, access: Access, error: AccessDeniedError) -> None:
-        """Forget the refused API key: the next resolve logs in again (once)."""
+    def token_in(self, access: Access) -> TokenIn | None:
+        """The API key ``access`` sends to Landsat Look, if any."""
         key = access.headers.get("X-Auth-Token")
-        if key is not None:
-            self._keys.refused(self.api_url, key, error)
-
-    def accepted(self, access: Access) -> None:
-        """Landsat Look took the key: a later refusal brings one new login again."""
-        if "X-Auth-Token" in access.headers:
-            self._keys.accepted(self.api_url)
+        return TokenIn(self._keys, self.api_url, key) if key is not None else None
 
     def api_key(self, href: str) -> tuple[str, datetime | None]:
         """The current API key and when it expires; one login at a time, shared by all threads."""

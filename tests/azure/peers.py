@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from types import TracebackType
 
 from tests.azure.token_api import ACCOUNT, ACCOUNT_KEY
@@ -24,7 +25,10 @@ _ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status
 class Azurite:
     """Azurite's blob service on a free loopback port, in memory, with an access log."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
+        """With ``tls`` (certificate chain and key files): HTTPS, and OAuth (Entra ID) checks."""
+        secure = ["--oauth", "basic", "--cert", str(tls[0]), "--key", str(tls[1])] if tls else []
+        self.scheme = "https" if tls else "http"
         command = [
             "node",
             str(AZURITE_MAIN),
@@ -36,6 +40,7 @@ class Azurite:
             "--loose",
             "--inMemoryPersistence",
             "--disableTelemetry",
+            *secure,
         ]
         self._process = PeerProcess("azurite", command=command, ready=_LISTENING)
         self.port = self._process.start(START_TIMEOUT).port
@@ -43,13 +48,13 @@ class Azurite:
     @property
     def endpoint(self) -> str:
         """The blob endpoint of account ``devstoreaccount1``."""
-        return f"http://127.0.0.1:{self.port}/{ACCOUNT}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/{ACCOUNT}"
 
     @property
     def connection_string(self) -> str:
         """A connection string with the account key."""
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"DefaultEndpointsProtocol={self.scheme};AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
             f"BlobEndpoint={self.endpoint};"
         )
 

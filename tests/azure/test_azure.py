@@ -14,7 +14,8 @@ from rasterio.windows import Window
 
 import stac_asset
 from stac_asset import AzureClient, blocking
-from stac_asset.clients.azure import BlobLocation, sign_blob_sas
+from stac_asset.clients.azure_blob import sign_blob_sas
+from stac_asset.clients.azure_location import BlobLocation
 from tests.azure.conftest import PRIVATE, PUBLIC, Blobs
 from tests.azure.token_api import ACCOUNT, ACCOUNT_KEY
 from tests.conftest import make_item
@@ -49,7 +50,7 @@ def test_matches_azure_hrefs(blobs: Blobs) -> None:
 
 def test_public_container_anonymous(blobs: Blobs, tmp_path: Path) -> None:
     href = blobs.url(PUBLIC, "s2/B02.tif")
-    client = AzureClient(endpoint_url=blobs.endpoint)
+    client = AzureClient(endpoint_url=blobs.endpoint, entra_id=False)  # never signs in
     access = client.resolve(href)
     assert access.vsi_path == f"/vsiaz/{PUBLIC}/s2/B02.tif"
     assert access.gdal_options["AZURE_NO_SIGN_REQUEST"] == "YES"

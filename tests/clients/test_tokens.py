@@ -59,6 +59,8 @@ class Source:
     """The bytes of an href."""
     revoke_before: bool = False
     """Whether :attr:`revoke` spoils the next token rather than those issued (a tampered SAS)."""
+    refuse_all: Callable[[], None] | None = None
+    """Make the storage refuse every token from now on, where the peer can."""
 
 
 def _dead_endpoint() -> str:
@@ -85,6 +87,7 @@ def _planetary_computer(blobs: Blobs, token_api: TokenApi) -> Source:
         revoke,
         lambda href: blobs.sources[href.split(f"/{PC}/", 1)[1]].read_bytes(),
         revoke_before=True,
+        refuse_all=lambda: token_api.settings(tamper_next=1000),
     )
 
 
@@ -125,6 +128,8 @@ def _usgs(usgs: Usgs, root: Path) -> Source:
         usgs.m2m.logins,
         usgs.m2m.expire_keys,
         lambda href: (root / href.split("/", 3)[3]).read_bytes(),
+        # Landsat Look can no longer check keys with M2M: it refuses every one.
+        refuse_all=lambda: usgs.landsatlook.settings(m2m_url=_dead_endpoint()),
     )
 
 
@@ -272,4 +277,20 @@ def test_token_endpoint_down_is_one_clear_error(source: Source, tmp_path: Path) 
     # One failed attempt (retried as the policy says), remembered for the other assets.
     assert datetime.now() - started < timedelta(seconds=5)
     assert len({str(failure.error).split(": ", 2)[2] for failure in failures}) == 1
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.suffix != ".json"]
+
+
+def test_a_renewed_token_refused_too_is_one_clear_error(source: Source, tmp_path: Path) -> None:
+    if source.refuse_all is None:
+        pytest.skip("this peer cannot refuse every token")
+    client = source.make()
+    source.refuse_all()
+    item = make_item("REFUSED", {f"a{i}": href for i, href in enumerate(source.hrefs)})
+    with pytest.raises(stac_asset.DownloadError) as caught:
+        blocking.download_item(item, tmp_path / "out", clients=[client], file_name_strategy="key")
+    failures = caught.value.failures
+    assert len(failures) == ASSETS
+    assert all(isinstance(f.error, stac_asset.AccessDeniedError) for f in failures)
+    # The first token and one renewal, whatever the number of assets.
+    assert source.token_requests() == 2
     assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.suffix != ".json"]

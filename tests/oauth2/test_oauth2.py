@@ -483,3 +483,20 @@ def test_open_renews_a_refused_token_once(
     assert [r["grant_type"] for r in oauth.token_requests()] == ["client_credentials"] * 2
     verdicts = [r["auth"] for r in resource_requests(oauth) if "B04" in r["path"]]
     assert verdicts[0] != "ok" and verdicts[-1] == "ok"
+
+
+def test_windowed_copy_renews_a_refused_token_once(
+    oauth: OAuth2Peer, make_client: MakeClient, small_cogs: dict[str, Path], tmp_path: Path
+) -> None:
+    client = make_client("client_credentials")
+    item = cogs_item(oauth)
+    blocking.clip_asset(
+        "B02", item.assets["B02"], tmp_path / "a.tif", window=((0, 64), (0, 64)), clients=[client]
+    )
+    oauth.revoke()  # the server forgets the token the client still holds
+    blocking.clip_asset(
+        "B03", item.assets["B03"], tmp_path / "b.tif", window=((0, 64), (0, 64)), clients=[client]
+    )
+    with rasterio.open(tmp_path / "b.tif") as clip, rasterio.open(small_cogs["B03"]) as src:
+        assert np.array_equal(clip.read(), src.read(window=((0, 64), (0, 64))))
+    assert [r["grant_type"] for r in oauth.token_requests()] == ["client_credentials"] * 2
