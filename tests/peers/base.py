@@ -10,7 +10,8 @@ that runs before the faults, its start ``settings``, ``reset_state`` and
 
 * TCP_NODELAY and a listen backlog of 128, as real servers have;
 * the request log: every request but control calls, with method, raw path
-  (query included), headers, ``Range``, status and body bytes sent;
+  (query included), headers, ``Range``, status, body bytes sent, client port
+  and arrival time (and the request body, for peers that set ``log_bodies``);
 * control endpoints (never logged, never faulted), under ``/_control/``:
 
   - ``GET log``: the log, oldest first;
