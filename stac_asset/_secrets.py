@@ -179,8 +179,6 @@ def _masked(name: str, value: str) -> str:
     return redact(value)
 
 
-logger = logging.getLogger("stac_asset")
-
 # Every library a download or an open can log through, by top-level logger name:
 # request lines with signed query strings, GDAL's debug output (rasterio._err),
 # headers. Their records (and any traceback attached) are masked when made.

@@ -25,10 +25,11 @@ from .clients import (
     S3Client,
     get_client_classes,
 )
+from .clients.defaults import default_client
 from .clients.oauth2 import ENV_PREFIX as OAUTH2_ENV_PREFIX
 from .config import Config
 from .errors import ConfigError
-from .resolver import ClientSpec, Resolver, default_client
+from .resolver import ClientSpec, Resolver
 from .retry import RetryPolicy
 
 ClientT = TypeVar("ClientT", bound=Client)

@@ -176,6 +176,10 @@ def error_for_status(
     return AccessError(href, client, reason, status=status)
 
 
+class Cancelled(StacAssetError):
+    """A transfer was cancelled: another asset failed with ``fail_fast``, or Ctrl-C."""
+
+
 class VerificationError(StacAssetError):
     """A downloaded file does not match the item's ``file:size`` or ``file:checksum``."""
 

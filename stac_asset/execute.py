@@ -8,6 +8,7 @@ the same :func:`run_job` there.
 
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from dataclasses import replace
@@ -16,7 +17,6 @@ from typing import Any
 
 import pystac
 
-from ._secrets import logger
 from .access import Access
 from .clients import Client
 from .clip import ClipResult, clip_to_path
@@ -24,6 +24,7 @@ from .config import Config
 from .errors import (
     AccessError,
     AssetFailure,
+    Cancelled,
     DownloadError,
     DownloadWarning,
     ResolveError,
@@ -39,8 +40,10 @@ from .messages import (
 )
 from .plan import Job, Plan
 from .resolver import Resolver
-from .transfer import Cancelled, Fetcher, Transfer, netloc_of
+from .transfer import Fetcher, Transfer, netloc_of
 from .workers import GrowingPool
+
+logger = logging.getLogger(__name__)
 
 
 def _transfer(job: Job) -> Transfer:

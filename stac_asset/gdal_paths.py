@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -32,7 +33,8 @@ from types import TracebackType
 
 import rasterio
 
-from ._secrets import logger
+logger = logging.getLogger(__name__)
+
 
 _SYMBOL = "VSISetPathSpecificOption"
 

@@ -30,8 +30,9 @@ from pathlib import Path
 
 from .checksum import Verifier
 from .clients.filesystem import partial_path
+from .errors import Cancelled
 from .messages import Progress, WriteChunk
-from .spans import Cancelled, Span
+from .spans import Span
 
 THRESHOLD = 64 * 1024 * 1024
 """Objects of at least this many bytes are fetched as ranges in parallel."""

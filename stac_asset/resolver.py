@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import threading
-import weakref
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import pystac
@@ -13,6 +11,7 @@ import pystac
 from .access import Access
 from .clients import Client, get_client_classes
 from .clients.base import is_decided_per_directory
+from .clients.defaults import default_client
 from .errors import ResolveError
 from .paths import href_directory
 from .trust import check_href, is_untrusted
@@ -51,29 +50,6 @@ def plainly_absolute(asset: pystac.Asset) -> bool:
         return False
     start = asset.owner.get_self_href() if asset.owner is not None else None
     return start is None or start.startswith("/")
-
-
-_defaults: dict[type[Client], Client] = {}
-# What each default client was built from (a client put in _defaults by hand is kept).
-_defaults_built_from: weakref.WeakKeyDictionary[Client, Hashable] = weakref.WeakKeyDictionary()
-_defaults_lock = threading.Lock()
-
-
-def default_client(cls: type[Client]) -> Client:
-    """The process-wide default instance of a client class, configured from the environment.
-
-    It is built anew when anything it is configured from (its
-    :meth:`~stac_asset.Client.environment_state`: environment variables, files such as
-    ``~/.aws/credentials`` or ``~/.netrc``) changed since it was built, and reused
-    otherwise (so its tokens and connections are shared between calls).
-    """
-    state = cls.environment_state()
-    with _defaults_lock:
-        client = _defaults.get(cls)
-        if client is None or _defaults_built_from.get(client, state) != state:
-            client = _defaults[cls] = cls()
-            _defaults_built_from[client] = state
-        return client
 
 
 class Resolver:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ._secrets import logger
 from .errors import TransientError
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 

@@ -10,6 +10,7 @@ and reports how the host answered.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -17,21 +18,18 @@ from typing import TYPE_CHECKING, Protocol
 
 import pystac
 
-from ._secrets import logger
 from .access import Access
 from .clients import ByteStream, Client
-from .errors import AccessDeniedError, StacAssetError, TransientError
+from .errors import AccessDeniedError, Cancelled, TransientError
 from .host_limits import OVERLOADED, Slot
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .transfer import Transfer
 
 # A run of this many failures in a row without a byte of progress ends a transfer.
 _MAX_ATTEMPT_FACTOR = 10
-
-
-class Cancelled(StacAssetError):
-    """The transfer was cancelled (another asset failed with fail-fast, or Ctrl-C)."""
 
 
 class RangeIgnored(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -15,17 +16,17 @@ from urllib.parse import urlsplit
 import pystac
 
 from . import ranged
-from ._secrets import logger
 from .access import Access
 from .checksum import Verifier
 from .clients import ByteStream, ByteWriter, Client
-from .errors import StacAssetError, VerificationError
+from .errors import Cancelled, StacAssetError, VerificationError
 from .host_limits import HostLimits, Slot
 from .messages import OpenUrl, Progress, WriteChunk
 from .paths import href_directory
 from .resolver import Resolver
-from .spans import Cancelled as Cancelled  # re-exported: what callers of the engine catch
 from .spans import RangeIgnored, Span
+
+logger = logging.getLogger(__name__)
 
 # What Path.is_file takes for "no file there" rather than an error (errno, Windows error).
 _NO_FILE = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)

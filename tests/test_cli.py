@@ -317,7 +317,7 @@ def test_refused_connection_is_named_with_host_and_port(
     if session == "custom":
         # A session with auth goes through requests rather than the client's own connections.
         from stac_asset import HttpClient
-        from stac_asset.resolver import _defaults
+        from stac_asset.clients.defaults import _defaults
 
         custom = requests.Session()
         custom.auth = ("user", "pass")

@@ -23,6 +23,7 @@ from .inputs import items_of, read_input, untrusted_input
 from .options import (
     allow_local_option,
     alternate_option,
+    azure_clients,
     base_option,
     client_option,
     client_options,
@@ -170,7 +171,8 @@ def download(
     """
     if fail_fast and keep_going:
         raise click.UsageError("--fail-fast and --keep-going contradict each other")
-    clients = oauth2_client({k: v for k, v in values.items() if k.startswith("oauth2_")})
+    clients = azure_clients(values)
+    clients += oauth2_client({k: v for k, v in values.items() if k.startswith("oauth2_")})
     config = Config(
         include=list(include),
         exclude=list(exclude),

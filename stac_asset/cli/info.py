@@ -16,6 +16,7 @@ from .inputs import items_of, read_input, untrusted_input
 from .options import (
     allow_local_option,
     alternate_option,
+    azure_clients,
     base_option,
     client_options,
     client_settings,
@@ -48,7 +49,7 @@ def info(
     config = Config(alternate_assets=list(alternate), **client_settings(values))
     try:
         config.validate()
-        clients = compat.call_clients(config, None, None)[0]
+        clients = compat.call_clients(config, azure_clients(values), None)[0]
         items, _ = items_of(read_input(href, Resolver(clients)), href, base)
         resolver = Resolver(
             clients, allow_local=allow_local, remote_items=untrusted_input(href, base)

@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
-from ..clients import Client, get_client_classes
-from ..clients.oauth2 import CLI_OPTIONS as OAUTH2_OPTIONS
-from ..clients.oauth2 import client_from_options
+from ..clients import AzureClient, Client, get_client_classes
+from ..clients.oauth2_cli import CLI_OPTIONS as OAUTH2_OPTIONS
+from ..clients.oauth2_cli import client_from_options
 from ..config import S3_RETRY_MODES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,6 +119,12 @@ def client_options(command: F) -> F:
             help="'Name: value' or 'Name=value' sent with HTTP requests (repeatable); "
             "a name alone is sent empty.",
         ),
+        click.option(
+            "--azure-entra-id",
+            is_flag=True,
+            help="Sign in to Azure Blob Storage with Microsoft Entra ID (azure-identity's "
+            "DefaultAzureCredential: environment, workload or managed identity, Azure CLI).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -135,6 +141,11 @@ def client_settings(values: dict[str, Any]) -> dict[str, Any]:
         "http_client_timeout": values.pop("http_timeout"),
         "http_headers": dict(parse_header(h) for h in values.pop("http_header")),
     }
+
+
+def azure_clients(values: dict[str, Any]) -> list[Client]:
+    """An Azure client signing in with Entra ID, for ``--azure-entra-id`` (popped)."""
+    return [AzureClient(entra_id=True)] if values.pop("azure_entra_id") else []
 
 
 def oauth2_options(command: F) -> F:

@@ -19,6 +19,7 @@ from .errors import fail
 from .options import (
     allow_local_option,
     alternate_option,
+    azure_clients,
     client_option,
     client_options,
     client_settings,
@@ -53,7 +54,8 @@ def vsi(
     then `gdalinfo "$STAC_ASSET_VSI_PATH"`. The client options are those of
     `download`.
     """
-    clients = oauth2_client({k: v for k, v in values.items() if k.startswith("oauth2_")})
+    clients = azure_clients(values)
+    clients += oauth2_client({k: v for k, v in values.items() if k.startswith("oauth2_")})
     config = Config(
         alternate_assets=list(alternate),
         client_override=client_name,

@@ -14,16 +14,18 @@ anonymously, with a SAS or with a Planetary Computer token needs no SDK.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pystac
 import requests
 
-from .._secrets import logger, mask_url, register
+from .._secrets import mask_url, register
 from ..access import Access
 from ..errors import AccessDeniedError, NotFoundError, ResolveError
 from ..retry import RetryPolicy
@@ -34,6 +36,7 @@ from .azure_hints import denial_hint
 from .azure_location import (
     BLOB_HOST,
     BlobLocation,
+    BlobSigner,
     account_of_endpoint,
     public_endpoint,
     register_sas,
@@ -45,8 +48,8 @@ from .environment import PROXY_AND_CA
 from .http import HttpClient
 from .tokens import RenewsOnRefusal, TokenIn
 
-if TYPE_CHECKING:
-    from .planetary_computer import PlanetaryComputerClient
+logger = logging.getLogger(__name__)
+
 
 API_VERSION = "2022-11-02"
 """The Blob service version our byte-view requests and SAS tokens are made for."""
@@ -55,7 +58,6 @@ _KEY_SAS_LIFETIME = timedelta(hours=1)
 _CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 """Bytes per block when uploading (and what a writer holds in memory)."""
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,9 @@ class AzureClient(RenewsOnRefusal, HttpClient):
 
     name = "azure"
     environment: ClassVar[tuple[str, ...]] = (*PROXY_AND_CA, "AZURE_*", SETTING)
+    signer: ClassVar[Callable[[], BlobSigner] | None] = None
+    """Who signs the anonymous blobs it serves: the default Planetary Computer
+    client, registered by :mod:`stac_asset.clients.planetary_computer`."""
 
     def __init__(
         self,
@@ -287,8 +292,7 @@ class AzureClient(RenewsOnRefusal, HttpClient):
         options.update(
             {
                 "AZURE_STORAGE_ACCOUNT": location.account,
-                # Set, possibly empty, so that no AZURE_* variable of the
-                # environment mixes other credentials into this access.
+                # Set, even empty: no AZURE_* variable mixes other credentials in.
                 "AZURE_STORAGE_CONNECTION_STRING": "",
                 "AZURE_STORAGE_SAS_TOKEN": "",
                 "AZURE_STORAGE_ACCESS_KEY": "",
@@ -304,13 +308,10 @@ class AzureClient(RenewsOnRefusal, HttpClient):
             options["CPL_AZURE_ENDPOINT"] = location.endpoint
         return options
 
-    def _planetary_computer(self) -> PlanetaryComputerClient:
-        from ..resolver import default_client
-        from .planetary_computer import PlanetaryComputerClient
-
-        client = default_client(PlanetaryComputerClient)
-        assert isinstance(client, PlanetaryComputerClient)
-        return client
+    def _planetary_computer(self) -> BlobSigner:
+        if AzureClient.signer is None:
+            raise ResolveError(f"{self.name}: no client signs Planetary Computer blobs")
+        return AzureClient.signer()
 
     def open_stream(
         self, access: Access, start: int = 0, validator: str | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import logging
 import mimetypes
 import time
 import uuid
@@ -18,13 +19,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._secrets import logger
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError
 from ..retry import call_with_retries
 from .azure_hints import denial_hint
 from .base import ByteWriter
 from .failures import map_exception
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient

@@ -10,14 +10,17 @@ expires. The byte view sends it as ``Authorization: Bearer``, the GDAL view as
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from .._secrets import logger, register
+from .._secrets import register
 from .failures import mapped_errors
 from .tokens import Token, Tokens
+
+logger = logging.getLogger(__name__)
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 """The scope of Azure Storage tokens."""

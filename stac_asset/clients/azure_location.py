@@ -6,9 +6,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Protocol
 from urllib.parse import parse_qs, quote, urlsplit
 
+import pystac
+
 from .._secrets import register
+from ..access import Access
+from ..errors import AccessDeniedError
+from .base import ByteStream
 
 # Public-cloud and sovereign-cloud blob hosts: <account>.blob.<suffix>.
 BLOB_HOST = re.compile(
@@ -114,3 +120,21 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, str]:
             "key": environ.get("AZURE_STORAGE_ACCESS_KEY") or environ.get("AZURE_STORAGE_KEY"),
         }
     return {name: value for name, value in settings.items() if value}
+
+
+class BlobSigner(Protocol):
+    """A client that signs some anonymous blobs itself (the Planetary Computer's)."""
+
+    def serves(self, location: BlobLocation, asset: pystac.Asset | None) -> bool:
+        """Whether default routing should sign this blob."""
+
+    def resolve_location(self, href: str, location: BlobLocation) -> Access:
+        """The access to the blob, signed."""
+
+    def open_stream(
+        self, access: Access, start: int = 0, validator: str | None = None
+    ) -> ByteStream:
+        """Read a blob this signer resolved."""
+
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """Forget a token of an access it resolved that was refused."""

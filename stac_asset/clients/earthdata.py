@@ -21,6 +21,7 @@ nowhere else; GDAL never sees it.
 
 from __future__ import annotations
 
+import logging
 import netrc
 import os
 from collections.abc import Iterable, Mapping
@@ -31,23 +32,20 @@ from urllib.parse import urlsplit
 import pystac
 import requests
 
-from .._secrets import logger, register
+from .._secrets import register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy, call_with_retries
 from .base import decided_per_directory
 from .environment import PROXY_AND_CA, home_file
 from .failures import mapped_errors
-from .http import (
-    MAX_REDIRECTS,
-    HttpClient,
-    host_matches,
-    no_auth,
-    origin,
-    raise_for_status,
-    redirect_target,
-)
+from .http import HttpClient
+from .http_stream import raise_for_status
+from .http_transport import no_auth
+from .http_urls import MAX_REDIRECTS, host_matches, origin, redirect_target
 from .tokens import RenewsOnRefusal, Token, Tokens
+
+logger = logging.getLogger(__name__)
 
 Origin = tuple[str, str, int | None]
 

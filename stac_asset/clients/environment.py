@@ -1,6 +1,6 @@
 """What a default client is configured from: environment variables and configuration files.
 
-A default client (see :func:`stac_asset.resolver.default_client`) is rebuilt
+A default client (see :func:`stac_asset.clients.defaults.default_client`) is rebuilt
 when :func:`state` of its class differs from the one it was built with, and
 reused otherwise, so that setting ``AWS_ACCESS_KEY_ID`` in a notebook takes
 effect at the next call, while tokens stay shared between calls.

@@ -2,229 +2,43 @@
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import functools
 import os
-import time
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
+from collections.abc import Mapping
+from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import pystac
 import requests
 import requests.utils
-import urllib3.exceptions
 
 from .. import gdal
 from .._secrets import is_sensitive, mask_mapping, register
 from ..access import Access
-from ..errors import AccessError, TransientError, error_for_status
+from ..errors import AccessError
 from ..retry import RetryPolicy, call_with_retries
 from . import http_transport
 from .base import ByteStream, Client, decided_per_directory
 from .failures import map_exception
+from .http_stream import (
+    DEFAULT_MIN_RATE,
+    DEFAULT_RATE_WINDOW,
+    HttpStream,
+    encoded,
+    raise_for_status,
+)
+from .http_urls import (
+    MAX_REDIRECTS,
+    origin,
+    portable_headers,
+    redirect_target,
+    signed_url_expiry,
+)
 
-_CHUNK = 1024 * 1024
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-MAX_REDIRECTS = 10
-_REDIRECTS = (301, 302, 303, 307, 308)
 # GDAL (libcurl) drops only Authorization on a redirect to another origin; it
 # sends every other header of GDAL_HTTP_HEADERS on, and GDAL 3.10 even sends
 # Cookie straight to an S3-style redirect URL it caches (seen in request logs).
 _GDAL_DROPS_ON_REDIRECT = frozenset({"authorization"})
 _DEFAULT_HEADERS = requests.utils.default_headers()
-
-DEFAULT_MIN_RATE = 1024.0
-"""Bytes per second: a body arriving slower than this (over :data:`DEFAULT_RATE_WINDOW`) fails.
-
-Far below any real link (a 2G modem does ~5 KB/s), so only a server that
-trickles bytes on purpose or a connection that has all but died trips it.
-"""
-
-DEFAULT_RATE_WINDOW = 30.0
-"""Seconds of waiting for a body's bytes over which its rate is measured."""
-
-Response = requests.Response
-"""What the status helpers read: a streamed requests response."""
-
-
-@functools.lru_cache(maxsize=256)
-def origin(url: str) -> tuple[str, str, int | None]:
-    """The scheme, host and port of ``url``: what a credential is scoped to."""
-    parts = urlsplit(url)
-    port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), port
-
-
-def portable_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The headers that may follow a redirect to another origin: the non-secret ones."""
-    return {name: value for name, value in headers.items() if not is_sensitive(name)}
-
-
-def redirect_target(response: Response, href: str, client: str) -> str | None:
-    """Where a redirect response points (absolute), or None if it is not a redirect.
-
-    A ``Location`` in UTF-8 is read as requests reads it (http.client decodes
-    header values as latin-1). A redirect may only lead to http(s): any other
-    scheme (``file:``, ``s3:``...) is refused with an
-    :class:`~stac_asset.errors.AccessError` naming ``href``.
-    """
-    location = response.headers.get("Location")
-    if response.status_code not in _REDIRECTS or not location:
-        return None
-    with contextlib.suppress(UnicodeError):  # not UTF-8 after all: keep it as it came
-        location = location.encode("latin-1").decode("utf-8")
-    target = urljoin(response.url, location)
-    scheme = urlsplit(target).scheme.lower()
-    if scheme not in ("http", "https"):
-        response.close()
-        raise AccessError(
-            href, client, f"redirected to a {scheme}: URL; redirects may only lead to http(s)"
-        )
-    return target
-
-
-def signed_url_expiry(url: str) -> datetime | None:
-    """When a presigned URL stops working, if it says so.
-
-    Reads S3's ``X-Amz-Date`` + ``X-Amz-Expires``, or ``Expires`` in epoch seconds.
-    """
-    query = {k.lower(): v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-    try:
-        if "x-amz-date" in query and "x-amz-expires" in query:
-            start = datetime.strptime(query["x-amz-date"], "%Y%m%dT%H%M%SZ")
-            lifetime = timedelta(seconds=int(query["x-amz-expires"]))
-            return start.replace(tzinfo=timezone.utc) + lifetime
-        if "expires" in query:
-            return datetime.fromtimestamp(int(query["expires"]), timezone.utc)
-    except (ValueError, OverflowError):
-        return None
-    return None
-
-
-def host_matches(url: str, hosts: Iterable[str]) -> bool:
-    """Whether ``url``'s host is one of ``hosts``.
-
-    An entry is a host name, ``*.domain`` for any sub-domain, or ``host:port``.
-    """
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    for entry in hosts:
-        name, _, port = entry.lower().partition(":")
-        if port and str(parts.port) != port:
-            continue
-        if name == host or (name.startswith("*.") and host.endswith(name[1:])):
-            return True
-    return False
-
-
-def no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    """An ``auth=`` that keeps requests from adding ``session.auth`` or ~/.netrc credentials."""
-    return request
-
-
-new_session = http_transport.new_session
-
-
-def raise_for_status(response: Response, href: str, client: str) -> None:
-    """Turn an HTTP error status into the matching :class:`~stac_asset.errors.AccessError`."""
-    reason = f"HTTP {response.status_code} {response.reason or ''}".strip()
-    error = error_for_status(response.status_code, href, client, reason, response.headers)
-    if error is not None:
-        raise error
-
-
-def _total_size(response: Response) -> int | None:
-    content_range = response.headers.get("Content-Range", "")
-    if response.status_code == 206 and "/" in content_range:
-        total = content_range.rsplit("/", 1)[1]
-        return int(total) if total.isdigit() else None
-    length = response.headers.get("Content-Length")
-    return int(length) if length and length.isdigit() else None
-
-
-def _encoded(response: Response) -> bool:
-    """Whether the body comes with a content coding (gzip...) though identity was asked for."""
-    return response.headers.get("Content-Encoding", "identity").strip().lower() not in (
-        "",
-        "identity",
-    )
-
-
-class HttpStream(ByteStream):
-    """A streamed HTTP response body, decoded if the server sent it with a content coding.
-
-    A body under a content coding (``Content-Encoding: gzip`` to a request
-    for identity) is decoded as it arrives, a chunk at a time, so a small
-    body that expands to gigabytes never sits in memory; its length is then
-    unknown and a resumed read starts over. A body that arrives slower than
-    ``min_rate`` bytes per second over ``rate_window`` seconds of waiting
-    ends as a transient failure.
-    """
-
-    def __init__(
-        self,
-        response: Response,
-        start: int,
-        href: str,
-        client: str,
-        min_rate: float = 0.0,
-        rate_window: float = 30.0,
-    ) -> None:
-        self._response = response
-        self._href = href
-        self._client = client
-        self._min_rate = min_rate
-        self._rate_window = rate_window
-        self.start = start
-        encoded = _encoded(response)
-        self._decode = encoded
-        # Lengths and validators describe the coded bytes, not the decoded ones.
-        self.size = None if encoded else _total_size(response)
-        headers = response.headers
-        self.validator = None if encoded else headers.get("ETag") or headers.get("Last-Modified")
-        self.accepts_ranges = not encoded and headers.get("Accept-Ranges", "").lower() == "bytes"
-        """Whether the server says it answers byte ranges of this object."""
-
-    def chunks(self) -> Iterator[bytes]:
-        """Yield the body in chunks; a lost connection becomes a TransientError."""
-        raw = self._response.raw
-        waited = 0.0
-        received = 0
-        try:
-            while True:
-                asked = time.monotonic()
-                # read1 hands over what has arrived, so a cut keeps every byte received.
-                # Decoding only a coded body: urllib3 would copy every chunk once more.
-                chunk = raw.read1(_CHUNK, decode_content=self._decode)
-                if not chunk:
-                    return
-                if self._min_rate:
-                    waited += time.monotonic() - asked
-                    received += len(chunk)
-                    if waited >= self._rate_window:
-                        if received < self._min_rate * waited:
-                            raise TransientError(
-                                self._href,
-                                self._client,
-                                f"the body arrives at {received / waited:.0f} bytes/s, "
-                                f"under the minimum of {self._min_rate:.0f}",
-                            )
-                        waited, received = 0.0, 0
-                yield chunk
-        except http_transport.BODY_ERRORS as error:
-            if isinstance(error, urllib3.exceptions.DecodeError):
-                raise AccessError(
-                    self._href, self._client, "the body cannot be decoded (DecodeError)"
-                ) from None
-            raise TransientError(
-                self._href, self._client, f"connection lost mid-body ({type(error).__name__})"
-            ) from None
-
-    def close(self) -> None:
-        """Close the response: its connection goes back to the pool if the body was read."""
-        self._response.close()
 
 
 class HttpClient(Client):
@@ -280,7 +94,7 @@ class HttpClient(Client):
         rate_window: float = DEFAULT_RATE_WINDOW,
         max_per_host: int | None = None,
     ) -> None:
-        self.session = session if session is not None else new_session()
+        self.session = session if session is not None else http_transport.new_session()
         self.headers = dict(headers or {})
         self.host_headers = {host.lower(): dict(h) for host, h in (host_headers or {}).items()}
         self.timeout = timeout
@@ -308,10 +122,10 @@ class HttpClient(Client):
             for name, value in self.session.headers.items()
             if _DEFAULT_HEADERS.get(name) != value
         }
-        basic = _basic_auth(self.session.auth)
+        basic = http_transport.basic_auth(self.session.auth)
         if basic is not None:
             headers["Authorization"] = basic
-        cookie = _cookie_header(self.session, url)
+        cookie = http_transport.cookie_header(self.session, url)
         if cookie is not None:
             headers["Cookie"] = cookie
         headers.update(self.headers)
@@ -394,7 +208,7 @@ class HttpClient(Client):
         assert access.url is not None, "an HTTP access always has a url"
         url = access.url
 
-        def ask() -> Response:
+        def ask() -> requests.Response:
             response = self._send(access, url, {"Range": "bytes=0-0"})
             response.close()
             if response.status_code in (408, 429) or response.status_code >= 500:
@@ -422,7 +236,7 @@ class HttpClient(Client):
             if not (user or password) and self.session.trust_env:
                 user, password = requests.utils.get_netrc_auth(url) or ("", "")
             if user or password:
-                headers["Authorization"] = _basic_auth((user, password)) or ""
+                headers["Authorization"] = http_transport.basic_auth((user, password)) or ""
         return self.access_for_url(href, url, headers)
 
     def hop_headers(self, access: Access, url: str) -> dict[str, str]:
@@ -436,7 +250,7 @@ class HttpClient(Client):
             return dict(access.headers)
         return portable_headers(access.headers)
 
-    def _send(self, access: Access, url: str, headers: Mapping[str, str]) -> Response:
+    def _send(self, access: Access, url: str, headers: Mapping[str, str]) -> requests.Response:
         """Send one streamed GET of the redirect chain through the session, not following redirects.
 
         As ``session.get`` would send it (the session's headers, cookies,
@@ -454,14 +268,14 @@ class HttpClient(Client):
             for name in session.headers:
                 if is_sensitive(name):
                     request_headers[name] = None
-        custom = session.auth if _basic_auth(session.auth) is None else None
+        custom = session.auth if http_transport.basic_auth(session.auth) is None else None
         try:
             prepared = session.prepare_request(
                 requests.Request(
                     "GET",
                     url,
                     headers=request_headers,
-                    auth=custom if same_origin and custom is not None else no_auth,
+                    auth=custom if same_origin and custom is not None else http_transport.no_auth,
                 )
             )
             settings = http_transport.environment(session, url, "{}://{}:{}".format(*hop_origin))
@@ -480,7 +294,7 @@ class HttpClient(Client):
         verify = http_transport.ca_setting(self.session)
         return verify if isinstance(verify, str) and verify else bool(verify)
 
-    def get(self, access: Access, headers: Mapping[str, str] | None = None) -> Response:
+    def get(self, access: Access, headers: Mapping[str, str] | None = None) -> requests.Response:
         """Send a streamed GET for ``access``, following redirects with :meth:`hop_headers`.
 
         Connection failures become :class:`~stac_asset.errors.TransientError`;
@@ -534,7 +348,7 @@ class HttpClient(Client):
             if validator:
                 headers["If-Range"] = validator
         response = self.get(access, headers)
-        if byte_range and response.status_code == 206 and _encoded(response):
+        if byte_range and response.status_code == 206 and encoded(response):
             # A range of coded bytes cannot continue decoded ones: start over.
             response.close()
             return self._open(access, None, 0, None)
@@ -557,26 +371,3 @@ class HttpClient(Client):
             f"{type(self).__name__}(headers={mask_mapping(self.headers)!r}, "
             f"host_headers={hosts!r}, timeout={self.timeout!r})"
         )
-
-
-def _basic_auth(auth: object) -> str | None:
-    """The ``Authorization`` value of a session's basic auth, or None for other kinds."""
-    if type(auth) is requests.auth.HTTPBasicAuth:
-        auth = (auth.username, auth.password)
-    if not (isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(a, str) for a in auth)):
-        return None
-    user, password = auth
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    register(password, token)
-    return f"Basic {token}"
-
-
-def _cookie_header(session: requests.Session, url: str) -> str | None:
-    """The ``Cookie`` header the session's cookie jar holds for ``url``."""
-    if not session.cookies:
-        return None
-    request = requests.Request("GET", url).prepare()
-    header: str | None = requests.cookies.get_cookie_header(  # type: ignore[no-untyped-call]
-        session.cookies, request
-    )
-    return header

@@ -21,6 +21,7 @@ bundles apply alike whatever the session holds. What is added here:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import heapq
 import http.client
@@ -39,6 +40,8 @@ import urllib3.connection
 import urllib3.connectionpool
 import urllib3.exceptions
 from urllib3.poolmanager import PoolManager, ProxyManager
+
+from .._secrets import register
 
 POOL_SIZE = 64
 """Idle keep-alive connections kept per origin (more may be open at once)."""
@@ -277,3 +280,31 @@ BODY_ERRORS = (
     TimeoutError,
 )
 """What reading a body can raise when the connection breaks or the server stops sending."""
+
+
+def no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An ``auth=`` that keeps requests from adding ``session.auth`` or ~/.netrc credentials."""
+    return request
+
+
+def basic_auth(auth: object) -> str | None:
+    """The ``Authorization`` value of a session's basic auth, or None for other kinds."""
+    if type(auth) is requests.auth.HTTPBasicAuth:
+        auth = (auth.username, auth.password)
+    if not (isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(a, str) for a in auth)):
+        return None
+    user, password = auth
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    register(password, token)
+    return f"Basic {token}"
+
+
+def cookie_header(session: requests.Session, url: str) -> str | None:
+    """The ``Cookie`` header the session's cookie jar holds for ``url``."""
+    if not session.cookies:
+        return None
+    request = requests.Request("GET", url).prepare()
+    header: str | None = requests.cookies.get_cookie_header(  # type: ignore[no-untyped-call]
+        session.cookies, request
+    )
+    return header

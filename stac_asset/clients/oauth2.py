@@ -8,6 +8,7 @@ sends it only to the configured hosts.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -18,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pystac
 import requests
 
-from .._secrets import logger, mask_url, register
+from .._secrets import mask_url, register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy, call_with_retries
@@ -26,8 +27,6 @@ from .base import decided_per_directory
 from .environment import PROXY_AND_CA
 from .failures import mapped_errors
 from .http import HttpClient
-from .oauth2_cli import CLI_OPTIONS as CLI_OPTIONS
-from .oauth2_cli import client_from_options as client_from_options
 from .oauth2_grants import AUTHORIZATION_TIMEOUT as AUTHORIZATION_TIMEOUT
 from .oauth2_grants import DEVICE_GRANT as DEVICE_GRANT
 from .oauth2_grants import GRANTS as GRANTS
@@ -37,6 +36,8 @@ from .oauth2_grants import authorization_code, device_code
 from .oauth2_grants import print_authorization_url as print_authorization_url
 from .oauth2_grants import print_device_code as print_device_code
 from .tokens import RenewsOnRefusal, Token, TokenIn, Tokens
+
+logger = logging.getLogger(__name__)
 
 ENV_PREFIX = "STAC_ASSET_OAUTH2_"
 """Every setting can come from ``STAC_ASSET_OAUTH2_<NAME>`` (e.g. ``..._TOKEN_URL``)."""

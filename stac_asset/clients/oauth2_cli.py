@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from .oauth2 import OAuth2Client
 from .oauth2_grants import GRANTS
-
-if TYPE_CHECKING:
-    from .oauth2 import OAuth2Client
 
 CLI_OPTIONS: tuple[tuple[str, str], ...] = (
     ("token-url", "OAuth2 token endpoint; enables OAuth2 for the --oauth2-host hosts."),
@@ -46,8 +43,6 @@ def client_from_options(
     Returns ``None`` when no option is given (the default client, configured
     from the environment alone, then applies).
     """
-    from .oauth2 import OAuth2Client
-
     values = (token_url, host, grant, client_id, client_secret, scope, param, username)
     if not any(values) and not device_authorization_url and not authorization_url:
         return None

@@ -14,6 +14,7 @@ item points at ``planetarycomputer.microsoft.com``); hrefs under
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterable
@@ -25,16 +26,19 @@ import pystac
 import requests
 
 from .. import gdal
-from .._secrets import logger, register
+from .._secrets import register
 from ..access import Access
 from ..errors import AccessError, error_for_status
 from ..retry import RetryPolicy, call_with_retries
 from .azure import AzureClient
 from .azure_location import BlobLocation, register_sas
 from .base import decided_per_directory
+from .defaults import default_client
 from .environment import PROXY_AND_CA, home_file
 from .failures import mapped_errors
 from .tokens import Token, TokenIn, Tokens
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_SAS_URL = "https://planetarycomputer.microsoft.com/api/sas/v1/token"
 PC_HOST = "planetarycomputer.microsoft.com"
@@ -268,3 +272,14 @@ class PlanetaryComputerClient(AzureClient):
             f"{type(self).__name__}(sas_url={self._sas_url!r}, endpoint_url={self.endpoint_url!r}, "
             f"timeout={self.timeout!r})"
         )
+
+
+def _default_client() -> PlanetaryComputerClient:
+    """The default Planetary Computer client, which signs the blobs it serves."""
+    client = default_client(PlanetaryComputerClient)
+    assert isinstance(client, PlanetaryComputerClient)
+    return client
+
+
+# The Azure client hands the Planetary Computer's anonymous blobs to the default client here.
+AzureClient.signer = _default_client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -10,10 +11,11 @@ import botocore.exceptions
 import urllib3.exceptions
 from boto3.s3.transfer import TransferConfig
 
-from .._secrets import logger
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError, TransientError
 from .base import ByteStream, ByteWriter
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody

@@ -20,6 +20,7 @@ how to apply it to its two views; this module decides when to ask:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -27,10 +28,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Generic, TypeVar
 
-from .._secrets import logger
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError
 from .base import ByteStream, Client
+
+logger = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

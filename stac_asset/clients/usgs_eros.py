@@ -9,6 +9,7 @@ brings exactly one new login.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
@@ -17,15 +18,19 @@ from typing import Any
 import pystac
 import requests
 
-from .._secrets import logger, register
+from .._secrets import register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, TransientError, error_for_status
 from ..retry import RetryPolicy, call_with_retries
 from .base import decided_per_directory
 from .environment import PROXY_AND_CA
 from .failures import mapped_errors
-from .http import HttpClient, host_matches, no_auth
+from .http import HttpClient
+from .http_transport import no_auth
+from .http_urls import host_matches
 from .tokens import RenewsOnRefusal, Token, TokenIn, Tokens
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://m2m.cr.usgs.gov/api/api/json/stable/"
 DEFAULT_HOSTS: tuple[str, ...] = ("landsatlook.usgs.gov",)

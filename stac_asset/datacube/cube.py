@@ -153,6 +153,7 @@ class CubeAccess:
 
         Registering again replaces the options; :meth:`clear` unregisters.
         """
+        # Lazily: the plugin subclasses distributed's WorkerPlugin, an optional dependency.
         from .dask_plugin import GdalOptionsPlugin
 
         dask_client.register_plugin(

@@ -8,6 +8,7 @@ on every dask worker.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import threading
 from dataclasses import dataclass, replace
@@ -17,11 +18,13 @@ import pystac
 from rasterio._env import del_gdal_config, set_gdal_config
 
 from .. import gdal_paths
-from .._secrets import logger, mask_url
+from .._secrets import mask_url
 from ..access import Access
 from ..errors import OptionsConflictError
 from ..resolver import Resolver
 from .prefixes import one_set, path_table, process_wide
+
+logger = logging.getLogger(__name__)
 
 # Renew this long before expiry (or a quarter of the remaining life, if shorter).
 RENEW_MARGIN = timedelta(minutes=2)

@@ -17,7 +17,7 @@ from azure.storage.blob import (
 )
 from planetary_computer.settings import Settings
 
-from stac_asset import resolver
+from stac_asset.clients import defaults
 from tests.azure.peers import Azurite, TokenApi
 from tests.azure.token_api import ACCOUNT, ACCOUNT_KEY
 
@@ -127,5 +127,5 @@ def clean_azure_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No Azure or Planetary Computer settings from the outside, and fresh default clients."""
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(resolver, "_defaults", {})
+    monkeypatch.setattr(defaults, "_defaults", {})
     Settings.get.cache_clear()

@@ -187,3 +187,39 @@ def test_an_anonymous_refusal_signs_in_once(
     assert len(made) == 1 and len(made[0].scopes) == 1
     assert blocking.read_href(secure.url("s2/B04.tif"), clients=[client]) == expected
     assert len(made) == 1 and len(made[0].scopes) == 1
+
+
+def test_cli_azure_entra_id_flag_signs_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from stac_asset.cli import cli
+    from stac_asset.clients import azure as azure_module
+    from tests.conftest import make_item
+
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("STAC_ASSET_AZURE_ENTRA_ID", raising=False)
+    asked: list[object] = []
+
+    def credential(environment: dict[str, str]) -> AzuriteCredential | None:
+        # As the real one: a credential only where the setting or an identity asks for it.
+        if environment.get("STAC_ASSET_AZURE_ENTRA_ID", "").upper() != "YES":
+            return None
+        asked.append(environment)
+        return AzuriteCredential()
+
+    monkeypatch.setattr(azure_module, "default_credential", credential)
+    item = make_item("E", {"B04": "https://someaccount.blob.core.windows.net/c/B04.tif"})
+    source = tmp_path / "item.json"
+    source.write_text(json.dumps(item.to_dict()))
+
+    def options(*flags: str) -> dict[str, str]:
+        args = ["vsi", str(source), "B04", "--json", "--show-secrets", *flags]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        return dict(json.loads(result.stdout)["gdal_options"])
+
+    assert not options().get("AZURE_STORAGE_ACCESS_TOKEN")  # anonymous, no sign-in
+    assert not asked
+    token = options("--azure-entra-id")["AZURE_STORAGE_ACCESS_TOKEN"]
+    assert token.count(".") == 2 and asked  # a JWT from the credential

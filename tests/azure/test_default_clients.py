@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import stac_asset
-from stac_asset import AzureClient, blocking, resolver
+from stac_asset import AzureClient, blocking
+from stac_asset.clients import defaults
 from tests.azure.conftest import PRIVATE, Blobs
 from tests.azure.peers import TokenApi
 from tests.azure.test_planetary_computer import pc_item
@@ -18,8 +19,8 @@ def test_key_then_sas_then_tampered_sas(blobs: Blobs, monkeypatch: pytest.Monkey
     expected = blobs.sources["s2/B02.tif"].read_bytes()
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", blobs.azurite.connection_string)
     assert blocking.read_href(href) == expected
-    keyed = resolver.default_client(AzureClient)
-    assert resolver.default_client(AzureClient) is keyed  # reused while nothing changes
+    keyed = defaults.default_client(AzureClient)
+    assert defaults.default_client(AzureClient) is keyed  # reused while nothing changes
 
     sas = blobs.container_sas(PRIVATE)
     with_sas = f"BlobEndpoint={blobs.endpoint};SharedAccessSignature={sas}"

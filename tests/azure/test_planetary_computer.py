@@ -17,6 +17,7 @@ import rasterio
 from rasterio.windows import Window
 
 import stac_asset
+import stac_asset.clients.defaults
 from stac_asset import Access, AzureClient, PlanetaryComputerClient, RetryPolicy, blocking
 from tests.azure.conftest import PC, PUBLIC, Blobs
 from tests.azure.peers import TokenApi
@@ -132,7 +133,7 @@ def test_open_pc_item_with_no_client_configured(
         blocking.download_item(plain, tmp_path / "plain")
     # ...unless the account is declared the Planetary Computer's.
     monkeypatch.setenv("STAC_ASSET_PC_ACCOUNTS", ACCOUNT)
-    monkeypatch.setattr(stac_asset.resolver, "_defaults", {})
+    monkeypatch.setattr(stac_asset.clients.defaults, "_defaults", {})
     assert stac_asset.resolve(plain, "B04").client == "planetary-computer"
 
 

@@ -16,9 +16,9 @@ import requests
 from click.testing import CliRunner
 
 import stac_asset
-from stac_asset import AccessDeniedError, AccessError, OAuth2Client, blocking, resolver
+from stac_asset import AccessDeniedError, AccessError, OAuth2Client, blocking
 from stac_asset.cli import cli
-from stac_asset.clients import get_client_classes, oauth2
+from stac_asset.clients import defaults, get_client_classes, oauth2
 from tests.oauth2 import server
 from tests.oauth2.conftest import GRANTS, cogs_item, files_item
 from tests.oauth2.peer import OAuth2Peer
@@ -300,7 +300,7 @@ def test_configured_from_the_environment(
         monkeypatch.setenv(f"STAC_ASSET_OAUTH2_{name}", value)
     oauth.settings(required_params={"audience": "stac", "resource": "files"})
     # The resolver's default instances are created from the environment on first use.
-    monkeypatch.setattr(resolver, "_defaults", {})
+    monkeypatch.setattr(defaults, "_defaults", {})
     href = oauth.url_for("protected/f00.bin")
     assert stac_asset.resolve(href).client == "oauth2"
     assert blocking.read_href(href) == many_files["f00.bin"]

@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 import stac_asset
-from stac_asset import Config, blocking, resolver
+from stac_asset import Config, blocking
 from stac_asset.cli import cli
+from stac_asset.clients import defaults
 from tests.conftest import make_item
 from tests.peers.http_peer import HttpPeer
 from tests.s3.conftest import PAYER, PRIVATE
@@ -22,7 +23,7 @@ from tests.s3.moto_peer import MotoPeer
 @pytest.fixture
 def admin_environment(moto: MotoPeer, monkeypatch: pytest.MonkeyPatch) -> None:
     """The admin key in the environment, default clients made afresh."""
-    monkeypatch.setattr(resolver, "_defaults", {})
+    monkeypatch.setattr(defaults, "_defaults", {})
     for name, value in moto.admin.items():
         monkeypatch.setenv(name.upper(), value)
 

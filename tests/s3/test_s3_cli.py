@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from stac_asset import resolver
 from stac_asset.cli import cli
+from stac_asset.clients import defaults
 from tests.conftest import make_item
 from tests.s3.conftest import PAYER, PUBLIC
 from tests.s3.moto_peer import MotoPeer
@@ -25,7 +25,7 @@ def test_s3_requester_pays_flag_reaches_the_server(
     expected: str | None,
 ) -> None:
     # Default clients read the environment when first made: start from none.
-    monkeypatch.setattr(resolver, "_defaults", {})
+    monkeypatch.setattr(defaults, "_defaults", {})
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto.endpoint_url)
     for name, value in moto.admin.items():
         monkeypatch.setenv(name.upper(), value)
@@ -47,7 +47,7 @@ def test_documented_s3_client_usage(
 
     from stac_asset import S3Client
 
-    monkeypatch.setattr(resolver, "_defaults", {})
+    monkeypatch.setattr(defaults, "_defaults", {})
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto.endpoint_url)
     monkeypatch.chdir(tmp_path)
     item = make_item("DOC", {"B02": f"s3://{PUBLIC}/s2/B02.tif"})

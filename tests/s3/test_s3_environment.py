@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import stac_asset
-from stac_asset import S3Client, blocking, resolver
+from stac_asset import S3Client, blocking
+from stac_asset.clients import defaults
 from tests.s3.conftest import PRIVATE
 from tests.s3.moto_peer import MotoPeer
 
@@ -19,13 +20,13 @@ def test_unsigned_refusal_then_credentials_then_success(
     href = f"s3://{PRIVATE}/s2/B02.tif"
     with pytest.raises(stac_asset.AccessDeniedError, match="unsigned"):
         blocking.read_href(href)
-    first = resolver.default_client(S3Client)
-    assert resolver.default_client(S3Client) is first  # reused while nothing changes
+    first = defaults.default_client(S3Client)
+    assert defaults.default_client(S3Client) is first  # reused while nothing changes
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", locked.admin["aws_access_key_id"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", locked.admin["aws_secret_access_key"])
     assert blocking.read_href(href) == small_cogs["B02"].read_bytes()
-    assert resolver.default_client(S3Client) is not first
+    assert defaults.default_client(S3Client) is not first
 
 
 def test_a_changed_credentials_file_gives_a_new_client(
