@@ -1,8 +1,8 @@
 """Loopback stand-ins for the auth regimes of NASA Earthdata, USGS EROS and Google Cloud Storage.
 
-Run as ``python -m tests.auth.servers ROLE --host 127.0.0.N --settings JSON``;
-prints ``READY <port>``. Each role follows the real protocol closely enough
-that a client which works here speaks the real one:
+Run as ``python -m tests.auth.servers ROLE --host 127.0.0.N --settings JSON``.
+Each role follows the real protocol closely enough that a client which works
+here speaks the real one:
 
 * ``login``: Earthdata Login (URS). ``GET /oauth/authorize`` with HTTP Basic
   credentials answers 302 back to the app's ``redirect_uri`` with ``?code=``;
@@ -22,38 +22,38 @@ that a client which works here speaks the real one:
 * ``landsatlook``: serves files to requests whose ``X-Auth-Token`` the ``m2m``
   peer knows (it asks ``/_control/validate``); under ``/redirect/`` it sends a
   presigned URL on ``s3`` instead.
-* ``files``: plain files; ``/r/...`` redirects to ``settings["redirect_to"]``,
-  and ``settings["require"]`` maps path prefixes to headers a request must carry.
+* ``files``: plain files; ``/r/...`` redirects to ``settings["redirect_to"]``
+  (required headers are the base's ``require_headers`` fault).
 * ``gcs``: the GCS XML API, ``GET /{bucket}/{object}``; the bucket ``public``
   is readable by anyone, others need ``Authorization: Bearer`` with a token
   from ``POST /token``, Google's OAuth2 endpoint for service accounts (a JWT
   assertion, verified with the service account's public key).
 
-Every role logs its requests (``GET /_control/log``; ``POST /_control/reset``;
-``POST /_control/config`` merges JSON into the settings, e.g. to expire keys).
+Every role is a :mod:`tests.peers.base` peer (log with request bodies, faults,
+``/_control/settings`` over the start settings) and adds these controls:
+``POST /_control/expire`` with ``{"keys": true}`` and/or ``{"sessions": true}``
+forgets every API key, token or session issued; ``GET /_control/state`` counts
+logins and keys; ``GET /_control/validate?key=K`` (Landsat Look asking M2M)
+answers 200 for a key it issued, else 401. ``reset`` keeps issued keys and
+sessions (clients hold them across tests) but zeroes the login count.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
-import hashlib
 import hmac
 import json
 import secrets
-import signal
-import sys
-import threading
 import time
 import urllib.request
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-CONTROL = "/_control/"
+from tests.peers.base import ControlError, PeerHandler, PeerServer, arguments, serve
+
+ROLES = ["login", "data", "s3", "m2m", "landsatlook", "gcs", "files"]
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -71,141 +71,60 @@ def presign(secret: str, path: str, lifetime: int = 3600) -> str:
     )
 
 
-class Server(ThreadingHTTPServer):
-    """Holds the role, its settings, its state and the request log."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128  # 32 clients connecting at once must not wait for a SYN retry
+class Server(PeerServer):
+    """A peer with a role; holds the codes, sessions and keys it issued."""
 
     def __init__(self, address: tuple[str, int], role: str, settings: dict[str, Any]) -> None:
-        super().__init__(address, Handler)
         self.role = role
-        self.initial = dict(settings)
-        self.settings = dict(settings)
-        self.lock = threading.Lock()
-        self.records: list[dict[str, Any]] = []
         self.state: dict[str, Any] = {"codes": {}, "sessions": set(), "keys": set(), "logins": 0}
+        root = Path(settings["root"]) if "root" in settings else None
+        super().__init__(address, Handler, root, settings)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Ignore clients that hang up."""
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
+    def reset_state(self) -> None:
+        """Zero the login count; issued keys and sessions stay valid."""
+        with self.lock:
+            self.state["logins"] = 0
 
 
-class Handler(BaseHTTPRequestHandler):
-    """Dispatches to the role's handler; logs every request but control calls."""
+class Handler(PeerHandler):
+    """Dispatches to the role's handler."""
 
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+    log_bodies = True  # tests look for secrets in what clients send
     server: Server
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log on stderr."""
+    def respond(self, path: str, body: bytes, entry: dict[str, Any]) -> None:
+        """Answer as the server's role."""
+        self.entry = entry
+        query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        getattr(self, f"_{self.server.role}")(path, query, body)
 
-    def do_GET(self) -> None:
-        """GET."""
-        self._dispatch()
-
-    def do_HEAD(self) -> None:
-        """HEAD."""
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        """POST."""
-        self._dispatch()
-
-    # -- plumbing -----------------------------------------------------------------------------
-
-    def _dispatch(self) -> None:
-        self.entry: dict[str, Any] | None = None
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if parts.path.startswith(CONTROL):
-            self._control(parts.path[len(CONTROL) :], body, parse_qs(parts.query))
-            return
-        self.entry = {
-            "role": self.server.role,
-            "method": self.command,
-            "path": self.path,
-            "headers": dict(self.headers.items()),
-            "body": body.decode("utf-8", "replace"),
-            "status": None,
-        }
-        with self.server.lock:
-            self.server.records.append(self.entry)
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        getattr(self, f"_{self.server.role}")(parts.path, query, body)
-
-    def _control(self, name: str, body: bytes, query: dict[str, list[str]]) -> None:
+    def control(self, name: str, body: bytes) -> Any:
+        """``expire``, ``state`` and ``validate`` (see the module docstring)."""
         server = self.server
         with server.lock:
-            if name == "validate":  # Landsat Look asking M2M about a key
-                known = query.get("key", [""])[0] in server.state["keys"]
-                self._send(200 if known else 401, b"")
-                return
-            if name == "log":
-                payload: Any = list(server.records)
-            elif name == "reset":
-                server.records.clear()
-                server.settings = dict(server.initial)
-                server.state["logins"] = 0
-                payload = {"ok": True}
-            elif name == "config":
-                server.settings.update(json.loads(body or b"{}"))
-                if server.settings.pop("expire_keys", False):
+            if name == "validate":
+                key = parse_qs(urlsplit(self.path).query).get("key", [""])[0]
+                if key not in server.state["keys"]:
+                    raise ControlError("unknown key", 401)
+                return {"ok": True}
+            if name == "expire" and self.command == "POST":
+                what = json.loads(body or b"{}")
+                if what.get("keys"):
                     server.state["keys"].clear()
-                if server.settings.pop("expire_sessions", False):
+                if what.get("sessions"):
                     server.state["sessions"].clear()
-                payload = {"ok": True}
-            elif name == "state":
-                payload = {"logins": server.state["logins"], "keys": len(server.state["keys"])}
-            else:
-                payload = {"error": name}
-        self._send(200, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+                return {"ok": True}
+            if name == "state":
+                return {"logins": server.state["logins"], "keys": len(server.state["keys"])}
+        return super().control(name, body)
 
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
-        if getattr(self, "entry", None) is not None:
-            self.entry["status"] = status
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, status: int, payload: Any) -> None:
-        self._send(status, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+        self.send(status, self.entry, headers, body)
 
     def _redirect(
         self, location: str, status: int = 302, extra: dict[str, str] | None = None
     ) -> None:
         self._send(status, b"", {"Location": location, **(extra or {})})
-
-    def _file(self, relpath: str) -> None:
-        """Serve a file under the root, honouring a single byte range."""
-        root = Path(self.server.settings["root"]).resolve()
-        target = (root / relpath.lstrip("/")).resolve()
-        if not target.is_relative_to(root) or not target.is_file():
-            self._send(404, b"not found")
-            return
-        data = target.read_bytes()
-        headers = {"Accept-Ranges": "bytes", "ETag": f'"{hashlib.md5(data).hexdigest()}"'}
-        spec = self.headers.get("Range", "")
-        if spec.startswith("bytes=") and "," not in spec:
-            first, _, last = spec[6:].partition("-")
-            start = int(first) if first else max(0, len(data) - int(last))
-            end = min(int(last), len(data) - 1) if first and last else len(data) - 1
-            if start >= len(data):
-                self._send(416, b"", {"Content-Range": f"bytes */{len(data)}"})
-                return
-            headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-            self._send(206, data[start : end + 1], headers)
-            return
-        self._send(200, data, headers)
 
     def _basic(self) -> tuple[str, str] | None:
         value = self.headers.get("Authorization", "")
@@ -246,9 +165,11 @@ class Handler(BaseHTTPRequestHandler):
             with self.server.lock:
                 known = state["codes"].pop(form.get("code", ""), None)
             if client != (settings["client_id"], settings["client_secret"]) or known is None:
-                self._json(400, {"error": "invalid_grant"})
+                self.send_json(400, {"error": "invalid_grant"}, self.entry)
                 return
-            self._json(200, {"access_token": secrets.token_urlsafe(24), "token_type": "Bearer"})
+            self.send_json(
+                200, {"access_token": secrets.token_urlsafe(24), "token_type": "Bearer"}, self.entry
+            )
         else:
             self._send(404, b"not found")
 
@@ -276,7 +197,7 @@ class Handler(BaseHTTPRequestHandler):
             self._redirect(f"{settings['login_url']}/oauth/authorize?{urlencode(authorize)}")
             return
         if path.startswith("/direct/"):
-            self._file(path)
+            self.serve_file(path, self.entry)
             return
         signed = f"/bucket{path}"
         self._redirect(
@@ -321,7 +242,7 @@ class Handler(BaseHTTPRequestHandler):
         if not hmac.compare_digest(expected.hexdigest(), query.get("X-Amz-Signature", "")):
             self._send(403, b"SignatureDoesNotMatch")
             return
-        self._file(path.removeprefix("/bucket"))
+        self.serve_file(path.removeprefix("/bucket"), self.entry)
 
     # -- USGS M2M API and Landsat Look -------------------------------------------------------------
 
@@ -333,7 +254,6 @@ class Handler(BaseHTTPRequestHandler):
                 request = json.loads(body)
             except ValueError:
                 request = {}
-            time.sleep(settings.get("login_delay", 0.0))
             with self.server.lock:
                 state["logins"] += 1
             if (request.get("username"), request.get("token")) != (
@@ -341,14 +261,18 @@ class Handler(BaseHTTPRequestHandler):
                 settings["pat"],
             ):
                 payload = {"errorCode": "AUTH_INVALID", "errorMessage": "User credential denied"}
-                self._json(200, {"requestId": 1, "data": None, **payload})
+                self.send_json(200, {"requestId": 1, "data": None, **payload}, self.entry)
                 return
             key = secrets.token_hex(16)
             with self.server.lock:
                 state["keys"].add(key)
-            self._json(200, {"requestId": 1, "data": key, "errorCode": None, "errorMessage": None})
+            self.send_json(
+                200,
+                {"requestId": 1, "data": key, "errorCode": None, "errorMessage": None},
+                self.entry,
+            )
         else:
-            self._json(404, {"errorCode": "NOT_FOUND", "errorMessage": path})
+            self.send_json(404, {"errorCode": "NOT_FOUND", "errorMessage": path}, self.entry)
 
     def _landsatlook(self, path: str, query: dict[str, str], body: bytes) -> None:
         settings = self.server.settings
@@ -364,7 +288,7 @@ class Handler(BaseHTTPRequestHandler):
             signed = f"/bucket/{path.removeprefix('/redirect/')}"
             self._redirect(f"{settings['s3_url']}{signed}?{presign(settings['s3_secret'], signed)}")
             return
-        self._file(path)
+        self.serve_file(path, self.entry)
 
     # -- plain files, with an optional redirect elsewhere ----------------------------------
 
@@ -373,13 +297,7 @@ class Handler(BaseHTTPRequestHandler):
         if target and path.startswith("/r/"):
             self._redirect(f"{target}{path[2:]}")
             return
-        for prefix, required in self.server.settings.get("require", {}).items():
-            if path.startswith(prefix) and any(
-                self.headers.get(name) != value for name, value in required.items()
-            ):
-                self._send(401, b"missing header")
-                return
-        self._file(path)
+        self.serve_file(path, self.entry)
 
     # -- Google Cloud Storage (XML API) -----------------------------------------------------
 
@@ -396,7 +314,7 @@ class Handler(BaseHTTPRequestHandler):
         if not name:
             self._send(404, b"<Error><Code>NoSuchKey</Code></Error>")
             return
-        self._file(f"{bucket}/{name}")
+        self.serve_file(f"{bucket}/{name}", self.entry)
 
     def _service_account_token(self, body: bytes) -> None:
         """Google's OAuth2 token endpoint for service accounts: a JWT signed with the key."""
@@ -417,41 +335,35 @@ class Handler(BaseHTTPRequestHandler):
             )
             payload = json.loads(_b64(claims))
         except (KeyError, ValueError, InvalidSignature):
-            self._json(400, {"error": "invalid_grant", "error_description": "bad assertion"})
+            self.send_json(
+                400, {"error": "invalid_grant", "error_description": "bad assertion"}, self.entry
+            )
             return
         if payload.get("iss") != settings["sa_email"] or payload.get("exp", 0) < time.time():
-            self._json(400, {"error": "invalid_grant", "error_description": "bad claims"})
+            self.send_json(
+                400, {"error": "invalid_grant", "error_description": "bad claims"}, self.entry
+            )
             return
         token = "ya29." + secrets.token_urlsafe(24)
         with self.server.lock:
             self.server.state["keys"].add(token)
             self.server.state["logins"] += 1
-        self._json(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
+        self.send_json(
+            200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}, self.entry
+        )
 
 
 def _b64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _exit(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments and serve until SIGTERM."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    roles = ["login", "data", "s3", "m2m", "landsatlook", "gcs", "files"]
-    parser.add_argument("role", choices=roles)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser = arguments(__doc__)
+    parser.add_argument("role", choices=ROLES)
     parser.add_argument("--settings", default="{}")
     args = parser.parse_args(argv)
-    server = Server((args.host, 0), args.role, json.loads(args.settings))
-    signal.signal(signal.SIGTERM, _exit)
-    print(f"READY {server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    serve(Server((args.host, args.port), args.role, json.loads(args.settings)))
 
 
 if __name__ == "__main__":

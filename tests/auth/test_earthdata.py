@@ -129,7 +129,7 @@ def test_expired_session_logs_in_once_more(earthdata: Earthdata, tmp_path: Path)
     item = item_on(earthdata)
     client = login_client(earthdata)
     blocking.download_item(item, tmp_path / "first", clients=[client])
-    earthdata.data.configure(expire_sessions=True)
+    earthdata.data.expire_sessions()
     blocking.download_item(item, tmp_path / "again", clients=[client], overwrite=True)
     assert (tmp_path / "again" / "B04.tif").read_bytes() == (
         tmp_path / "first" / "B04.tif"

@@ -53,7 +53,7 @@ def test_headers_reach_both_views_identically(
         "X-Quoted": 'a, "b" c',
         "X-Api-Key": API_KEY,
     }
-    files.home.configure(require={"/public/": expected})
+    files.home.configure(require_headers={"/public/": expected})
     blocking.download_file(href, tmp_path / "B02.tif", clients=[client])
     with stac_asset.open(href, clients=[client]) as ds:
         remote = ds.read()
@@ -102,7 +102,7 @@ def test_host_headers_go_to_their_host_only() -> None:
 def test_threads_with_different_host_headers_do_not_mix(files: Files, auth_root: Path) -> None:
     host = files.home.host
     files.home.configure(
-        require={
+        require_headers={
             "/public/B02.tif": {"X-Api-Key": "alpha-key-000"},
             "/public/B04.tif": {"X-Api-Key": "beta-key-0000"},
         }
@@ -125,7 +125,7 @@ def test_threads_with_different_host_headers_do_not_mix(files: Files, auth_root:
 def test_gdal_header_quoting_matches_requests(files: Files, value: str) -> None:
     client = HttpClient(headers={"X-Value": value})
     href = f"{files.home.url}/public/B02.tif"
-    files.home.configure(require={"/public/": {"X-Value": value}})
+    files.home.configure(require_headers={"/public/": {"X-Value": value}})
     with stac_asset.open(href, clients=[client]) as ds:
         ds.read(1, window=((0, 16), (0, 16)))
     blocking.read_href(href, clients=[client])

@@ -99,7 +99,7 @@ def test_usgs_secrets(usgs: Usgs, tmp_path: Path, caplog: pytest.LogCaptureFixtu
     access = stac_asset.resolve(hrefs["B02"], clients=[client])
     with stac_asset.open(hrefs["B03"], clients=[client]) as ds:
         ds.read(1, window=((0, 4), (0, 4)))
-    usgs.m2m.configure(expire_keys=True)
+    usgs.m2m.expire_keys()
     blocking.download_item(make_item("LC09", hrefs), tmp_path / "again", clients=[client])
     wrong = UsgsErosClient(
         username=usgs.username,

@@ -35,7 +35,7 @@ def many(usgs: Usgs) -> pystac.Item:
 def test_one_login_for_32_concurrent_downloads_then_one_relogin(
     usgs: Usgs, auth_root: Path, tmp_path: Path
 ) -> None:
-    usgs.m2m.configure(login_delay=0.2)  # a slow login: every thread asks for a key at once
+    usgs.m2m.configure(latency_ms=200)  # a slow login: every thread asks for a key at once
     client = client_for(usgs)
     item = many(usgs)
     blocking.download_item(item, tmp_path / "a", clients=[client], max_concurrent_downloads=32)
@@ -47,7 +47,7 @@ def test_one_login_for_32_concurrent_downloads_then_one_relogin(
     assert login[0]["method"] == "POST" and usgs.pat in login[0]["body"]
 
     # The server forgets the key: each of 32 downloads gets a 401, one logs in again.
-    usgs.m2m.configure(expire_keys=True)
+    usgs.m2m.expire_keys()
     blocking.download_item(item, tmp_path / "b", clients=[client], max_concurrent_downloads=32)
     assert usgs.m2m.logins() == 2
     assert len(list((tmp_path / "b").glob("*.bin"))) == 32

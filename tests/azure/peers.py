@@ -1,41 +1,25 @@
 """Handles on the Azure peers: Azurite (blob service) and the local Planetary Computer token API.
 
-Both run in their own processes. Azurite's access log (its stdout, one line
-per request) goes to a file the tests read to count requests.
+Both run in their own processes (:mod:`tests.peers.process`). Azurite's access
+log is its output, one line per request, which the tests read to count requests.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from tests.azure.token_api import ACCOUNT, ACCOUNT_KEY
-from tests.peers.process import PeerProcess
+from tests.peers.peer import Peer
+from tests.peers.process import REPO_ROOT, PeerProcess
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_MAIN = REPO_ROOT / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"
 START_TIMEOUT = 20.0
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _LISTENING = re.compile(r"listens on https?://[^:\s]+:(\d+)")
 _ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
-
-
-def _stop(process: subprocess.Popen[Any]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 class Azurite:
@@ -43,44 +27,23 @@ class Azurite:
 
     def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
         """With ``tls`` (certificate chain and key files): HTTPS, and OAuth (Entra ID) checks."""
-        self._log = tempfile.NamedTemporaryFile(prefix="azurite-", suffix=".log")  # noqa: SIM115
         secure = ["--oauth", "basic", "--cert", str(tls[0]), "--key", str(tls[1])] if tls else []
         self.scheme = "https" if tls else "http"
-        self._process = subprocess.Popen(
-            [
-                "node",
-                str(AZURITE_MAIN),
-                "--blobHost",
-                "127.0.0.1",
-                "--blobPort",
-                "0",
-                "--skipApiVersionCheck",
-                "--loose",
-                "--inMemoryPersistence",
-                "--disableTelemetry",
-                *secure,
-            ],
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self.port = self._wait_listening()
-
-    def _wait_listening(self) -> int:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            match = _LISTENING.search(self._text())
-            if match:
-                return int(match.group(1))
-            if self._process.poll() is not None:
-                break
-            time.sleep(0.05)
-        _stop(self._process)
-        raise RuntimeError(f"Azurite did not start:\n{self._text()}")
-
-    def _text(self) -> str:
-        return Path(self._log.name).read_text(errors="replace")
+        command = [
+            "node",
+            str(AZURITE_MAIN),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            "0",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--inMemoryPersistence",
+            "--disableTelemetry",
+            *secure,
+        ]
+        self._process = PeerProcess("azurite", command=command, ready=_LISTENING)
+        self.port = self._process.start(START_TIMEOUT).port
 
     @property
     def endpoint(self) -> str:
@@ -115,12 +78,11 @@ class Azurite:
         return [m.groupdict() for line in lines[mark:] if (m := _ACCESS.search(line))]
 
     def _access_lines(self) -> list[str]:
-        return [line for line in self._text().splitlines() if _ACCESS.search(line)]
+        return [line for line in self._process.output().splitlines() if _ACCESS.search(line)]
 
     def stop(self) -> None:
         """Stop Azurite and drop its log."""
-        _stop(self._process)
-        self._log.close()
+        self._process.stop()
 
     def __enter__(self) -> Azurite:
         return self
@@ -134,53 +96,18 @@ class Azurite:
         self.stop()
 
 
-class TokenApi:
-    """The local Planetary Computer token API (:mod:`tests.azure.token_api`) in a child process."""
+class TokenApi(Peer):
+    """The local Planetary Computer token API (:mod:`tests.azure.token_api`) in a child process.
+
+    Its own settings: ``lifetime``, ``claimed_lifetime``, ``tamper_next``
+    (:meth:`settings`); a slow or failing API: :meth:`configure`.
+    """
 
     def __init__(self) -> None:
-        self._peer = PeerProcess("tests.azure.token_api", ["--port", "0"]).start()
-        self.port = self._peer.port
+        super().__init__("tests.azure.token_api")
+        self.launch()
 
     @property
     def sas_url(self) -> str:
         """The token endpoint, as ``PC_SDK_SAS_URL`` takes it."""
-        return f"http://127.0.0.1:{self.port}/api/sas/v1/token"
-
-    def log(self) -> list[dict[str, Any]]:
-        """Token requests so far (path, headers, time)."""
-        result: list[dict[str, Any]] = self._control("GET", "log")
-        return result
-
-    def reset(self) -> None:
-        """Clear the log and restore the defaults."""
-        self._control("POST", "reset", {})
-
-    def configure(self, **config: Any) -> None:
-        """Replace the config (``lifetime``, ``claimed_lifetime``, ``fail_status``, ...)."""
-        self._control("POST", "config", config)
-
-    def _control(self, method: str, name: str, payload: object = None) -> Any:
-        data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/_control/{name}", data=data, method=method
-        )
-        try:
-            with _OPENER.open(request, timeout=5) as response:
-                return json.load(response)
-        except urllib.error.HTTPError as error:
-            raise ValueError(f"{method} /_control/{name}: {json.load(error)}") from error
-
-    def stop(self) -> None:
-        """Stop the server."""
-        self._peer.stop()
-
-    def __enter__(self) -> TokenApi:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return f"{self.url}/api/sas/v1/token"

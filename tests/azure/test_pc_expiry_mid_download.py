@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,35 +14,29 @@ from stac_asset import PlanetaryComputerClient, RetryPolicy, blocking
 from tests.azure.conftest import PC, Blobs
 from tests.azure.peers import TokenApi
 from tests.azure.token_api import ACCOUNT
-from tests.peers.process import PeerProcess
+from tests.peers.peer import Peer
 
 
 @pytest.fixture
-def proxy(blobs: Blobs) -> Iterator[str]:
-    """A proxy in front of Azurite that can cut responses mid-body; its blob endpoint."""
+def proxy(blobs: Blobs) -> Iterator[Peer]:
+    """A proxy in front of Azurite that can cut responses mid-body."""
     upstream = f"http://127.0.0.1:{blobs.azurite.port}"
-    with PeerProcess("tests.peers.cut_proxy", ["--upstream", upstream]) as peer:
-        yield f"http://127.0.0.1:{peer.port}"
-
-
-def cut_next(proxy: str, path: str, after: int) -> None:
-    rule = json.dumps({"path": path, "count": 1, "after": after}).encode()
-    urllib.request.urlopen(urllib.request.Request(f"{proxy}/_cut", data=rule), timeout=5).close()
+    with Peer("tests.peers.proxy", ["--upstream", upstream]) as peer:
+        yield peer
 
 
 def test_sas_expiring_mid_download_is_renewed_once(
-    blobs: Blobs, token_api: TokenApi, proxy: str, tmp_path: Path
+    blobs: Blobs, token_api: TokenApi, proxy: Peer, tmp_path: Path
 ) -> None:
     # The SAS dies after 2 s while msft:expiry says an hour (revoked, or clock skew).
-    token_api.configure(lifetime=2, claimed_lifetime=3600)
+    token_api.settings(lifetime=2, claimed_lifetime=3600)
     client = PlanetaryComputerClient(
         sas_url=token_api.sas_url,
-        endpoint_url=f"{proxy}/{ACCOUNT}",
+        endpoint_url=f"{proxy.url}/{ACCOUNT}",
         retry=RetryPolicy(base_delay=0.01, max_delay=0.05),
     )
     name = "big/big.tif"
-    size = blobs.sources[name].stat().st_size
-    cut_next(proxy, f"/{PC}/{name}", size // 2)
+    proxy.configure(cut_first_n={f"/{ACCOUNT}/{PC}/{name}": 1})  # half the body, then close
     slept = False
 
     def wait_past_expiry(message: stac_asset.Message) -> None:
@@ -53,7 +45,7 @@ def test_sas_expiring_mid_download_is_renewed_once(
             slept = True
             time.sleep(2.5)  # the first body is still streaming; its SAS is now dead
 
-    href = f"{proxy}/{ACCOUNT}/{PC}/{name}"
+    href = f"{proxy.url}/{ACCOUNT}/{PC}/{name}"
     mark = blobs.azurite.mark()
     asset = pystac.Asset(href)
     item = blocking.download_asset(

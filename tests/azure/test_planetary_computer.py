@@ -151,7 +151,7 @@ def test_open_equals_download(blobs: Blobs, token_api: TokenApi, tmp_path: Path)
 
 
 def test_64_concurrent_resolves_fetch_one_token(blobs: Blobs, token_api: TokenApi) -> None:
-    token_api.configure(delay=0.3)
+    token_api.configure(latency_ms=300)
     client = client_for(blobs, token_api)
     names = [f"s2/{band}.tif" for band in BANDS] + ["big/big.tif"]
     barrier = threading.Barrier(64)
@@ -181,7 +181,7 @@ def test_long_job_renews_short_lived_tokens(
     blobs: Blobs, token_api: TokenApi, tmp_path: Path
 ) -> None:
     lifetime = 2.0
-    token_api.configure(lifetime=lifetime)
+    token_api.settings(lifetime=lifetime)
     client = client_for(blobs, token_api)
     item = pc_item(blobs)
     finished: list[str] = []
@@ -213,10 +213,10 @@ def test_refused_token_is_replaced_once(
 ) -> None:
     client = client_for(blobs, token_api)
     if failure == "tampered":
-        token_api.configure(tamper_next=1)
+        token_api.settings(tamper_next=1)
     else:
         # The SAS dies after 2 s while msft:expiry says an hour (revoked, or clock skew).
-        token_api.configure(lifetime=2, claimed_lifetime=3600)
+        token_api.settings(lifetime=2, claimed_lifetime=3600)
         blocking.download_file(blobs.url(PC, "s2/B02.tif"), tmp_path / "B02.tif", clients=[client])
         time.sleep(2.2)
     mark = blobs.azurite.mark()
@@ -231,7 +231,7 @@ def test_token_refused_twice_fails_without_showing_it(
     blobs: Blobs, token_api: TokenApi, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = client_for(blobs, token_api)
-    token_api.configure(tamper_next=2)
+    token_api.settings(tamper_next=2)
     href = blobs.url(PC, "s2/B02.tif")
     (first,) = tokens_of(client.resolve(href))
     with caplog.at_level(logging.DEBUG), pytest.raises(stac_asset.DownloadError) as error:
@@ -252,7 +252,7 @@ def test_token_refused_twice_fails_without_showing_it(
 
 def test_open_dataset_outlives_its_token(blobs: Blobs, token_api: TokenApi) -> None:
     blobs.add_container("pc-long-read", ["big/big.tif"])
-    token_api.configure(lifetime=2)
+    token_api.settings(lifetime=2)
     client = client_for(blobs, token_api)
     access = client.resolve(blobs.url("pc-long-read", "big/big.tif"))
     big = blobs.sources["big/big.tif"]
@@ -271,10 +271,10 @@ def test_gdal_does_not_serve_a_cached_403_after_a_token_refresh(
 ) -> None:
     blobs.add_container("pc-refused", ["s2/B04.tif"])
     # Shorter than GDAL's 60 s margin, so GDAL fetches a token before each request.
-    token_api.configure(lifetime=30)
+    token_api.settings(lifetime=30)
     client = client_for(blobs, token_api)
     access = client.resolve(blobs.url("pc-refused", "s2/B04.tif"))
-    token_api.configure(lifetime=30, tamper_next=1)
+    token_api.settings(lifetime=30, tamper_next=1)
     with pytest.raises(stac_asset.AccessError, match="GDAL could not open"):
         stac_asset.open(access).__enter__()
     with stac_asset.open(access) as ds:
@@ -282,7 +282,7 @@ def test_gdal_does_not_serve_a_cached_403_after_a_token_refresh(
 
 
 def test_token_api_down_is_a_clear_error(blobs: Blobs, token_api: TokenApi, tmp_path: Path) -> None:
-    token_api.configure(fail_status=503, delay=0.1)
+    token_api.configure(error_rate=1.0, error_status=503, latency_ms=100)
     client = client_for(blobs, token_api, retry=FAST_RETRY)
     href = blobs.url(PC, "s2/B02.tif")
     errors: list[BaseException] = []
@@ -313,7 +313,7 @@ def test_token_api_down_is_a_clear_error(blobs: Blobs, token_api: TokenApi, tmp_
     assert token_api.log() == []
 
     client = client_for(blobs, token_api, retry=FAST_RETRY)
-    token_api.configure(fail_status=403)
+    token_api.configure(error_rate=1.0, error_status=403)
     with pytest.raises(stac_asset.AccessDeniedError, match="HTTP 403"):
         client.resolve(href)
     token_api.reset()
@@ -321,7 +321,7 @@ def test_token_api_down_is_a_clear_error(blobs: Blobs, token_api: TokenApi, tmp_
         client.resolve("https://notpc.blob.core.windows.net/c/x.tif")
     client = client_for(blobs, token_api, retry=FAST_RETRY)
     with pytest.raises(stac_asset.DownloadError, match=f"container '{PC}'"):
-        token_api.configure(fail_status=500)
+        token_api.configure(error_rate=1.0, error_status=500)
         blocking.download_item(pc_item(blobs), tmp_path, clients=[client])
 
 

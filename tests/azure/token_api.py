@@ -1,75 +1,60 @@
 """A stand-in for the Planetary Computer token API that mints real Azurite SAS tokens.
 
-Run as ``python -m tests.azure.token_api [--port P]``.
-Prints ``READY <port>`` once listening.
+Run as ``python -m tests.azure.token_api [--host H] [--port P]``; a
+:mod:`tests.peers.base` peer (its log, faults and controls).
 
 * ``GET /api/sas/v1/token/{account}/{container}``: a read/list container SAS
   for the account (only Azurite's ``devstoreaccount1``, whose key is public),
   as ``{"msft:expiry": ..., "token": ...}``, like the real API.
-* ``GET /_control/log``: JSON list of token requests (path, headers, time).
-* ``POST /_control/reset``: clear the log and restore the default config.
-* ``POST /_control/config``: replace the config with the JSON body:
-  ``lifetime`` (seconds the SAS is valid, default 3600), ``claimed_lifetime``
-  (seconds announced in ``msft:expiry``, default: ``lifetime``),
-  ``fail_status`` (answer every request with this status), ``tamper_next``
-  (this many next tokens get a wrong signature), ``delay`` (seconds to wait
-  before answering).
+
+Settings (``POST /_control/settings``): ``lifetime`` (seconds the SAS is
+valid, default 3600), ``claimed_lifetime`` (seconds announced in
+``msft:expiry``, default: ``lifetime``), ``tamper_next`` (this many next
+tokens get a wrong signature). A slow or failing API is the base's
+``latency_ms`` and ``error_rate``/``error_status``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import signal
-import threading
-import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+from tests.peers.base import PeerHandler, PeerServer, arguments, serve
 
 ACCOUNT = "devstoreaccount1"
 ACCOUNT_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 TOKEN_PREFIX = "/api/sas/v1/token/"
-DEFAULTS: dict[str, Any] = {
-    "lifetime": 3600.0,
-    "claimed_lifetime": None,
-    "fail_status": None,
-    "tamper_next": 0,
-    "delay": 0.0,
-}
+SETTINGS: dict[str, Any] = {"lifetime": 3600.0, "claimed_lifetime": None, "tamper_next": 0}
 
 
-class TokenServer(ThreadingHTTPServer):
-    daemon_threads = True
+class Handler(PeerHandler):
+    """Mints a SAS for ``/api/sas/v1/token/{account}/{container}``."""
 
-    def __init__(self, address: tuple[str, int]) -> None:
-        super().__init__(address, Handler)
-        self.lock = threading.Lock()
-        self.config = dict(DEFAULTS)
-        self.entries: list[dict[str, Any]] = []
+    def respond(self, path: str, body: bytes, entry: dict[str, Any]) -> None:
+        """Answer a token request."""
+        parts = path.removeprefix(TOKEN_PREFIX).split("/")
+        if not path.startswith(TOKEN_PREFIX) or len(parts) != 2 or not all(parts):
+            self.send_json(404, {"detail": "expected /token/{account}/{container}"}, entry)
+        elif parts[0] != ACCOUNT:
+            self.send_json(404, {"detail": f"unknown storage account {parts[0]}"}, entry)
+        else:
+            self.send_json(200, self._mint(parts[1]), entry)
 
-    def mint(self, account: str, container: str) -> tuple[int, dict[str, Any]]:
-        with self.lock:
-            config = dict(self.config)
-            tamper = config["tamper_next"] > 0
+    def _mint(self, container: str) -> dict[str, Any]:
+        server = self.server
+        with server.lock:
+            settings = dict(server.settings)
+            tamper = settings["tamper_next"] > 0
             if tamper:
-                self.config["tamper_next"] -= 1
-        if config["delay"]:
-            time.sleep(config["delay"])
-        if config["fail_status"]:
-            return config["fail_status"], {"detail": "token service unavailable"}
-        if account != ACCOUNT:
-            return 404, {"detail": f"unknown storage account {account}"}
+                server.settings["tamper_next"] -= 1
         now = datetime.now(timezone.utc)
-        expiry = now + timedelta(seconds=config["lifetime"])
+        expiry = now + timedelta(seconds=settings["lifetime"])
         token = generate_container_sas(
-            account,
+            ACCOUNT,
             container,
             account_key=ACCOUNT_KEY,
             permission=ContainerSasPermissions(read=True, list=True),
@@ -78,86 +63,18 @@ class TokenServer(ThreadingHTTPServer):
         )
         if tamper:
             token = token.replace("sig=", "sig=AAAA", 1)
-        claimed = config["claimed_lifetime"]
+        claimed = settings["claimed_lifetime"]
         if claimed is not None:
             expiry = now + timedelta(seconds=claimed)
         # The real API announces the SAS expiry to the second, as the SAS itself does.
         announced = expiry.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return 200, {"msft:expiry": announced, "token": token}
-
-
-class Handler(BaseHTTPRequestHandler):
-    server: TokenServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path == "/_control/log":
-            with self.server.lock:
-                self._send(200, list(self.server.entries))
-            return
-        if not path.startswith(TOKEN_PREFIX):
-            self._send(404, {"detail": "not found"})
-            return
-        parts = path[len(TOKEN_PREFIX) :].split("/")
-        with self.server.lock:
-            self.server.entries.append(
-                {"path": path, "headers": dict(self.headers.items()), "time": time.time()}
-            )
-        if len(parts) != 2 or not all(parts):
-            self._send(404, {"detail": "expected /token/{account}/{container}"})
-            return
-        self._send(*self.server.mint(*parts))
-
-    def do_POST(self) -> None:
-        path = urlsplit(self.path).path
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
-        with self.server.lock:
-            if path == "/_control/reset":
-                self.server.entries.clear()
-                self.server.config = dict(DEFAULTS)
-            elif path == "/_control/config":
-                unknown = set(body) - set(DEFAULTS)
-                if unknown:
-                    self._send(400, {"error": f"unknown config keys {sorted(unknown)}"})
-                    return
-                self.server.config = {**DEFAULTS, **body}
-            else:
-                self._send(404, {"error": "not found"})
-                return
-        self._send(200, {"ok": True})
-
-    def _send(self, status: int, payload: Any) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-def _exit(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)
+        return {"msft:expiry": announced, "token": token}
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
-    server = TokenServer((args.host, args.port))
-    signal.signal(signal.SIGTERM, _exit)
-    signal.signal(signal.SIGINT, _exit)
-    print(f"READY {server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    """Parse arguments, serve until SIGTERM/SIGINT."""
+    args = arguments(__doc__).parse_args(argv)
+    serve(PeerServer((args.host, args.port), Handler, settings=SETTINGS))
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peers]:
 def fresh(peers: Peers) -> Peers:
     peers.oauth.reset()
     peers.oauth.configure(fail_paths=_fail_paths())
-    peers.oauth.oauth_configure(delay_first={"/bk/timeout.tif": TIMEOUT * 6})
+    peers.oauth.settings(delay_first={"/bk/timeout.tif": TIMEOUT * 6})
     return peers
 
 
@@ -188,7 +188,7 @@ def test_the_token_endpoints_map_alike(fresh: Peers, tmp_path: Path) -> None:
     """A token endpoint's failure is the same class as the storage's own."""
     for status in STATUSES:
         expected = EXPECTED[status]
-        fresh.token_api.configure(fail_status=status)
+        fresh.token_api.configure(error_rate=1.0, error_status=status)
         pc, href = build("planetary_computer", fresh.faults.url, fresh)
         with pytest.raises(AccessError) as caught:
             read(pc, href("any.tif"))
@@ -197,7 +197,7 @@ def test_the_token_endpoints_map_alike(fresh: Peers, tmp_path: Path) -> None:
         token_url = f"{fresh.faults.url}/bk/s{status}.tif"
         oauth2 = OAuth2Client(
             token_url,
-            hosts=[fresh.oauth.host],
+            hosts=[fresh.oauth.netloc],
             client_id=oauth_server.CONFIDENTIAL_ID,
             client_secret=oauth_server.CONFIDENTIAL_SECRET,
             timeout=TIMEOUT,

@@ -78,7 +78,7 @@ def _planetary_computer(blobs: Blobs, token_api: TokenApi) -> Source:
     hrefs = [blobs.url(PC, names[i % len(names)]) for i in range(ASSETS)]
 
     def revoke() -> None:
-        token_api.configure(tamper_next=1)  # the next token has a wrong signature
+        token_api.settings(tamper_next=1)  # the next token has a wrong signature
 
     return Source(
         make,
@@ -87,14 +87,14 @@ def _planetary_computer(blobs: Blobs, token_api: TokenApi) -> Source:
         revoke,
         lambda href: blobs.sources[href.split(f"/{PC}/", 1)[1]].read_bytes(),
         revoke_before=True,
-        refuse_all=lambda: token_api.configure(tamper_next=1000),
+        refuse_all=lambda: token_api.settings(tamper_next=1000),
     )
 
 
 def _earthdata(earthdata: Earthdata, root: Path) -> Source:
     def make(endpoint: str | None = None) -> Client:
         if endpoint:
-            earthdata.data.configure(login_url=endpoint)  # the data host sends users there
+            earthdata.data.settings(login_url=endpoint)  # the data host sends users there
         return EarthdataClient(
             username=earthdata.username,
             password=earthdata.password,
@@ -107,7 +107,7 @@ def _earthdata(earthdata: Earthdata, root: Path) -> Source:
         make,
         [f"{earthdata.data.url}/many/f{i:02d}.bin" for i in range(ASSETS)],
         earthdata.login.logins,
-        lambda: earthdata.data.configure(expire_sessions=True),
+        earthdata.data.expire_sessions,
         lambda href: (root / href.split("/", 3)[3]).read_bytes(),
     )
 
@@ -126,10 +126,10 @@ def _usgs(usgs: Usgs, root: Path) -> Source:
         make,
         [f"{usgs.landsatlook.url}/many/f{i:02d}.bin" for i in range(ASSETS)],
         usgs.m2m.logins,
-        lambda: usgs.m2m.configure(expire_keys=True),
+        usgs.m2m.expire_keys,
         lambda href: (root / href.split("/", 3)[3]).read_bytes(),
         # Landsat Look can no longer check keys with M2M: it refuses every one.
-        refuse_all=lambda: usgs.landsatlook.configure(m2m_url=_dead_endpoint()),
+        refuse_all=lambda: usgs.landsatlook.settings(m2m_url=_dead_endpoint()),
     )
 
 
@@ -146,7 +146,7 @@ def _gcs(gcs: Gcs, root: Path, tmp_path: Path) -> Source:
         make,
         [f"gs://many/f{i:02d}.bin" for i in range(ASSETS)],
         lambda: sum(1 for r in gcs.peer.log() if r["path"] == "/token"),
-        lambda: gcs.peer.configure(expire_keys=True),
+        gcs.peer.expire_keys,
         lambda href: (root / href.removeprefix("gs://")).read_bytes(),
     )
 
@@ -155,7 +155,7 @@ def _oauth2(oauth: OAuth2Peer, files: dict[str, bytes]) -> Source:
     def make(endpoint: str | None = None) -> Client:
         return OAuth2Client(
             f"{endpoint}/oauth/token" if endpoint else oauth.token_url,
-            hosts=[oauth.host],
+            hosts=[oauth.netloc],
             client_id=oauth_server.CONFIDENTIAL_ID,
             client_secret=oauth_server.CONFIDENTIAL_SECRET,
             retry=QUICK,

@@ -30,23 +30,13 @@ BANDS = ("B02", "B03")
 FILES = ("B02", "B03", "B04")
 
 
-class OtherHostPeer(HttpPeer):
-    """The HTTP peer listening on 127.0.0.2: another host for GDAL, curl and requests."""
-
-    HOST = "127.0.0.2"
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self._peer.command = [*self._peer.command, "--host", self.HOST]
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.HOST}:{self.port}"
+# The HTTP peer listening on 127.0.0.2: another host for GDAL, curl and requests.
+OtherHostPeer = HttpPeer
 
 
 @pytest.fixture(scope="session")
 def other_http_peer(http_root: Path) -> Iterator[OtherHostPeer]:
-    with OtherHostPeer.start(http_root) as peer:
+    with HttpPeer.start(http_root, host="127.0.0.2") as peer:
         yield peer
 
 

@@ -82,7 +82,7 @@ def browser(url: str) -> None:
 def grant_client(peer: OAuth2Peer, grant: str, **options: Any) -> OAuth2Client:
     """A client for ``grant`` against the peer, with quick retries."""
     settings: dict[str, Any] = {
-        "hosts": [peer.host],
+        "hosts": [peer.netloc],
         "retry": RetryPolicy(max_attempts=2, base_delay=0.05),
     }
     if grant == "client_credentials":

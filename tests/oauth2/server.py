@@ -1,6 +1,7 @@
 """An OAuth2 authorization server and a protected resource server, in one test process.
 
-Run as ``python -m tests.oauth2.server --root DIR``; prints ``READY <port>``.
+Run as ``python -m tests.oauth2.server --root DIR``; a :mod:`tests.peers.base`
+peer (log, faults, file serving, controls).
 
 Authorization server (RFC 6749, RFC 7636, RFC 8628, RFC 6750):
 
@@ -15,39 +16,35 @@ Authorization server (RFC 6749, RFC 7636, RFC 8628, RFC 6750):
 * ``POST /oauth/device_authorization`` and ``GET /oauth/device?user_code=...``
   (the page the user visits, which approves).
 
-Protected resources: every other path is a file under ``--root`` (served by
-:mod:`tests.peers.http_server`, with its faults and log), served only with a
-valid, unexpired ``Authorization: Bearer`` token holding the ``read`` scope.
+Protected resources: every other path is a file under ``--root``, served only
+with a valid, unexpired ``Authorization: Bearer`` token holding the ``read`` scope.
 
 Registered clients: ``stac-confidential`` (secret ``CONFIDENTIAL_SECRET``, all
 grants) and ``stac-public`` (no secret, PKCE required, no client credentials).
 User: ``alice`` / ``ALICE_PASSWORD``.
 
-Control endpoints, besides the file server's (``/_control/log|reset|config``):
+Its settings (``POST /_control/settings``) are :class:`OAuthConfig`; ``reset``
+also forgets every token, code and device authorization. Its own controls:
 
 * ``GET /_control/oauth/log``: token, authorize and device endpoint calls.
-* ``POST /_control/oauth/config``: replace :class:`OAuthConfig` (JSON body).
 * ``POST /_control/oauth/revoke``: revoke every access token (and, with
   ``{"refresh": true}``, every refresh token).
-* ``POST /_control/oauth/reset``: forget every token and the log; default config.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import json
 import secrets
-import signal
 import threading
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from tests.peers.http_server import CONTROL_PREFIX, Handler, PeerServer, _exit
+from tests.peers.base import PeerHandler, PeerServer, arguments, serve
 
 CONFIDENTIAL_ID = "stac-confidential"
 CONFIDENTIAL_SECRET = "confidential-s3cret-7f3a9c"
@@ -77,16 +74,6 @@ class OAuthConfig:
     deny: bool = False
     required_params: dict[str, str] = field(default_factory=dict)
     delay_first: dict[str, float] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: object) -> OAuthConfig:
-        """Validate a decoded JSON object and build a config from it."""
-        if not isinstance(data, dict):
-            raise ValueError("config must be a JSON object")
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown config keys: {sorted(unknown)}")
-        return cls(**data)
 
 
 @dataclass
@@ -123,18 +110,26 @@ def _is_allowed_redirect(uri: str) -> bool:
 
 
 class OAuthServer(PeerServer):
-    """The file server of :mod:`tests.peers.http_server` plus OAuth2 state."""
+    """A file server plus OAuth2 state."""
 
     def __init__(self, address: tuple[str, int], root: Path) -> None:
-        super().__init__(address, root)
-        self.RequestHandlerClass = OAuthHandler
         self.oauth_lock = threading.Lock()
-        self.oauth_reset()
+        super().__init__(address, OAuthHandler, root, asdict(OAuthConfig()))
 
-    def oauth_reset(self) -> None:
-        """Forget every token, code and device authorization; default config; empty log."""
+    @property
+    def oauth(self) -> OAuthConfig:
+        """The current settings."""
+        return OAuthConfig(**self.settings)
+
+    def configure_settings(self, settings: dict[str, Any]) -> None:
+        """Replace the settings; ``delay_first`` delays each path once more."""
+        super().configure_settings(settings)
         with self.oauth_lock:
-            self.oauth = OAuthConfig()
+            self.delayed.clear()
+
+    def reset_state(self) -> None:
+        """Forget every token, code and device authorization; empty the OAuth log."""
+        with self.oauth_lock:
             self.access_tokens: dict[str, Grant] = {}
             self.refresh_tokens: dict[str, Grant] = {}
             self.codes: dict[str, Grant] = {}
@@ -185,57 +180,46 @@ class OAuthServer(PeerServer):
         return "ok"
 
 
-class OAuthHandler(Handler):
+class OAuthHandler(PeerHandler):
     """Routes ``/oauth/*`` to the authorization server; checks bearer tokens elsewhere."""
 
     server: OAuthServer
 
-    def _control(self, path: str, body: bytes) -> None:
-        name = path[len(CONTROL_PREFIX) :]
-        if not name.startswith("oauth/"):
-            super()._control(path, body)
-            return
+    def control(self, name: str, body: bytes) -> Any:
+        """``oauth/log`` and ``oauth/revoke``."""
         server = self.server
-        action = name[len("oauth/") :]
-        if action == "log" and self.command == "GET":
+        if name == "oauth/log" and self.command == "GET":
             with server.oauth_lock:
-                self._send_json(200, [dict(e) for e in server.oauth_log])
-        elif action == "reset" and self.command == "POST":
-            server.oauth_reset()
-            self._send_json(200, {"ok": True})
-        elif action == "config" and self.command == "POST":
-            try:
-                config = OAuthConfig.from_json(json.loads(body or b"{}"))
-            except (ValueError, TypeError) as error:
-                self._send_json(400, {"error": str(error)})
-                return
-            with server.oauth_lock:
-                server.oauth = config
-                server.delayed.clear()
-            self._send_json(200, {"ok": True})
-        elif action == "revoke" and self.command == "POST":
+                return [dict(e) for e in server.oauth_log]
+        if name == "oauth/revoke" and self.command == "POST":
             options = json.loads(body or b"{}")
             with server.oauth_lock:
                 server.access_tokens.clear()
                 if options.get("refresh"):
                     server.refresh_tokens.clear()
-            self._send_json(200, {"ok": True})
-        else:
-            self._send_json(404, {"error": f"unknown control endpoint {name!r}"})
+            return {"ok": True}
+        return super().control(name, body)
 
-    def _handle(self, path: str, body: bytes, entry: dict[str, Any]) -> None:
+    def admit(self, path: str, entry: dict[str, Any]) -> bool:
+        """Everything under ``/oauth/``; elsewhere, requests with a valid bearer token."""
         if path.startswith("/oauth/"):
-            self._oauth(path, body, entry)
-            return
+            return True
         verdict = self.server.check_bearer(self.headers.get("Authorization"))
         entry["auth"] = verdict
-        if verdict != "ok":
-            challenge = 'Bearer realm="stac"'
-            if verdict != "missing":
-                error = "insufficient_scope" if verdict == "insufficient_scope" else "invalid_token"
-                challenge += f', error="{error}", error_description="token {verdict}"'
-            status = 403 if verdict == "insufficient_scope" else 401
-            self._send(status, entry, {"WWW-Authenticate": challenge})
+        if verdict == "ok":
+            return True
+        challenge = 'Bearer realm="stac"'
+        if verdict != "missing":
+            error = "insufficient_scope" if verdict == "insufficient_scope" else "invalid_token"
+            challenge += f', error="{error}", error_description="token {verdict}"'
+        status = 403 if verdict == "insufficient_scope" else 401
+        self.send(status, entry, {"WWW-Authenticate": challenge})
+        return False
+
+    def respond(self, path: str, body: bytes, entry: dict[str, Any]) -> None:
+        """The authorization server under ``/oauth/``, protected files elsewhere."""
+        if path.startswith("/oauth/"):
+            self._oauth(path, body, entry)
             return
         server = self.server
         delay = server.oauth.delay_first.get(path)
@@ -245,7 +229,7 @@ class OAuthHandler(Handler):
                 server.delayed.add(path)
             if first:
                 time.sleep(delay)
-        super()._handle(path, body, entry)
+        super().respond(path, body, entry)
 
     # -- authorization server -------------------------------------------------
 
@@ -268,7 +252,7 @@ class OAuthHandler(Handler):
             elif endpoint == "device":
                 self._verify_device(self._query(), log, entry)
             else:
-                self._send(404, entry)
+                self.send(404, entry)
                 return
             log["status"] = entry["status"]
         except OAuthError as error:
@@ -434,7 +418,7 @@ class OAuthHandler(Handler):
             reply["state"] = state
         log["result"] = "code" if "code" in reply else reply["error"]
         separator = "&" if "?" in redirect_uri else "?"
-        self._send(302, entry, {"Location": f"{redirect_uri}{separator}{urlencode(reply)}"})
+        self.send(302, entry, {"Location": f"{redirect_uri}{separator}{urlencode(reply)}"})
 
     def _device_authorization(self, params: dict[str, str], log: dict[str, Any]) -> dict[str, Any]:
         server = self.server
@@ -483,7 +467,7 @@ class OAuthHandler(Handler):
         if grant is None:
             raise OAuthError("invalid_request", "unknown user code")
         log["result"] = grant.extra["state"]
-        self._send(200, entry)
+        self.send(200, entry)
 
     def _poll_device(
         self, client_id: str, params: dict[str, str], log: dict[str, Any]
@@ -521,36 +505,16 @@ class OAuthHandler(Handler):
         entry: dict[str, Any],
         headers: dict[str, str] | None = None,
     ) -> None:
-        entry["status"] = status
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        for name, value in {
-            "Content-Type": "application/json",
-            "Cache-Control": "no-store",
-            "Pragma": "no-cache",
-            **(headers or {}),
-        }.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        no_store = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        self.send_json(status, payload, entry, {**no_store, **(headers or {})})
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, serve until SIGTERM/SIGINT."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--root", type=Path, required=True)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
-    server = OAuthServer((args.host, args.port), args.root)
-    signal.signal(signal.SIGTERM, _exit)
-    signal.signal(signal.SIGINT, _exit)
-    print(f"READY {server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    serve(OAuthServer((args.host, args.port), args.root))
 
 
 if __name__ == "__main__":

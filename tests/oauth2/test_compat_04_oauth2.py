@@ -41,7 +41,7 @@ def test_config_oauth2_downloads(
     config = Config(
         oauth2_grant=grant,
         oauth2_token_url=oauth.token_url,
-        oauth2_hosts=[oauth.host],
+        oauth2_hosts=[oauth.netloc],
         **settings(oauth, grant),
     )
     blocking.download_item(cogs_item(oauth), tmp_path, config=config)
@@ -81,7 +81,7 @@ def test_config_oauth2_from_048_environment(
         warnings.simplefilter("error")
         with pytest.raises(stac_asset.DownloadError, match="401"):
             blocking.download_item(cogs_item(oauth), tmp_path / "c")
-    monkeypatch.setenv("STAC_ASSET_OAUTH2_HOSTS", oauth.host)
+    monkeypatch.setenv("STAC_ASSET_OAUTH2_HOSTS", oauth.netloc)
     item = blocking.download_item(cogs_item(oauth), tmp_path / "d")
     assert (tmp_path / "d" / "B02.tif").is_file() and "B02" in item.assets
 
@@ -120,7 +120,7 @@ def test_http_client_from_config_sends_the_token(
     config = Config(
         oauth2_grant="client_credentials",
         oauth2_token_url=oauth.token_url,
-        oauth2_hosts=[oauth.host],
+        oauth2_hosts=[oauth.netloc],
         **settings(oauth, "client_credentials"),
     )
 
@@ -140,7 +140,7 @@ def test_device_code_grant_by_its_urn(oauth: OAuth2Peer) -> None:
         oauth2_token_url=oauth.token_url,
         oauth2_device_authorization_url=oauth.device_authorization_url,
         oauth2_client_id=server.PUBLIC_ID,
-        oauth2_hosts=[oauth.host],
+        oauth2_hosts=[oauth.netloc],
         oauth2_extra={"scope": "read", "audience": "stac"},
     )
     (client,) = [c for c in compat.configured_clients(config) if isinstance(c, OAuth2Client)]

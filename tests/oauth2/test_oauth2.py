@@ -92,7 +92,7 @@ def test_token_expiring_mid_job_is_renewed_once(
     tmp_path: Path,
 ) -> None:
     # Tokens live 2 s; the first file takes 2.5 s, the others come after it.
-    oauth.oauth_configure(access_token_lifetime=2.0, delay_first={"/protected/f00.bin": 2.5})
+    oauth.settings(access_token_lifetime=2.0, delay_first={"/protected/f00.bin": 2.5})
     client = make_client(grant)
     item = files_item(oauth, list(many_files))
     local = blocking.download_item(item, tmp_path, clients=[client], max_concurrent_downloads=1)
@@ -136,7 +136,7 @@ def test_refused_refresh_falls_back_to_a_new_grant(
 def test_gdal_view_is_renewed_with_the_token(
     oauth: OAuth2Peer, make_client: MakeClient, small_cogs: dict[str, Path]
 ) -> None:
-    oauth.oauth_configure(access_token_lifetime=1.5)
+    oauth.settings(access_token_lifetime=1.5)
     client = make_client("client_credentials")
     href = oauth.url_for("s2/B03.tif") + "?fresh=gdal"  # not in GDAL's cache
     first = client.resolve(href)
@@ -158,7 +158,7 @@ def test_gdal_view_is_renewed_with_the_token(
 def test_token_goes_only_to_its_hosts(
     oauth: OAuth2Peer, http: HttpPeer, make_client: MakeClient, small_cogs: dict[str, Path]
 ) -> None:
-    client = make_client("client_credentials", hosts=[oauth.host, "*.example.com", "data.test"])
+    client = make_client("client_credentials", hosts=[oauth.netloc, "*.example.com", "data.test"])
     assert client.matches(oauth.url_for("s2/B02.tif"))
     assert client.matches("https://a.b.example.com/x.tif")
     assert client.matches("http://data.test/x.tif")
@@ -225,7 +225,7 @@ def test_unreachable_token_url_is_retried_then_named(oauth: OAuth2Peer) -> None:
         dead = f"http://127.0.0.1:{sock.getsockname()[1]}/token"  # refused once closed
     client = OAuth2Client(
         dead,
-        hosts=[oauth.host],
+        hosts=[oauth.netloc],
         client_id=server.CONFIDENTIAL_ID,
         client_secret=server.CONFIDENTIAL_SECRET,
         retry=stac_asset.RetryPolicy(max_attempts=2, base_delay=0.01),
@@ -290,7 +290,7 @@ def test_configured_from_the_environment(
     assert not bare.matches(oauth.url_for("protected/f00.bin"))
     environment = {
         "TOKEN_URL": oauth.token_url,
-        "HOSTS": f"{oauth.host}, data.test",
+        "HOSTS": f"{oauth.netloc}, data.test",
         "CLIENT_ID": server.CONFIDENTIAL_ID,
         "CLIENT_SECRET": server.CONFIDENTIAL_SECRET,
         "SCOPE": "read write",
@@ -298,7 +298,7 @@ def test_configured_from_the_environment(
     }
     for name, value in environment.items():
         monkeypatch.setenv(f"STAC_ASSET_OAUTH2_{name}", value)
-    oauth.oauth_configure(required_params={"audience": "stac", "resource": "files"})
+    oauth.settings(required_params={"audience": "stac", "resource": "files"})
     # The resolver's default instances are created from the environment on first use.
     monkeypatch.setattr(defaults, "_defaults", {})
     href = oauth.url_for("protected/f00.bin")
@@ -307,11 +307,11 @@ def test_configured_from_the_environment(
     [token] = oauth.token_requests()
     assert token["grant_type"] == "client_credentials" and token["status"] == 200
     client = OAuth2Client()
-    assert client.hosts == [oauth.host, "data.test"] and client.scope == "read write"
+    assert client.hosts == [oauth.netloc, "data.test"] and client.scope == "read write"
     monkeypatch.delenv("STAC_ASSET_OAUTH2_HOSTS")
     with pytest.raises(ValueError, match="STAC_ASSET_OAUTH2_HOSTS"):
         OAuth2Client()
-    monkeypatch.setenv("STAC_ASSET_OAUTH2_HOSTS", oauth.host)
+    monkeypatch.setenv("STAC_ASSET_OAUTH2_HOSTS", oauth.netloc)
     monkeypatch.setenv("STAC_ASSET_OAUTH2_GRANT", "password")
     with pytest.raises(ValueError, match="username.*STAC_ASSET_OAUTH2_PASSWORD"):
         OAuth2Client()
@@ -330,7 +330,7 @@ def test_command_line_flags(
         "--oauth2-token-url",
         oauth.token_url,
         "--oauth2-host",
-        oauth.host,
+        oauth.netloc,
         "--oauth2-client-id",
         server.PUBLIC_ID,
         "--oauth2-username",
@@ -341,7 +341,7 @@ def test_command_line_flags(
         "audience=stac",
     ]
     monkeypatch.setenv("STAC_ASSET_OAUTH2_PASSWORD", server.ALICE_PASSWORD)
-    oauth.oauth_configure(required_params={"audience": "stac"})
+    oauth.settings(required_params={"audience": "stac"})
     result = CliRunner().invoke(cli, ["download", str(item_file), str(tmp_path / "out"), *flags])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "f00.bin").read_bytes() == many_files["f00.bin"]
@@ -352,7 +352,7 @@ def test_command_line_flags(
         "--oauth2-token-url",
         oauth.token_url,
         "--oauth2-host",
-        oauth.host,
+        oauth.netloc,
         "--oauth2-client-id",
         server.CONFIDENTIAL_ID,
         "--oauth2-client-secret",
@@ -363,7 +363,7 @@ def test_command_line_flags(
     assert oauth.token_url in result.output and "invalid_client" in result.output
     assert secret not in result.output
     # Incomplete settings are a usage error.
-    result = CliRunner().invoke(cli, ["download", str(item_file), "--oauth2-host", oauth.host])
+    result = CliRunner().invoke(cli, ["download", str(item_file), "--oauth2-host", oauth.netloc])
     assert result.exit_code == 2 and "no token URL" in result.output
 
 
@@ -374,7 +374,7 @@ def test_device_code_honours_pending_and_slow_down(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(oauth2, "SLOW_DOWN_INCREMENT", 0.3)
-    oauth.oauth_configure(
+    oauth.settings(
         device_interval=0.1, slow_down_step=0.3, device_pending_polls=2, device_slow_down_polls=1
     )
     shown: list[oauth2.DeviceCode] = []
@@ -399,7 +399,7 @@ def test_device_code_honours_pending_and_slow_down(
 
 
 def test_device_code_denied(oauth: OAuth2Peer, make_client: MakeClient) -> None:
-    oauth.oauth_configure(deny=True)
+    oauth.settings(deny=True)
     client = make_client("device_code")
     with pytest.raises(AccessDeniedError, match="access_denied"):
         client.resolve(oauth.url_for("protected/f00.bin"))
@@ -426,10 +426,10 @@ def test_authorization_code_with_a_redirect_callback(
 
 def test_authorization_code_refused_or_forged(oauth: OAuth2Peer, make_client: MakeClient) -> None:
     href = oauth.url_for("protected/f00.bin")
-    oauth.oauth_configure(deny=True)
+    oauth.settings(deny=True)
     with pytest.raises(AccessDeniedError, match="failed: access_denied"):
         make_client("authorization_code").resolve(href)
-    oauth.oauth_configure()
+    oauth.settings()
 
     def forged(url: str) -> str:
         location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]

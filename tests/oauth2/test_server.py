@@ -127,7 +127,7 @@ def test_authorization_code_with_pkce(oauth: OAuth2Peer) -> None:
 
 
 def test_device_flow(oauth: OAuth2Peer) -> None:
-    oauth.oauth_configure(device_interval=0.2, slow_down_step=0.3)
+    oauth.settings(device_interval=0.2, slow_down_step=0.3)
     start = requests.post(
         oauth.device_authorization_url, data={"client_id": server.PUBLIC_ID}, timeout=10
     ).json()
@@ -155,14 +155,14 @@ def test_resource_server_checks_bearer_tokens(
     )
     forged = requests.get(url, headers={"Authorization": "Bearer at-forged"}, timeout=10)
     assert 'error="invalid_token"' in forged.headers["WWW-Authenticate"]
-    oauth.oauth_configure(access_token_lifetime=0.3)
+    oauth.settings(access_token_lifetime=0.3)
     access = token(oauth, CONFIDENTIAL, grant_type="client_credentials").json()["access_token"]
     headers = {"Authorization": f"Bearer {access}"}
     assert requests.get(url, headers=headers, timeout=10).content == small_cogs["B02"].read_bytes()
     time.sleep(0.35)
     expired = requests.get(url, headers=headers, timeout=10)
     assert expired.status_code == 401 and "expired" in expired.headers["WWW-Authenticate"]
-    oauth.oauth_configure()
+    oauth.settings()
     write_only = token(oauth, CONFIDENTIAL, grant_type="client_credentials", scope="write").json()
     denied = requests.get(
         url, headers={"Authorization": f"Bearer {write_only['access_token']}"}, timeout=10

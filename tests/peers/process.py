@@ -1,12 +1,14 @@
-"""A test peer in its own process, which announces its port with a ``READY <port>`` line.
+"""A test peer in its own process, which announces its port on its output.
 
 Peers run outside the test process so that blocking network reads in it
-(GDAL, requests) can never deadlock against a server thread.
+(GDAL, requests) can never deadlock against a server thread. Our own peers
+(:mod:`tests.peers.base`) print ``READY <port>``; a third-party server is
+given the pattern of the line it prints once it listens.
 """
 
 from __future__ import annotations
 
-import selectors
+import re
 import subprocess
 import sys
 import tempfile
@@ -17,60 +19,59 @@ from types import TracebackType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 10.0
+READY = re.compile(r"^READY (\d+)$", re.MULTILINE)
+_POLL = 0.005
 
 
 class PeerProcess:
-    """Runs ``python -m <module> <args>`` from the repository root and reads its port."""
+    """Runs ``python -m <module> <args>`` (or ``command``) from the repository root and reads
+    its port from the first match of ``ready`` (group 1) in its output."""
 
-    def __init__(self, module: str, args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        module: str,
+        args: Sequence[str] = (),
+        command: Sequence[str] | None = None,
+        ready: re.Pattern[str] = READY,
+    ) -> None:
         self.module = module
-        self.command = [sys.executable, "-m", module, *args]
+        self.command = list(command) if command else [sys.executable, "-m", module, *args]
+        self.ready = ready
         self.port = 0
-        self._process: subprocess.Popen[str] | None = None
-        # Lives as long as the child; a file (unlike a pipe) can never fill up.
-        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        self._process: subprocess.Popen[bytes] | None = None
+        # stdout and stderr; a file (unlike a pipe) can never fill up. Lives as long as the child.
+        self._output = tempfile.NamedTemporaryFile(prefix="peer-", suffix=".log")  # noqa: SIM115
+
+    def output(self) -> str:
+        """Everything the child has written so far (stdout and stderr)."""
+        return Path(self._output.name).read_text(errors="replace")
 
     def start(self, timeout: float = START_TIMEOUT) -> PeerProcess:
-        """Launch the child and wait for its ``READY <port>`` line."""
+        """Launch the child and wait until it says it listens."""
         self._process = subprocess.Popen(
             self.command,
             cwd=REPO_ROOT,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
         )
-        line = self._read_ready_line(timeout)
-        if not line.startswith("READY "):
-            self._fail(f"did not report READY within {timeout} s (got {line!r})")
-        self.port = int(line.split()[1])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = self.ready.search(self.output())
+            if match:
+                self.port = int(match.group(1))
+                return self
+            if self._process.poll() is not None:
+                self._fail("exited before it listened")
+            time.sleep(_POLL)
+        self._fail(f"did not report that it listens within {timeout} s")
         return self
 
-    def _read_ready_line(self, timeout: float) -> str:
-        assert self._process is not None and self._process.stdout is not None
-        deadline = time.monotonic() + timeout
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._process.stdout, selectors.EVENT_READ)
-            while (remaining := deadline - time.monotonic()) > 0:
-                if selector.select(remaining):
-                    return self._process.stdout.readline().strip()
-        return ""
-
     def _fail(self, reason: str) -> None:
-        """Stop the child and raise with whatever it wrote to stderr."""
-        process = self._process
-        assert process is not None
-        self._process = None
-        process.kill()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        self._stderr.seek(0)
-        stderr = self._stderr.read()
-        self._stderr.close()
-        raise RuntimeError(
-            f"{self.module} {reason}; exit code {process.returncode}; stderr:\n{stderr}"
-        )
+        """Stop the child and raise with whatever it wrote."""
+        output = self.output()
+        self.stop()
+        raise RuntimeError(f"{self.module} {reason}; output:\n{output}")
 
     def stop(self) -> None:
         """Terminate the child (killing it if it does not exit)."""
@@ -82,9 +83,7 @@ class PeerProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
-        self._stderr.close()
+        self._output.close()
 
     def __enter__(self) -> PeerProcess:
         if self._process is None:

@@ -1,16 +1,17 @@
 """A minimal STAC API (landing page, conformance, /search) for piping stac-client into us.
 
-Run as ``python -m tests.peers.stac_api --items FILE``: serves the features of
-the FeatureCollection in FILE from ``/search`` (GET or POST, one page), prints
-``READY <port>`` once listening.
+Run as ``python -m tests.peers.stac_api --items FILE``; a :mod:`tests.peers.base`
+peer serving the features of the FeatureCollection in FILE from ``/search``
+(GET or POST, one page).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+from tests.peers.base import PeerHandler, PeerServer, arguments, serve
 
 CONFORMS_TO = [
     "https://api.stacspec.org/v1.0.0/core",
@@ -18,81 +19,47 @@ CONFORMS_TO = [
 ]
 
 
-def make_handler(features: list[dict[str, Any]]) -> type[BaseHTTPRequestHandler]:
-    """A handler class serving ``features``."""
+class Handler(PeerHandler):
+    """The landing page, conformance classes and one page of search results."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _send(self, body: dict[str, Any], content_type: str = "application/json") -> None:
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _root(self) -> str:
-            return f"http://{self.headers['Host']}"
-
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            root = self._root()
-            if path in ("", "/"):
-                self._send(
-                    {
-                        "type": "Catalog",
-                        "id": "test-api",
-                        "description": "test STAC API",
-                        "stac_version": "1.0.0",
-                        "conformsTo": CONFORMS_TO,
-                        "links": [
-                            {"rel": "self", "href": f"{root}/"},
-                            {"rel": "root", "href": f"{root}/"},
-                            {"rel": "search", "href": f"{root}/search", "method": "GET"},
-                            {"rel": "search", "href": f"{root}/search", "method": "POST"},
-                        ],
-                    }
-                )
-            elif path == "/conformance":
-                self._send({"conformsTo": CONFORMS_TO})
-            elif path == "/search":
-                self._search()
-            else:
-                self.send_error(404)
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            self.rfile.read(length)
-            if self.path.split("?", 1)[0] == "/search":
-                self._search()
-            else:
-                self.send_error(404)
-
-        def _search(self) -> None:
-            self._send(
-                {"type": "FeatureCollection", "features": features, "links": []},
-                "application/geo+json",
-            )
-
-    return Handler
+    def respond(self, path: str, body: bytes, entry: dict[str, Any]) -> None:
+        """Answer the three routes."""
+        root = f"http://{self.headers['Host']}"
+        if path == "/search" and self.command in ("GET", "POST"):
+            features = self.server.settings["features"]
+            page = {"type": "FeatureCollection", "features": features, "links": []}
+            self.send_json(200, page, entry, {"Content-Type": "application/geo+json"})
+        elif self.command != "GET":
+            self.send(405, entry)
+        elif path in ("", "/"):
+            links = [
+                {"rel": "self", "href": f"{root}/"},
+                {"rel": "root", "href": f"{root}/"},
+                {"rel": "search", "href": f"{root}/search", "method": "GET"},
+                {"rel": "search", "href": f"{root}/search", "method": "POST"},
+            ]
+            landing = {
+                "type": "Catalog",
+                "id": "test-api",
+                "description": "test STAC API",
+                "stac_version": "1.0.0",
+                "conformsTo": CONFORMS_TO,
+                "links": links,
+            }
+            self.send_json(200, landing, entry)
+        elif path == "/conformance":
+            self.send_json(200, {"conformsTo": CONFORMS_TO}, entry)
+        else:
+            self.send(404, entry)
 
 
-def main() -> None:
-    """Serve until terminated."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--items", required=True)
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
-    with open(args.items) as file:
-        features = json.load(file)["features"]
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(features))
-    print(f"READY {server.server_address[1]}", flush=True)
-    server.serve_forever()
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments, serve until SIGTERM/SIGINT."""
+    parser = arguments(__doc__)
+    parser.add_argument("--items", type=Path, required=True)
+    args = parser.parse_args(argv)
+    features = json.loads(args.items.read_text())["features"]
+    serve(PeerServer((args.host, args.port), Handler, settings={"features": features}))
 
 
 if __name__ == "__main__":
