@@ -43,7 +43,8 @@ def load_json(href: str, fetcher: Fetcher, expected: str) -> dict[str, Any]:
     )
     if len(data) > MAX_ITEM_BYTES:
         raise NotAnItemError(
-            f"{href} is {len(data)} bytes, too large to be a STAC {expected}{hint}"
+            f"{href} is more than {MAX_ITEM_BYTES // (1024 * 1024)} MiB, "
+            f"too large to be a STAC {expected}{hint}"
         )
     try:
         value = json.loads(data)
