@@ -103,7 +103,7 @@ def map_exception(
     if isinstance(
         error, (botocore.exceptions.HTTPClientError, botocore.exceptions.ConnectionError)
     ):
-        return TransientError(href, client, f"{doing} failed ({name})")
+        return TransientError(href, client, f"{doing} failed ({_connection_failure(error)})")
     if isinstance(error, botocore.exceptions.BotoCoreError):
         return AccessError(href, client, f"{doing} failed: {error}")
     if isinstance(error, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)):
@@ -115,10 +115,11 @@ def map_exception(
     return None
 
 
-def _connection_failure(error: requests.RequestException) -> str:
+def _connection_failure(error: Exception) -> str:
     """``connection refused by host:port`` when it was that, else the exception's name."""
     if any(isinstance(cause, ConnectionRefusedError) for cause in _causes(error)):
-        url = error.request.url if error.request is not None else None
+        request = getattr(error, "request", None)  # requests
+        url = getattr(request, "url", None) or getattr(error, "kwargs", {}).get("endpoint_url")
         parts = urlsplit(url or "")
         if parts.hostname:
             port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)

@@ -181,6 +181,8 @@ def test_each_failure_is_one_class_for_every_client(kind: str, fresh: Peers) -> 
         seen[case] = type(error).__name__
         assert type(error) is expected, f"{kind}, {case}: {type(error).__name__}: {error}"
         assert error.client == client.name and href(name) in str(error)
+        if case == "refused":  # said so, with where, after the retries
+            assert "connection refused by 127.0.0.1:" in str(error), (kind, str(error))
     assert len(seen) == len(EXPECTED)
 
 
