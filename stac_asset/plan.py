@@ -145,7 +145,6 @@ def plan_item(item: Owner, directory: Path, config: Config, plan: Plan) -> None:
         if not selected(key, asset, config):
             continue
         href = asset_href(asset, config.alternate_assets)
-        fallbacks = [h for h in alternates(asset).values() if h != href]
         if untrusted:
             try:
                 check_href(
@@ -156,12 +155,12 @@ def plan_item(item: Owner, directory: Path, config: Config, plan: Plan) -> None:
                     raise
                 plan.refused.append(Job(item, key, asset, href, directory, refused=error))
                 continue
-            raw = raw_alternates(asset)
-            fallbacks = [
-                absolute
-                for name, absolute in alternates(asset).items()
-                if absolute != href and refusal(absolute, raw[name]) is None
-            ]
+        raw = raw_alternates(asset) if untrusted else {}
+        fallbacks = [
+            absolute
+            for name, absolute in alternates(asset).items()
+            if absolute != href and not (untrusted and refusal(absolute, raw[name]))
+        ]
         clip = config.clip if config.clip and is_raster(href, asset.media_type) else None
         if config.clip and not clip and config.non_raster == "skip":
             continue
