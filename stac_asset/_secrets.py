@@ -20,6 +20,8 @@ MASK = "***"
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+# The same, longest first (so a secret containing another is masked whole); rebuilt on register.
+_longest_first: tuple[str, ...] = ()
 
 # Names (of headers, GDAL options, query parameters) whose values are secret.
 _SENSITIVE_NAME = re.compile(
@@ -36,11 +38,14 @@ def register(*values: str | None) -> None:
     Each is remembered as given and percent-encoded (as it appears in URLs and
     GDAL's debug output).
     """
+    global _longest_first
     with _lock:
         for value in values:
             # Very short strings would mask ordinary text; no real secret is that short.
             if value and len(value) >= 6:
                 _secrets.update({value, quote(value, safe=""), quote_plus(value, safe="")})
+        if len(_secrets) != len(_longest_first):
+            _longest_first = tuple(sorted(_secrets, key=len, reverse=True))
 
 
 def is_sensitive(name: str) -> bool:
@@ -62,9 +67,7 @@ _SECRET_PARAM = re.compile(
 
 def redact(text: str) -> str:
     """Return ``text`` with registered secrets, URL queries and signature parameters masked."""
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
+    for secret in _longest_first:  # a tuple, replaced whole: no lock needed to read it
         if secret in text:
             text = text.replace(secret, MASK)
     text = _URL_QUERY.sub(rf"\1?{MASK}", text)
