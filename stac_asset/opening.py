@@ -13,7 +13,7 @@ import rasterio.errors
 from rasterio.io import DatasetReader
 
 from .access import Access
-from .clients import AzureClient, Client, PlanetaryComputerClient
+from .clients import Client
 from .errors import AccessDeniedError, AccessError, ResolveError, StacAssetError
 from .gdal import rasterio_env
 from .items import checked_href, get_asset, read_item
@@ -153,10 +153,7 @@ def _owner(access: Access, resolver: Resolver) -> Client | None:
         owner = resolver.client_for(access.href)
     except ResolveError:
         return None
-    made_it = owner.name == access.client or (
-        isinstance(owner, AzureClient) and access.client == PlanetaryComputerClient.name
-    )
-    return owner if made_it else None
+    return owner if owner.made(access) else None
 
 
 class Opening:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -35,6 +34,7 @@ from .azure_entra import SETTING, STORAGE_SCOPE, EntraTokens, can_sign_in, defau
 from .azure_hints import denial_hint
 from .azure_location import (
     BLOB_HOST,
+    BlobCredential,
     BlobLocation,
     BlobSigner,
     account_of_endpoint,
@@ -58,12 +58,6 @@ _KEY_SAS_LIFETIME = timedelta(hours=1)
 _CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 """Bytes per block when uploading (and what a writer holds in memory)."""
-
-
-@dataclass(frozen=True)
-class _Credential:
-    kind: str  # "key" or "sas"
-    secret: str
 
 
 class AzureClient(RenewsOnRefusal, HttpClient):
@@ -136,14 +130,14 @@ class AzureClient(RenewsOnRefusal, HttpClient):
         self.account = account or env.get("account") or account_of_endpoint(self.endpoint_url)
         if account_key is None and sas_token is None:
             account_key, sas_token = env.get("key"), env.get("sas")
-        self._credential: _Credential | None = None
+        self._credential: BlobCredential | None = None
         if sas_token:
             sas_token = sas_token.lstrip("?")
             register_sas(sas_token)
-            self._credential = _Credential("sas", sas_token)
+            self._credential = BlobCredential("sas", sas_token)
         elif account_key:
             register(account_key)
-            self._credential = _Credential("key", account_key)
+            self._credential = BlobCredential("key", account_key)
         unsigned = credential is None and self._credential is None and not anonymous
         if unsigned and entra_id is not False:
             credential = default_credential({SETTING: "YES"} if entra_id else os.environ)
@@ -234,7 +228,7 @@ class AzureClient(RenewsOnRefusal, HttpClient):
         )
 
     def blob_access(
-        self, href: str, location: BlobLocation, credential: _Credential | None
+        self, href: str, location: BlobLocation, credential: BlobCredential | None
     ) -> Access:
         """The access to a blob with a credential (or anonymously, or with the href's SAS)."""
         gdal_options = self._gdal_options(location)
@@ -332,6 +326,11 @@ class AzureClient(RenewsOnRefusal, HttpClient):
         if self._entra is None or not token:
             return None
         return TokenIn(self._entra.tokens, STORAGE_SCOPE, token)
+
+    def made(self, access: Access) -> bool:
+        """Its own accesses, and those its signer resolved for it (it renews them through it)."""
+        signer = AzureClient.signer
+        return access.client == self.name or (signer is not None and access.client == signer().name)
 
     def refused(self, access: Access, error: AccessDeniedError) -> None:
         """Forget a refused token (or tell the Planetary Computer client); maybe sign in."""

@@ -122,8 +122,20 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in settings.items() if value}
 
 
+@dataclass(frozen=True)
+class BlobCredential:
+    """An account's own credential for the blobs of that account."""
+
+    kind: str  # "key" or "sas"
+    secret: str
+
+
 class BlobSigner(Protocol):
     """A client that signs some anonymous blobs itself (the Planetary Computer's)."""
+
+    @property
+    def name(self) -> str:
+        """The client's name, which the accesses it resolves carry."""
 
     def serves(self, location: BlobLocation, asset: pystac.Asset | None) -> bool:
         """Whether default routing should sign this blob."""

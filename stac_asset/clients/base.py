@@ -166,6 +166,10 @@ class Client(ABC):
         """Copy ``source`` to ``target`` inside the store, if this client can; else False."""
         return False
 
+    def made(self, access: Access) -> bool:
+        """Whether this client resolved ``access`` (or had it resolved for it), so can renew it."""
+        return access.client == self.name
+
     def refused(self, access: Access, error: AccessDeniedError) -> None:  # noqa: B027
         """The storage refused ``access`` (``error``): forget the credential it carried.
 
