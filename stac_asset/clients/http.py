@@ -48,10 +48,9 @@ class HttpClient(Client):
     follow, in both views: the byte view follows redirects itself, and when
     the headers hold a secret GDAL would pass on (anything but
     ``Authorization``), :meth:`gdal_access` asks the server once where the
-    href leads and hands GDAL that URL (only for GDAL's view: downloads never
-    ask). ``user:password@`` in the href, or the
-    ``~/.netrc`` entry of its host, gives basic auth to that origin in both
-    views (see :meth:`resolve`; GDAL's own netrc lookup stays off).
+    href leads and hands GDAL that URL (downloads never ask). ``user:password@``
+    in the href, or the ``~/.netrc`` entry of its host, gives basic auth to
+    that origin in both views (see :meth:`resolve`; GDAL's own netrc lookup stays off).
 
     Every GET goes through ``session.send`` (see
     :mod:`stac_asset.clients.http_transport`), whatever the session holds.
@@ -165,8 +164,12 @@ class HttpClient(Client):
         :meth:`gdal_target`), the GDAL view is left unfinished, with none of
         the secrets, for :meth:`gdal_access`: resolving sends no request.
         """
-        path, options = self.gdal_view(url, portable_headers(headers))
-        access = Access(
+        pending = gdal_forwards_secrets(headers)
+        if pending:
+            path, options = self.gdal_view(url, portable_headers(headers))
+        else:
+            path, options, expires_at = self._final_gdal_view(href, url, headers, expires_at)
+        return Access(
             href=href,
             client=self.name,
             vsi_path=path,
@@ -174,30 +177,32 @@ class HttpClient(Client):
             url=url,
             headers=dict(headers),
             expires_at=expires_at,
-            gdal_ready=False,
+            gdal_ready=not pending,
         )
-        return access if gdal_forwards_secrets(headers) else self._finish_gdal_view(access)
 
     def gdal_access(self, access: Access) -> Access:
-        """``access`` with the GDAL view :meth:`gdal_target` gives.
-
-        When that is a presigned URL on another origin, ``expires_at`` is
-        brought forward to its expiry.
-        """
-        return access if access.gdal_ready else self._finish_gdal_view(access)
-
-    def _finish_gdal_view(self, access: Access) -> Access:
+        """``access`` with the GDAL view of :meth:`gdal_target` (one request, if it takes any)."""
+        if access.gdal_ready:
+            return access
         assert access.url is not None, "an HTTP access always has a url"
-        gdal_url, gdal_headers = self.gdal_target(access.href, access.url, access.headers)
-        expires_at = access.expires_at
-        if gdal_url != access.url:
+        path, options, expires_at = self._final_gdal_view(
+            access.href, access.url, access.headers, access.expires_at
+        )
+        return replace(
+            access, vsi_path=path, gdal_options=options, expires_at=expires_at, gdal_ready=True
+        )
+
+    def _final_gdal_view(
+        self, href: str, url: str, headers: Mapping[str, str], expires_at: datetime | None
+    ) -> tuple[str, dict[str, str], datetime | None]:
+        """GDAL's path and options for ``url``, and the expiry: a presigned target's, if sooner."""
+        gdal_url, gdal_headers = self.gdal_target(href, url, headers)
+        if gdal_url != url:
             signed = signed_url_expiry(gdal_url)
             if signed is not None and (expires_at is None or signed < expires_at):
                 expires_at = signed
         path, options = self.gdal_view(gdal_url, gdal_headers)
-        return replace(
-            access, vsi_path=path, gdal_options=options, expires_at=expires_at, gdal_ready=True
-        )
+        return path, options, expires_at
 
     def gdal_target(
         self, href: str, url: str, headers: Mapping[str, str]
