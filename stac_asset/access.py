@@ -23,6 +23,13 @@ class Access:
     options); its ``repr()`` and ``str()`` never show them. It is picklable, so
     it can be shipped to worker processes, but it expires: see
     :attr:`expires_at`.
+
+    A client's ``resolve`` may leave the GDAL view unfinished when finishing
+    it takes a request (see :attr:`gdal_ready`): the byte view never needs it,
+    so downloads do not pay for it. :func:`stac_asset.resolve`,
+    :func:`stac_asset.open`, windowed copies, :class:`stac_asset.CubeAccess`
+    and ``stac-asset vsi`` finish it with the client's
+    :meth:`~stac_asset.Client.gdal_access`.
     """
 
     href: str
@@ -58,6 +65,11 @@ class Access:
     expires_at: datetime | None = None
     """When the signed material in this access stops working; ``None`` if it does not."""
 
+    gdal_ready: bool = True
+    """Whether the GDAL view is final. When False, :attr:`vsi_path` and
+    :attr:`gdal_options` hold no secret (GDAL would be refused rather than
+    send one to the wrong host): ``client.gdal_access(access)`` finishes them."""
+
     def expires_within(self, margin: timedelta = timedelta(minutes=2)) -> bool:
         """Whether this access expires within ``margin`` from now (and should be re-resolved)."""
         if self.expires_at is None:
@@ -84,6 +96,8 @@ class Access:
             fields.append(f"extra={mask_mapping(self.extra)!r}")
         if self.expires_at is not None:
             fields.append(f"expires_at={self.expires_at.isoformat()!r}")
+        if not self.gdal_ready:
+            fields.append("gdal_ready=False")
         return f"Access({', '.join(fields)})"
 
     __str__ = __repr__

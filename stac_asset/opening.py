@@ -53,6 +53,12 @@ def resolve(
     raised before anything is read, unless ``allow_local``. An href given on
     its own is the caller's, and is resolved whatever it is.
 
+    Both views are final: ``rasterio.open(access.vsi_path)`` inside
+    ``rasterio_env(access.gdal_options)`` works. Where finishing the GDAL view
+    takes a request (a secret header GDAL would send on a redirect: see
+    :meth:`Client.gdal_access <stac_asset.Client.gdal_access>`), it is made
+    here; a client's own ``resolve`` leaves it to whatever uses the GDAL view.
+
     """
     resolver = Resolver(clients or (), force=client, allow_local=allow_local)
     return _resolve_with(resolver, _named(target, key, clients))
@@ -75,10 +81,11 @@ def _named(
 
 
 def _resolve_with(resolver: Resolver, target: pystac.Asset | str) -> Access:
+    """The access of ``target``, its GDAL view finished (what resolving in public promises)."""
     if isinstance(target, pystac.Asset):
         href, untrusted = checked_href(target, resolver)
-        return resolver.resolve(href, target, untrusted=untrusted)
-    return resolver.resolve(target)
+        return resolver.gdal_access(resolver.resolve(href, target, untrusted=untrusted))
+    return resolver.gdal_access(resolver.resolve(target))
 
 
 def _check_read_only(kwargs: dict[str, Any]) -> None:
@@ -114,6 +121,7 @@ def _opened(
     that resolved the access: it forgets the refused credential, and the retry
     keeps GDAL from answering with the 401/403 it cached for the path.
     """
+    access = resolver.gdal_access(access)
     options = {**access.gdal_options, **READ_ONLY_OPTIONS}
     try:
         dataset = _open(access, options, kwargs)
@@ -122,7 +130,7 @@ def _opened(
         if owner is None:
             raise
         owner.refused(access, refused)
-        access = owner.resolve(access.href, asset)
+        access = owner.gdal_access(owner.resolve(access.href, asset))
         options = {**access.gdal_options, **READ_ONLY_OPTIONS}
         cached = options.get("CPL_VSIL_CURL_NON_CACHED")
         options["CPL_VSIL_CURL_NON_CACHED"] = ":".join(filter(None, [cached, access.vsi_path]))

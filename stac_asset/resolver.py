@@ -146,3 +146,20 @@ class Resolver:
     ) -> Access:
         """Resolve ``href`` with the client that takes it (see :meth:`client_for`)."""
         return self.client_for(href, untrusted=untrusted).resolve(href, asset)
+
+    def gdal_access(self, access: Access) -> Access:
+        """``access`` with its GDAL view finished by the client that takes its href.
+
+        See :meth:`Client.gdal_access <stac_asset.Client.gdal_access>`: what
+        hands an access to GDAL calls this first; downloads never do.
+        """
+        if access.gdal_ready:
+            return access
+        client = self.client_for(access.href)
+        finished = client.gdal_access(access)
+        if not finished.gdal_ready:
+            raise ResolveError(
+                f"the {client.name} client cannot finish the GDAL view of an access "
+                f"the {access.client} client resolved"
+            )
+        return finished

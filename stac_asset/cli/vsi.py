@@ -68,7 +68,7 @@ def vsi(
         asset = get_asset(item, key)
         resolver = Resolver(clients, force=forced, allow_local=allow_local)
         target, untrusted = checked_href(asset, resolver, config.alternate_assets)
-        access = resolver.resolve(target, asset, untrusted=untrusted)
+        access = resolver.gdal_access(resolver.resolve(target, asset, untrusted=untrusted))
     except (StacAssetError, ValueError) as error:
         raise fail(error) from None
     options = access.gdal_options if show_secrets else mask_mapping(access.gdal_options)

@@ -144,6 +144,15 @@ class Client(ABC):
         the object's bytes.
         """
 
+    def gdal_access(self, access: Access) -> Access:
+        """``access`` with its GDAL view finished (see :attr:`~stac_asset.Access.gdal_ready`).
+
+        Called by whatever hands the GDAL view to GDAL, never by downloads, so
+        a request only GDAL's view needs is made only when it is used. Most
+        clients finish the view in :meth:`resolve`: the access comes back as it is.
+        """
+        return access
+
     @abstractmethod
     def open_stream(
         self, access: Access, start: int = 0, validator: str | None = None

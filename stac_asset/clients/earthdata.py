@@ -156,15 +156,21 @@ class EarthdataClient(RenewsOnRefusal, HttpClient):
         if self.token:
             headers = {**self.headers_for(href), "Authorization": f"Bearer {self.token}"}
             return self.access_for_url(href, href, headers)
-        for _ in range(2):
-            expires_at = self._ensure_session(href)
-            try:
-                return self.access_for_url(
-                    href, href, self.headers_for(href), expires_at=expires_at
-                )
-            except _SessionExpired:
-                continue  # the server dropped the session since: log in again, once
-        raise AccessDeniedError(href, self.name, "the Earthdata Login session keeps expiring")
+        expires_at = self._ensure_session(href)
+        return self.access_for_url(href, href, self.headers_for(href), expires_at=expires_at)
+
+    def gdal_access(self, access: Access) -> Access:
+        """As :meth:`HttpClient.gdal_access`; a session the data host dropped is renewed once."""
+        try:
+            return super().gdal_access(access)
+        except _SessionExpired:
+            pass  # the server dropped the session since: log in again, once
+        try:
+            return super().gdal_access(self.resolve(access.href))
+        except _SessionExpired:
+            raise AccessDeniedError(
+                access.href, self.name, "the Earthdata Login session keeps expiring"
+            ) from None
 
     def gdal_target(
         self, href: str, url: str, headers: Mapping[str, str]

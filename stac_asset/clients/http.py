@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,16 +29,13 @@ from .http_stream import (
 )
 from .http_urls import (
     MAX_REDIRECTS,
+    gdal_forwards_secrets,
     origin,
     portable_headers,
     redirect_target,
     signed_url_expiry,
 )
 
-# GDAL (libcurl) drops only Authorization on a redirect to another origin; it
-# sends every other header of GDAL_HTTP_HEADERS on, and GDAL 3.10 even sends
-# Cookie straight to an S3-style redirect URL it caches (seen in request logs).
-_GDAL_DROPS_ON_REDIRECT = frozenset({"authorization"})
 _DEFAULT_HEADERS = requests.utils.default_headers()
 
 
@@ -49,10 +47,10 @@ class HttpClient(Client):
     redirect to another origin (scheme, host or port) only the non-secret ones
     follow, in both views: the byte view follows redirects itself, and when
     the headers hold a secret GDAL would pass on (anything but
-    ``Authorization``), :meth:`resolve` asks the server once where the href
-    leads and hands GDAL that URL. ``user:password@`` in the href, or the
-    ``~/.netrc`` entry of its host, gives basic auth to that origin in both
-    views (see :meth:`resolve`; GDAL's own netrc lookup stays off).
+    ``Authorization``), :meth:`gdal_access` asks the server once where the
+    href leads and hands GDAL that URL (downloads never ask). ``user:password@``
+    in the href, or the ``~/.netrc`` entry of its host, gives basic auth to
+    that origin in both views (see :meth:`resolve`; GDAL's own netrc lookup stays off).
 
     Every GET goes through ``session.send`` (see
     :mod:`stac_asset.clients.http_transport`), whatever the session holds.
@@ -149,6 +147,10 @@ class HttpClient(Client):
             options["GDAL_HTTP_UNSAFESSL"] = "YES"
         return options
 
+    def gdal_view(self, url: str, headers: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+        """The GDAL path and options for reading ``url`` with ``headers``."""
+        return f"/vsicurl/{url}", self.gdal_options(headers)
+
     def access_for_url(
         self,
         href: str,
@@ -158,23 +160,49 @@ class HttpClient(Client):
     ) -> Access:
         """Build the access for reading ``url`` with ``headers`` (for subclasses that sign).
 
-        The GDAL view is :meth:`gdal_target`'s; when that is a presigned URL
-        on another origin, ``expires_at`` is brought forward to its expiry.
+        When the headers hold a secret GDAL would send on a redirect (see
+        :meth:`gdal_target`), the GDAL view is left unfinished, with none of
+        the secrets, for :meth:`gdal_access`: resolving sends no request.
         """
+        pending = gdal_forwards_secrets(headers)
+        if pending:
+            path, options = self.gdal_view(url, portable_headers(headers))
+        else:
+            path, options, expires_at = self._final_gdal_view(href, url, headers, expires_at)
+        return Access(
+            href=href,
+            client=self.name,
+            vsi_path=path,
+            gdal_options=options,
+            url=url,
+            headers=dict(headers),
+            expires_at=expires_at,
+            gdal_ready=not pending,
+        )
+
+    def gdal_access(self, access: Access) -> Access:
+        """``access`` with the GDAL view of :meth:`gdal_target` (one request, if it takes any)."""
+        if access.gdal_ready:
+            return access
+        assert access.url is not None, "an HTTP access always has a url"
+        path, options, expires_at = self._final_gdal_view(
+            access.href, access.url, access.headers, access.expires_at
+        )
+        return replace(
+            access, vsi_path=path, gdal_options=options, expires_at=expires_at, gdal_ready=True
+        )
+
+    def _final_gdal_view(
+        self, href: str, url: str, headers: Mapping[str, str], expires_at: datetime | None
+    ) -> tuple[str, dict[str, str], datetime | None]:
+        """GDAL's path and options for ``url``, and the expiry: a presigned target's, if sooner."""
         gdal_url, gdal_headers = self.gdal_target(href, url, headers)
         if gdal_url != url:
             signed = signed_url_expiry(gdal_url)
             if signed is not None and (expires_at is None or signed < expires_at):
                 expires_at = signed
-        return Access(
-            href=href,
-            client=self.name,
-            vsi_path=f"/vsicurl/{gdal_url}",
-            gdal_options=self.gdal_options(gdal_headers),
-            url=url,
-            headers=dict(headers),
-            expires_at=expires_at,
-        )
+        path, options = self.gdal_view(gdal_url, gdal_headers)
+        return path, options, expires_at
 
     def gdal_target(
         self, href: str, url: str, headers: Mapping[str, str]
@@ -187,9 +215,7 @@ class HttpClient(Client):
         the same origin only): GDAL then reads the first URL on another
         origin, without the secrets, or ``url`` itself when it stays.
         """
-        if not any(
-            is_sensitive(name) and name.lower() not in _GDAL_DROPS_ON_REDIRECT for name in headers
-        ):
+        if not gdal_forwards_secrets(headers):
             return url, headers
         start = origin(url)
         hop = url

@@ -16,6 +16,10 @@ from ..errors import AccessError
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_REDIRECTS = 10
 _REDIRECTS = (301, 302, 303, 307, 308)
+# GDAL (libcurl) drops only Authorization on a redirect to another origin; it
+# sends every other header of GDAL_HTTP_HEADERS on, and GDAL 3.10 even sends
+# Cookie straight to an S3-style redirect URL it caches (seen in request logs).
+_GDAL_DROPS_ON_REDIRECT = frozenset({"authorization"})
 
 
 @functools.lru_cache(maxsize=256)
@@ -29,6 +33,13 @@ def origin(url: str) -> tuple[str, str, int | None]:
 def portable_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The headers that may follow a redirect to another origin: the non-secret ones."""
     return {name: value for name, value in headers.items() if not is_sensitive(name)}
+
+
+def gdal_forwards_secrets(headers: Mapping[str, str]) -> bool:
+    """Whether GDAL would send a secret of ``headers`` on a redirect to another origin."""
+    return any(
+        is_sensitive(name) and name.lower() not in _GDAL_DROPS_ON_REDIRECT for name in headers
+    )
 
 
 def redirect_target(response: requests.Response, href: str, client: str) -> str | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -250,11 +249,16 @@ class OAuth2Client(RenewsOnRefusal, HttpClient):
         headers = {**self.headers_for(href), "Authorization": f"Bearer {token.value}"}
         # Unknown lifetime: an expiry makes the engine re-resolve once on a 401.
         expires_at = token.expires_at or datetime.now(timezone.utc) + _NO_EXPIRY_NOMINAL
-        access = self.access_for_url(href, href, headers, expires_at)
-        # GDAL caches a file's state per URL, whatever the headers: a 401 seen with an
-        # expired token would outlive it. Keep nothing of this file once it is closed.
-        options = {**access.gdal_options, "CPL_VSIL_CURL_NON_CACHED": access.vsi_path}
-        return replace(access, gdal_options=options)
+        return self.access_for_url(href, href, headers, expires_at)
+
+    def gdal_view(self, url: str, headers: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+        """As :meth:`HttpClient.gdal_view`; GDAL keeps nothing of a file read with a token."""
+        path, options = super().gdal_view(url, headers)
+        if headers.get("Authorization", "").startswith("Bearer "):
+            # GDAL caches a file's state per URL, whatever the headers: a 401 seen with an
+            # expired token would outlive it. Keep nothing of this file once it is closed.
+            options["CPL_VSIL_CURL_NON_CACHED"] = path
+        return path, options
 
     def token_in(self, access: Access) -> TokenIn | None:
         """The bearer token ``access`` sends, if any."""

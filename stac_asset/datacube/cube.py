@@ -68,6 +68,7 @@ class CubeAccess:
                 asset = get_asset(item, key)
                 href, untrusted = checked_href(asset, self._resolver)
                 access = self._resolver.resolve(href, asset, untrusted=untrusted)
+                access = self._resolver.gdal_access(access)
                 resolved.append(Resolved(href, asset, access))
                 self._by_href[href] = self._by_href[asset.href] = access
         self._session = GdalSession(resolved, self._resolver)

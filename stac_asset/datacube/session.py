@@ -204,7 +204,8 @@ class GdalSession:
             )
             if due and self.resolver is not None:
                 try:
-                    entry = replace(entry, access=self.resolver.resolve(entry.href, entry.asset))
+                    access = self.resolver.resolve(entry.href, entry.asset)
+                    entry = replace(entry, access=self.resolver.gdal_access(access))
                 except Exception as error:  # noqa: BLE001 - kept, and GDAL will say if refused
                     logger.warning("could not renew %s: %s", mask_url(entry.href), error)
             renewed.append(entry)

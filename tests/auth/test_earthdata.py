@@ -99,6 +99,19 @@ def test_login_flow_once_then_cookie(earthdata: Earthdata, auth_root: Path, tmp_
     assert not [r for r in earthdata.data.log() if r["headers"].get("User-Agent", "")[:4] == "GDAL"]
 
 
+def test_a_download_with_a_login_session_asks_nothing_for_gdal(
+    earthdata: Earthdata, tmp_path: Path
+) -> None:
+    """Where a cookie leads is asked for GDAL's view only, which a download does not use."""
+    client = login_client(earthdata)
+    blocking.download_item(item_on(earthdata), tmp_path, clients=[client])
+    with_cookie = [r for r in earthdata.data.log() if "Cookie" in r["headers"]]
+    # The login's last step (one byte asked with the new cookie), then one GET per file.
+    assert [r["range"] for r in with_cookie].count("bytes=0-0") == 1
+    whole = sorted(r["path"] for r in with_cookie if r["range"] is None)
+    assert whole == [f"/granules/{b}.tif" for b in BANDS] and len(with_cookie) == len(BANDS) + 1
+
+
 def test_login_from_netrc_and_environment(
     earthdata: Earthdata, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -134,6 +147,18 @@ def test_expired_session_logs_in_once_more(earthdata: Earthdata, tmp_path: Path)
     assert (tmp_path / "again" / "B04.tif").read_bytes() == (
         tmp_path / "first" / "B04.tif"
     ).read_bytes()
+    assert earthdata.login.logins() == 2
+
+
+def test_open_after_the_session_was_dropped_logs_in_once_more(
+    earthdata: Earthdata, auth_root: Path
+) -> None:
+    client = login_client(earthdata)
+    item = item_on(earthdata)
+    access = client.resolve(item.assets["B02"].href)  # logs in; GDAL's view left unfinished
+    assert not access.gdal_ready and earthdata.login.logins() == 1
+    earthdata.data.expire_sessions()
+    assert_same_pixels(item, auth_root, "granules", client)
     assert earthdata.login.logins() == 2
 
 
