@@ -30,8 +30,14 @@ from ..retry import RetryPolicy, call_with_retries
 from .failures import map_exception
 from .tokens import Token, TokenIn, Tokens
 
-EXPIRED_CODES = ("ExpiredToken", "InvalidToken", "TokenRefreshRequired", "InvalidAccessKeyId")
-"""S3 error codes that say temporary credentials expired or are no longer valid."""
+# S3's refusals of temporary credentials that renewing them can cure: code and message
+# (GDAL reports the message alone, and no status: ExpiredToken is a 400).
+_EXPIRED = {
+    "ExpiredToken": "The provided token has expired",
+    "InvalidToken": "The provided token is malformed or otherwise invalid",
+    "TokenRefreshRequired": "The provided token must be refreshed",
+    "InvalidAccessKeyId": "The AWS Access Key Id you provided does not exist in our records",
+}
 
 _KEY = "aws"  # one set of credentials per client: one key in its token layer
 
@@ -124,13 +130,21 @@ class AwsCredentials:
     def refused(self, options: dict[str, str], error: AccessDeniedError) -> None:
         """S3 refused these credentials: if it said they expired or are invalid, renew them once."""
         found = self.token_in(options)
-        if found is not None and any(code in error.reason for code in EXPIRED_CODES):
+        if found is not None and says_expired(error.reason):
             self.tokens.refused(_KEY, found.value, error)
 
     def accepted(self, options: dict[str, str]) -> None:
         """S3 accepted these credentials: a later refusal renews them again."""
         if self.token_in(options) is not None:
             self.tokens.accepted(_KEY)
+
+
+def says_expired(text: str) -> bool:
+    """Whether an S3 refusal says the credentials expired or are no longer valid.
+
+    ``text`` names S3's error code, or gives its message (as GDAL tells it).
+    """
+    return any(code in text or message in text for code, message in _EXPIRED.items())
 
 
 def keys_in(options: dict[str, str]) -> AwsKeys | None:

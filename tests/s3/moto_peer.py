@@ -117,8 +117,10 @@ class MotoPeer:
         )
 
     def expire_tokens(self, issued: bool = True, later: bool = False) -> None:
-        """Make S3 answer ``ExpiredToken`` for the temporary keys STS issued so far
-        (``issued``), and for those it issues from now on (``later``)."""
+        """Make S3 answer ``ExpiredToken`` for temporary keys.
+
+        For those STS issued so far (``issued``), and those it issues from now on (``later``).
+        """
         self._control("POST", "expire-tokens", {"issued": issued, "later": later})
 
     def token_requests(self) -> int:

@@ -3,18 +3,19 @@
 Run as ``python -m tests.s3.moto_server``: binds a free loopback port, prints
 ``READY <port>`` and serves until terminated. Every request is logged (method,
 path, query, ``Range``, ``x-amz-request-payer``, ``x-amz-copy-source``, the
-signing key id, region and service, the status) at ``GET /_peer/log``;
-``POST /_peer/reset`` clears the log, the faults and the expired keys. The log never holds signatures or
-secrets. ``POST /_peer/bucket-regions`` with ``{"bucket": "region"}`` makes
-those buckets answer requests signed for another region as S3 does (400
-AuthorizationHeaderMalformed naming the right region), which moto itself does
-not. ``POST /_peer/faults`` with a list of ``{"method": ..., "query": ...,
-"count": n, "status": s}`` answers the next ``n`` requests of that method whose
-query string contains ``query`` with ``s`` (an S3 ``ServiceUnavailable`` error)
-instead of passing them to moto. ``POST /_peer/expire-tokens`` with
-``{"issued": true}`` makes every temporary key STS issued so far answer 400
-``ExpiredToken`` as S3 does for expired credentials (moto itself never checks
-their expiry); with ``{"later": true}``, every key issued from then on too.
+signing key id, region and service, the status) at ``GET /_peer/log``; ``POST
+/_peer/reset`` clears the log, the faults and the expired keys. The log never
+holds signatures or secrets. ``POST /_peer/bucket-regions`` with ``{"bucket":
+"region"}`` makes those buckets answer requests signed for another region as S3
+does (400 AuthorizationHeaderMalformed naming the right region), which moto
+itself does not. ``POST /_peer/faults`` with a list of ``{"method": ...,
+"query": ..., "count": n, "status": s}`` answers the next ``n`` requests of
+that method whose query string contains ``query`` with ``s`` (an S3
+``ServiceUnavailable`` error) instead of passing them to moto. ``POST
+/_peer/expire-tokens`` with ``{"issued": true}`` makes every temporary key STS
+issued so far answer 400 ``ExpiredToken`` as S3 does for expired credentials
+(moto itself never checks their expiry); with ``{"later": true}``, every key
+issued from then on too.
 """
 
 from __future__ import annotations

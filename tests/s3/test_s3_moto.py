@@ -312,8 +312,8 @@ def test_temporary_credentials_of_an_assumed_role_are_shared_and_renewed(
     assert blocking.read_href(href, clients=[client]) == small_cogs["B02"].read_bytes()
     with stac_asset.open(second) as ds:
         assert np.array_equal(ds.read(), pixels(small_cogs["B02"]))
-    key_ids = {entry["key_id"] for entry in locked.gets(href)}
-    assert key_ids == {first.gdal_options["AWS_ACCESS_KEY_ID"]}
+    first_key = first.gdal_options["AWS_ACCESS_KEY_ID"]
+    assert {entry["key_id"] for entry in locked.gets(href)} == {first_key}
 
     # S3 says they expired while botocore still holds them as valid (its assume-role
     # provider caches them until 15 minutes before expiry): renewed once, then read.
@@ -323,8 +323,17 @@ def test_temporary_credentials_of_an_assumed_role_are_shared_and_renewed(
     assert locked.token_requests() == 1
     statuses = [(entry["key_id"], entry["status"]) for entry in locked.gets(href)]
     renewed = client.resolve(href).gdal_options["AWS_ACCESS_KEY_ID"]
-    assert renewed != first.gdal_options["AWS_ACCESS_KEY_ID"]
-    assert statuses == [(first.gdal_options["AWS_ACCESS_KEY_ID"], 400), (renewed, 200)]
+    assert renewed != first_key
+    assert statuses == [(first_key, 400), (renewed, 200)]
+
+    # The GDAL view too: stac_asset.open() renews them once and opens the object.
+    unread = fresh_object(locked, small_cogs["B03"])  # GDAL caches what it read
+    locked.reset()
+    locked.expire_tokens()
+    with stac_asset.open(unread, clients=[client]) as ds:
+        assert np.array_equal(ds.read(), pixels(small_cogs["B03"]))
+    assert locked.token_requests() == 1
+    assert client.resolve(unread).gdal_options["AWS_ACCESS_KEY_ID"] not in (first_key, renewed)
 
 
 def test_wrong_region_is_corrected_on_both_views(
