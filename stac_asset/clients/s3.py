@@ -204,7 +204,7 @@ class S3Client(Client):
             options.update(AWS_S3_ENDPOINT="s3.amazonaws.com", AWS_HTTPS="YES")
         if expires_at is not None:
             # GDAL caches a refusal per path, whatever credentials come next: don't cache.
-            options["CPL_VSIL_CURL_NON_CACHED"] = f"/vsis3/{location.bucket}/{location.key}"
+            options["CPL_VSIL_CURL_NON_CACHED"] = f"/vsis3/{location.bucket}/"
         if self.requester_pays or info.requester_pays:
             options["AWS_REQUEST_PAYER"] = "requester"
             extra["requester_pays"] = "true"

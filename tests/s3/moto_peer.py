@@ -75,8 +75,8 @@ class MotoPeer:
             "aws_secret_access_key": key["SecretAccessKey"],
         }
 
-    def create_role(self) -> str:
-        """A new role the admin user may assume, allowed everything; its ARN."""
+    def create_role(self, policy: dict[str, Any] | None = None) -> str:
+        """A new role the admin user may assume, allowed everything (or ``policy``); its ARN."""
         iam = self.boto3_client("iam")
         admin_arn = iam.get_user(UserName="admin")["User"]["Arn"]
         trust = {
@@ -87,7 +87,12 @@ class MotoPeer:
         }
         role_name = f"reader-{uuid.uuid4().hex[:8]}"
         role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
-        iam.attach_role_policy(RoleName=role_name, PolicyArn=self.policy_arn)
+        if policy is None:
+            iam.attach_role_policy(RoleName=role_name, PolicyArn=self.policy_arn)
+        else:
+            iam.put_role_policy(
+                RoleName=role_name, PolicyName="only", PolicyDocument=json.dumps(policy)
+            )
         return str(role["Role"]["Arn"])
 
     def set_auth(self, enabled: bool) -> None:

@@ -336,6 +336,41 @@ def test_temporary_credentials_of_an_assumed_role_are_shared_and_renewed(
     assert client.resolve(unread).gdal_options["AWS_ACCESS_KEY_ID"] not in (first_key, renewed)
 
 
+def test_temporary_credentials_lacking_a_permission_are_not_renewed(
+    locked: MotoPeer,
+    monkeypatch: pytest.MonkeyPatch,
+    small_cogs: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    public_only = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{PUBLIC}/*"}
+        ],
+    }
+    (tmp_path / "aws-credentials").write_text(
+        "[base]\n"
+        f"aws_access_key_id = {locked.admin['aws_access_key_id']}\n"
+        f"aws_secret_access_key = {locked.admin['aws_secret_access_key']}\n"
+    )
+    (tmp_path / "aws-config").write_text(
+        f"[profile reader]\nrole_arn = {locked.create_role(public_only)}\n"
+        "source_profile = base\nduration_seconds = 3600\nregion = us-east-1\n"
+    )
+    monkeypatch.setenv("AWS_PROFILE", "reader")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", locked.endpoint_url)
+    private = fresh_object(locked, small_cogs["B02"])
+    public = fresh_object(locked, small_cogs["B03"], bucket=PUBLIC)
+    locked.reset()
+    client = S3Client()
+    with pytest.raises(stac_asset.AccessDeniedError, match="AccessDenied"):
+        blocking.read_href(private, clients=[client])
+    # AccessDenied is about a permission: new credentials would not have it either, and
+    # the credentials still read what they may.
+    assert blocking.read_href(public, clients=[client]) == small_cogs["B03"].read_bytes()
+    assert locked.token_requests() == 1
+
+
 def test_wrong_region_is_corrected_on_both_views(
     moto: MotoPeer, signed_client: S3Client, small_cogs: dict[str, Path]
 ) -> None:
