@@ -130,7 +130,7 @@ class S3Client(Client):
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._lock = threading.Lock()
-        self.credentials = AwsCredentials(lambda: self.session, self.name, self.retry)
+        self._credentials = AwsCredentials(lambda: self.session, self.name, self.retry)
         self._clients: OrderedDict[_ClientKey, Boto3S3Client] = OrderedDict()
 
     @decided_per_directory
@@ -151,7 +151,7 @@ class S3Client(Client):
 
     def _sign(self, href: str, options: dict[str, str], extra: dict[str, str]) -> datetime | None:
         """Put the credentials (or the unsigned flag) into ``options``; return their expiry."""
-        found = None if self.anonymous else self.credentials.current(href)
+        found = None if self.anonymous else self._credentials.current(href)
         if found is None:
             options["AWS_NO_SIGN_REQUEST"] = "YES"
             extra["signing"] = ANONYMOUS if self.anonymous else NO_CREDENTIALS
@@ -164,7 +164,7 @@ class S3Client(Client):
         )
         if keys.token:
             options["AWS_SESSION_TOKEN"] = keys.token
-        extra["signing"] = str(getattr(self.credentials.source(), "method", None) or "credentials")
+        extra["signing"] = str(getattr(self._credentials.source(), "method", None) or "credentials")
         return expires_at
 
     def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
@@ -294,7 +294,7 @@ class S3Client(Client):
             raise self._refusal(access, access_error(access, error)) from None
         except botocore.exceptions.BotoCoreError as error:
             raise map_exception(error, access.href, self.name) or error from None
-        self.credentials.accepted(access.gdal_options)
+        self._credentials.accepted(access.gdal_options)
         return S3Stream.of(response, start, access.href)
 
     def _refusal(self, access: Access, error: AccessError) -> AccessError:
@@ -305,7 +305,7 @@ class S3Client(Client):
 
     def refused(self, access: Access, error: AccessDeniedError) -> None:
         """Forget the temporary credentials ``access`` signs with, if S3 said they expired."""
-        self.credentials.refused(access.gdal_options, error)
+        self._credentials.refused(access.gdal_options, error)
 
     def request(
         self, access: Access, action: str, call: Callable[[], T], *, retried: bool = False
