@@ -18,7 +18,10 @@ medians of alternating runs of each and their ratios:
   32 MB/s: wall time and peak RSS of the downloading process.
 
 Run from the repository root: ``python3 benchmarks/vs_stac_asset.py [--runs 5]
-[--only small,large,throttle,big] [--venv DIR]``.
+[--only small,large,throttle,big] [--venv DIR] [--out DIR]``. The downloads
+go under ``--out`` (default: the temporary directory); ``--out /dev/shm``
+keeps the disk's write-back out of the figures, which on a shared machine
+can move the 512 MiB runs by a third from one run to the next.
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_rss_mb": peak, "files": 
 """
 
 Figures = dict[str, float]
+
+OUT = Path(tempfile.gettempdir())
+"""Where the downloads go (``--out``)."""
 
 
 def old_python(venv_dir: Path) -> Path:
@@ -130,7 +136,6 @@ def compare(
     label: str,
     old: Path,
     item: Path,
-    work: Path,
     runs: int,
     observe: Callable[[Figures], None] | None = None,
     before: Callable[[], None] | None = None,
@@ -146,7 +151,7 @@ def compare(
     """
     theirs: list[Figures] = []
     ours: list[Figures] = []
-    outputs = work / f"out-{label.split()[0]}-{time.monotonic_ns()}"
+    outputs = OUT / f"stac-asset-bench-{label.split()[0]}-{time.monotonic_ns()}"
     for index in range(runs):
         for mine, figures in ((False, theirs), (True, ours)):
             if before is not None:
@@ -172,7 +177,7 @@ def median(figures: list[Figures], key: str) -> float:
 
 
 def at_latencies(
-    label: str, peer: HttpPeer, old: Path, item: Path, work: Path, runs: int
+    label: str, peer: HttpPeer, old: Path, item: Path, runs: int
 ) -> Iterator[tuple[list[Figures], list[Figures]]]:
     """``compare`` at 0 and at 20 ms of latency per request; the figures of each."""
     for latency in (0, 20):
@@ -180,7 +185,6 @@ def at_latencies(
             f"{label}, {latency} ms latency",
             old,
             item,
-            work,
             runs,
             before=lambda latency=latency: peer.configure(latency_ms=latency),
         )
@@ -189,7 +193,7 @@ def at_latencies(
 def small(peer: HttpPeer, old: Path, work: Path, runs: int, files: dict[str, str]) -> None:
     """1,000 x 10 KiB at 0 and 20 ms: wall and CPU per file."""
     item = write_item(work / "small.json", peer, "small", files, checksums=False)
-    for theirs, ours in at_latencies("1,000 x 10 KiB", peer, old, item, work, runs):
+    for theirs, ours in at_latencies("1,000 x 10 KiB", peer, old, item, runs):
         for name, figures in (("stac-asset 0.4.8", theirs), ("this project", ours)):
             wall, cpu = median(figures, "seconds"), median(figures, "cpu")
             print(f"  {name:16}: {wall:5.2f} s wall, {cpu / len(files) * 1000:.3f} ms CPU per file")
@@ -209,7 +213,7 @@ def large(peer: HttpPeer, old: Path, work: Path, runs: int, files: dict[str, str
                 digest.update(chunk)
     hashing = time.process_time() - start
     label = "32 x 16 MiB with file:checksum"
-    for theirs, ours in at_latencies(label, peer, old, item, work, runs):
+    for theirs, ours in at_latencies(label, peer, old, item, runs):
         for name, figures in (("stac-asset 0.4.8", theirs), ("this project", ours)):
             wall, cpu = median(figures, "seconds"), median(figures, "cpu")
             print(f"  {name:16}: {wall:5.2f} s wall, {cpu:5.2f} s CPU")
@@ -246,7 +250,6 @@ def throttle(peer: HttpPeer, old: Path, work: Path, runs: int, files: dict[str, 
         "300 x 10 KiB, 503 + Retry-After: 1 beyond 8 in flight, 20 ms latency",
         old,
         item,
-        work,
         runs,
         observe,
         before,
@@ -270,7 +273,6 @@ def big(peer: HttpPeer, old: Path, work: Path, runs: int) -> None:
         "one 256 MiB asset with file:checksum, 32 MB/s per connection",
         old,
         item,
-        work,
         runs,
         before=lambda: peer.configure(rate_cap_bps=32e6),
     )
@@ -292,7 +294,10 @@ def main() -> None:
     parser.add_argument(
         "--venv", type=Path, default=Path(tempfile.gettempdir()) / "stac-asset-0.4.8"
     )
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()))
     args = parser.parse_args()
+    global OUT
+    OUT = args.out
     scenarios = set(args.only.split(","))
     old = old_python(args.venv)
     work = Path(tempfile.mkdtemp(prefix="stac-asset-bench-"))

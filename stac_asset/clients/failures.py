@@ -27,6 +27,7 @@ from ..errors import (
     TransientError,
     error_for_status,
 )
+from .answers import AnswerTooLargeError
 
 # S3 error codes (botocore's ClientError) that say more than the HTTP status.
 _S3_NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NotFound", "NoSuchVersion", "NoSuchUpload"}
@@ -85,6 +86,10 @@ def map_exception(
 ) -> AccessError | None:
     """The error of :mod:`stac_asset.errors` that ``error`` stands for, or None if unknown."""
     name = type(error).__name__
+    too_large = next((c for c in _causes(error) if isinstance(c, AnswerTooLargeError)), None)
+    if too_large is not None:
+        # Wrapped by google-auth as a TransportError, which is otherwise transient.
+        return AccessError(href, client, f"{doing} failed: {too_large}")
     if isinstance(error, requests.HTTPError) and error.response is not None:
         response = error.response
         return _status(response.status_code, href, client, doing, response.headers)

@@ -12,6 +12,7 @@ and both views send it as ``Authorization: Bearer``, GDAL through
 
 from __future__ import annotations
 
+import functools
 import os
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -24,6 +25,7 @@ from .._secrets import register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, ResolveError
 from ..retry import RetryPolicy, call_with_retries
+from .answers import ANSWER_HOOKS
 from .base import decided_per_directory
 from .environment import PROXY_AND_CA, home_file
 from .failures import mapped_errors
@@ -196,7 +198,8 @@ class GcsClient(RenewsOnRefusal, HttpClient):
         credentials = self._credentials
         endpoint = getattr(credentials, "token_uri", None) or getattr(credentials, "_token_uri", "")
         with mapped_errors(href, self.name, f"GCS token request to {endpoint}".rstrip(" to")):
-            self._credentials.refresh(google.auth.transport.requests.Request(self.session))
+            transport = google.auth.transport.requests.Request(self.session)
+            self._credentials.refresh(functools.partial(transport, hooks=ANSWER_HOOKS))
 
     def __repr__(self) -> str:
         mode = "anonymous" if self.anonymous else "credentialed"

@@ -23,6 +23,7 @@ from .._secrets import mask_url, register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy, call_with_retries
+from .answers import cap_answer
 from .base import decided_per_directory
 from .environment import PROXY_AND_CA
 from .failures import mapped_errors
@@ -373,4 +374,7 @@ def _authlib_session(**kwargs: Any) -> Any:
         raise ImportError(
             "OAuth2 needs Authlib: pip install 'stac-asset[oauth2]' (or pip install authlib)"
         ) from None
-    return OAuth2Session(**kwargs)
+    session = OAuth2Session(**kwargs)
+    # Every answer of this session is a token (or a device code): capped.
+    session.hooks["response"].append(cap_answer)
+    return session

@@ -30,6 +30,7 @@ from .._secrets import register
 from ..access import Access
 from ..errors import AccessError, error_for_status
 from ..retry import RetryPolicy, call_with_retries
+from .answers import ANSWER_HOOKS
 from .azure import AzureClient
 from .azure_location import BlobLocation, register_sas
 from .base import decided_per_directory
@@ -231,7 +232,9 @@ class PlanetaryComputerClient(AzureClient):
 
         def fetch() -> Any:
             with mapped_errors(href, self.name, where):
-                response = self.session.get(url, headers=headers, timeout=self.timeout)
+                response = self.session.get(
+                    url, headers=headers, timeout=self.timeout, hooks=ANSWER_HOOKS
+                )
             with response:
                 status = response.status_code
                 error = error_for_status(

@@ -22,6 +22,7 @@ from .._secrets import register
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, TransientError, error_for_status
 from ..retry import RetryPolicy, call_with_retries
+from .answers import ANSWER_HOOKS
 from .base import decided_per_directory
 from .environment import PROXY_AND_CA
 from .failures import mapped_errors
@@ -129,6 +130,7 @@ class UsgsErosClient(RenewsOnRefusal, HttpClient):
                 timeout=self.timeout,
                 auth=no_auth,
                 allow_redirects=False,
+                hooks=ANSWER_HOOKS,
             )
         status = response.status_code
         error = error_for_status(status, href, self.name, f"M2M login at {url}: HTTP {status}")

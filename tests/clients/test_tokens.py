@@ -11,9 +11,10 @@ the token endpoint down, fail with one clear error naming it, writing nothing.
 from __future__ import annotations
 
 import json
+import resource
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -40,13 +41,15 @@ from stac_asset import (
     UsgsErosClient,
     blocking,
 )
-from stac_asset.clients import tokens
+from stac_asset.clients import answers, tokens
 from tests.auth.conftest import Earthdata, Gcs, Usgs
 from tests.azure.conftest import PC, Blobs
 from tests.azure.peers import TokenApi
 from tests.conftest import make_item
+from tests.http_raw.server import LONG_JSON
 from tests.oauth2 import server as oauth_server
 from tests.oauth2.peer import OAuth2Peer
+from tests.peers.process import PeerProcess
 from tests.s3.conftest import PRIVATE
 from tests.s3.moto_peer import REGION, MotoPeer
 
@@ -73,6 +76,8 @@ class Source:
     """Whether :attr:`revoke` spoils the next token rather than those issued (a tampered SAS)."""
     refuse_all: Callable[[], None] | None = None
     """Make the storage refuse every token from now on, where the peer can."""
+    reads_answers: bool = True
+    """Whether the client reads its token endpoint's answer (an Earthdata login reads none)."""
 
 
 def _dead_endpoint() -> str:
@@ -121,6 +126,7 @@ def _earthdata(earthdata: Earthdata, root: Path) -> Source:
         earthdata.login.logins,
         earthdata.data.expire_sessions,
         lambda href: (root / href.split("/", 3)[3]).read_bytes(),
+        reads_answers=False,
     )
 
 
@@ -230,6 +236,8 @@ def _s3(moto: MotoPeer, small_cogs: dict[str, Path]) -> Source:
         moto.expire_tokens,
         lambda href: small_cogs[href.rsplit("/", 1)[1].removesuffix(".tif")].read_bytes(),
         refuse_all=lambda: moto.expire_tokens(later=True),
+        # botocore reads STS's answer (and SSO's, the metadata service's): no cap of ours.
+        reads_answers=False,
     )
 
 
@@ -358,3 +366,30 @@ def test_a_renewed_token_refused_too_is_one_clear_error(source: Source, tmp_path
     # The first token and one renewal, whatever the number of assets.
     assert source.token_requests() == 2
     assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.suffix != ".json"]
+
+
+@pytest.fixture(scope="module")
+def raw_server() -> Iterator[str]:
+    """The raw-socket server's origin (its ``/long-json/`` and ``/json-bomb/`` answers)."""
+    with PeerProcess("tests.http_raw.server") as peer:
+        yield f"http://127.0.0.1:{peer.port}"
+
+
+@pytest.mark.parametrize("answer", ["long-json", "json-bomb"])
+def test_a_token_answer_is_read_at_most_the_cap(
+    source: Source, raw_server: str, answer: str, tmp_path: Path
+) -> None:
+    if not source.reads_answers:
+        pytest.skip("this source reads no answer body")
+    client = source.make(endpoint=f"{raw_server}/{answer}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(stac_asset.AccessError) as caught:
+        client.resolve(source.hrefs[0])
+    error = caught.value
+    # Not transient (a bigger answer is no token, however often asked), and it says why.
+    assert not isinstance(error, stac_asset.TransientError), error
+    assert f"more than {answers.MAX_ANSWER_BYTES // 1024} KiB" in str(error)
+    assert f"{raw_server}/{answer}/" in str(error)
+    # The 16 MiB the server sends (or its gzip expands to) were never held in memory.
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak
+    assert grown * 1024 < LONG_JSON / 2, grown

@@ -31,6 +31,9 @@ BOMB_EXPANDED = 1024**3
 
 TRICKLE_BYTES = 100_000
 
+LONG_JSON = 16 * 1024 * 1024
+"""The size of the JSON answers under :data:`PREFIX_ANSWERS` (decoded)."""
+
 
 def body_for(path: str) -> bytes:
     """The body served for ``path``: distinct per path, so a mixed-up body shows."""
@@ -64,6 +67,34 @@ def _gzipped(path: str) -> bytes:
     body = gzip.compress(body_for(path))
     return (
         _head("200 OK", f"Content-Length: {len(body)}", "Content-Encoding: gzip", 'ETag: "z"')
+        + body
+    )
+
+
+def _long_json(path: str) -> bytes:
+    """A JSON object of :data:`LONG_JSON` bytes, its end marked only by closing the connection."""
+    padding = "x" * (LONG_JSON - 40)
+    return (
+        _head("200 OK", "Content-Type: application/json")
+        + json.dumps({"token": "t", "padding": padding}).encode()
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _json_bomb() -> bytes:
+    """A gzip stream of a JSON object padded with :data:`LONG_JSON` spaces (a few KiB)."""
+    return gzip.compress(b'{"token": "t"' + b" " * LONG_JSON + b"}", 9)
+
+
+def _json_bomb_answer(path: str) -> bytes:
+    body = _json_bomb()
+    return (
+        _head(
+            "200 OK",
+            f"Content-Length: {len(body)}",
+            "Content-Type: application/json",
+            "Content-Encoding: gzip",
+        )
         + body
     )
 
@@ -105,6 +136,12 @@ ANSWERS: dict[str, Answer] = {
         b"HTTP/1.1 302 Found\r\nLocation: /" + UTF8_NAME.encode() + b"\r\nContent-Length: 0\r\n\r\n"
     ),
     "/" + UTF8_NAME: _ok,
+}
+
+# Any path under these (a token endpoint pointed here) gets this answer, then a close.
+PREFIX_ANSWERS: dict[str, Answer] = {
+    "/long-json/": _long_json,
+    "/json-bomb/": _json_bomb_answer,
 }
 
 _CLOSE_AFTER = {"/switch.bin", "/not-http.bin", "/huge-header.bin", "/many-headers.bin"}
@@ -165,6 +202,10 @@ def _serve(connection: socket.socket) -> None:
             return
         if path == "/trickle-head.bin":
             _trickle_head(connection)
+            return
+        prefix = next((p for p in PREFIX_ANSWERS if path.startswith(p)), None)
+        if prefix is not None:
+            connection.sendall(PREFIX_ANSWERS[prefix](path))
             return
         answer = ANSWERS.get(path)
         if answer is None:
