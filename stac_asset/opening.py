@@ -14,6 +14,7 @@ from rasterio.io import DatasetReader
 
 from .access import Access
 from .clients import Client
+from .clients.s3_credentials import says_expired
 from .errors import AccessDeniedError, AccessError, ResolveError, StacAssetError
 from .gdal import rasterio_env
 from .items import checked_href, get_asset, read_item
@@ -107,7 +108,8 @@ def open_resolved(
         yield dataset
 
 
-# GDAL's message for a refusal, e.g. "HTTP response code: 403".
+# GDAL's message for a refusal, e.g. "HTTP response code: 403" (for /vsis3/, S3's own
+# words: see says_expired).
 _REFUSED = re.compile(r"\b(401|403)\b")
 
 
@@ -147,8 +149,8 @@ def _open(access: Access, options: dict[str, str], kwargs: dict[str, Any]) -> Da
     except rasterio.errors.RasterioIOError as error:
         reason = f"GDAL could not open it: {error}"
         refused = _REFUSED.search(str(error))
-        if refused is not None:
-            status = int(refused[1])
+        if refused is not None or says_expired(str(error)):
+            status = int(refused[1]) if refused is not None else None
             raise AccessDeniedError(access.href, access.client, reason, status=status) from None
         raise AccessError(access.href, access.client, reason) from None
 

@@ -25,18 +25,17 @@ import botocore.exceptions
 import pystac
 from botocore import UNSIGNED
 from botocore.config import Config
-from botocore.credentials import RefreshableCredentials
 
 from .. import gdal
-from .._secrets import register
 from .._version import __version__
 from ..access import Access
-from ..errors import AccessError, NotFoundError, ResolveError
+from ..errors import AccessDeniedError, AccessError, NotFoundError, ResolveError
 from ..retry import RetryPolicy, call_with_retries
 from ..storage import storage_info
 from .base import ByteStream, ByteWriter, Client, decided_per_directory
 from .environment import PROXY_AND_CA, home_file
 from .failures import map_exception, s3_error_details
+from .s3_credentials import AwsCredentials, AwsKeys, keys_in
 from .s3_errors import ANONYMOUS, NO_CREDENTIALS, access_error
 from .s3_location import endpoint_from_environment, gdal_endpoint_options, parse_s3_href
 from .s3_stream import DEFAULT_PART_SIZE, MIN_PART_SIZE, S3Stream, S3Writer, copy_object
@@ -54,11 +53,9 @@ _INGESTED_BYTES_AT_OPEN = "65536"
 
 
 class _ClientKey(NamedTuple):
-    """What a boto3 client is bound to; never shown (it holds the secret key)."""
+    """What a boto3 client is bound to: its credentials (None: unsigned), region and endpoint."""
 
-    access_key: str | None
-    secret_key: str | None
-    token: str | None
+    keys: AwsKeys | None
     region: str
     endpoint_url: str | None
 
@@ -69,9 +66,10 @@ class S3Client(Client):
     Credentials come from the standard boto3 chain (environment variables,
     ``AWS_PROFILE``, the config and credentials files, SSO, assumed roles,
     instance metadata) or from the ``session`` handed in; they are looked up
-    once per client, and temporary ones are refreshed whenever an href is
-    resolved. With no credentials found, requests go unsigned (public
-    buckets).
+    once per client. Temporary ones go through the token layer
+    (:mod:`stac_asset.clients.s3_credentials`): one set for every thread,
+    renewed before they expire, and renewed once when S3 says they expired.
+    With no credentials found, requests go unsigned (public buckets).
 
     Args:
         session: The :class:`boto3.Session` whose credentials and region are used.
@@ -132,8 +130,7 @@ class S3Client(Client):
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._lock = threading.Lock()
-        self._credentials_looked_up = False
-        self._credentials: Any = None
+        self._credentials = AwsCredentials(lambda: self.session, self.name, self.retry)
         self._clients: OrderedDict[_ClientKey, Boto3S3Client] = OrderedDict()
 
     @decided_per_directory
@@ -152,37 +149,23 @@ class S3Client(Client):
                 self._session = boto3.Session()
             return self._session
 
-    def _lookup_credentials(self) -> Any:
-        # Looked up once: with none configured, the chain probes instance metadata each time.
-        session = self.session
-        with self._lock:
-            if not self._credentials_looked_up:
-                self._credentials = session.get_credentials()
-                self._credentials_looked_up = True
-            return self._credentials
-
-    def _sign(self, options: dict[str, str], extra: dict[str, str]) -> datetime | None:
+    def _sign(self, href: str, options: dict[str, str], extra: dict[str, str]) -> datetime | None:
         """Put the credentials (or the unsigned flag) into ``options``; return their expiry."""
-        source = None if self.anonymous else self._lookup_credentials()
-        frozen = source.get_frozen_credentials() if source is not None else None
-        if frozen is None or not frozen.access_key or not frozen.secret_key:
+        found = None if self.anonymous else self._credentials.current(href)
+        if found is None:
             options["AWS_NO_SIGN_REQUEST"] = "YES"
             extra["signing"] = ANONYMOUS if self.anonymous else NO_CREDENTIALS
             return None
-        register(frozen.secret_key, frozen.token)
+        keys, expires_at = found
         options.update(
             AWS_NO_SIGN_REQUEST="NO",
-            AWS_ACCESS_KEY_ID=frozen.access_key,
-            AWS_SECRET_ACCESS_KEY=frozen.secret_key,
+            AWS_ACCESS_KEY_ID=keys.access_key,
+            AWS_SECRET_ACCESS_KEY=keys.secret_key,
         )
-        if frozen.token:
-            options["AWS_SESSION_TOKEN"] = frozen.token
-        extra["signing"] = str(getattr(source, "method", None) or "credentials")
-        # Temporary credentials (assumed roles, SSO, ...): the engine re-resolves before this.
-        expiry = getattr(source, "_expiry_time", None)
-        if isinstance(source, RefreshableCredentials) and isinstance(expiry, datetime):
-            return expiry
-        return None
+        if keys.token:
+            options["AWS_SESSION_TOKEN"] = keys.token
+        extra["signing"] = str(getattr(self._credentials.source(), "method", None) or "credentials")
+        return expires_at
 
     def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
         """Resolve to ``/vsis3/bucket/key``, with the credentials, region and payer for both views.
@@ -208,7 +191,7 @@ class S3Client(Client):
                 or os.environ.get("AWS_REGION")
                 or DEFAULT_REGION
             )
-            expires_at = self._sign(options, extra)
+            expires_at = self._sign(href, options, extra)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
             kind = type(map_exception(error, href, self.name) or AccessError(href, "", ""))
             raise kind(href, self.name, f"could not get AWS credentials: {error}") from None
@@ -219,6 +202,9 @@ class S3Client(Client):
         else:
             # Pinned, so a stray AWS_S3_ENDPOINT for GDAL cannot part the two views.
             options.update(AWS_S3_ENDPOINT="s3.amazonaws.com", AWS_HTTPS="YES")
+        if expires_at is not None:
+            # GDAL caches a refusal per path, whatever credentials come next: don't cache.
+            options["CPL_VSIL_CURL_NON_CACHED"] = f"/vsis3/{location.bucket}/"
         if self.requester_pays or info.requester_pays:
             options["AWS_REQUEST_PAYER"] = "requester"
             extra["requester_pays"] = "true"
@@ -250,15 +236,16 @@ class S3Client(Client):
                 user_agent_extra=f"stac-asset/{__version__}",
                 s3={"addressing_style": "path"} if key.endpoint_url else None,
             )
-            if key.access_key is None:
+            keys = key.keys
+            if keys is None:
                 config = config.merge(Config(signature_version=UNSIGNED))
             client = session.client(
                 "s3",
                 region_name=key.region,
                 endpoint_url=key.endpoint_url,
-                aws_access_key_id=key.access_key,
-                aws_secret_access_key=key.secret_key,
-                aws_session_token=key.token,
+                aws_access_key_id=keys.access_key if keys else None,
+                aws_secret_access_key=keys.secret_key if keys else None,
+                aws_session_token=keys.token if keys else None,
                 config=config,
             )
             self._clients[key] = client
@@ -267,13 +254,9 @@ class S3Client(Client):
             return client
 
     def _client_for(self, access: Access) -> Boto3S3Client:
-        options = access.gdal_options
-        signed = options.get("AWS_NO_SIGN_REQUEST") != "YES"
         return self._boto3_client(
             _ClientKey(
-                access_key=options.get("AWS_ACCESS_KEY_ID") if signed else None,
-                secret_key=options.get("AWS_SECRET_ACCESS_KEY") if signed else None,
-                token=options.get("AWS_SESSION_TOKEN") if signed else None,
+                keys=keys_in(access.gdal_options),
                 region=access.extra.get("region") or DEFAULT_REGION,
                 endpoint_url=access.extra.get("endpoint_url"),
             )
@@ -308,10 +291,21 @@ class S3Client(Client):
                 start = 0
                 response = client.get_object(**params)
         except botocore.exceptions.ClientError as error:
-            raise access_error(access, error) from None
+            raise self._refusal(access, access_error(access, error)) from None
         except botocore.exceptions.BotoCoreError as error:
             raise map_exception(error, access.href, self.name) or error from None
+        self._credentials.accepted(access.gdal_options)
         return S3Stream.of(response, start, access.href)
+
+    def _refusal(self, access: Access, error: AccessError) -> AccessError:
+        """``error``, after telling the credentials layer if S3 refused the credentials."""
+        if isinstance(error, AccessDeniedError):
+            self.refused(access, error)
+        return error
+
+    def refused(self, access: Access, error: AccessDeniedError) -> None:
+        """Forget the temporary credentials ``access`` signs with, if S3 said they expired."""
+        self._credentials.refused(access.gdal_options, error)
 
     def request(
         self, access: Access, action: str, call: Callable[[], T], *, retried: bool = False
@@ -326,7 +320,7 @@ class S3Client(Client):
             try:
                 return call()
             except botocore.exceptions.ClientError as error:
-                raise access_error(access, error, action) from None
+                raise self._refusal(access, access_error(access, error, action)) from None
             except botocore.exceptions.BotoCoreError as error:
                 raise map_exception(error, access.href, self.name, action) or error from None
 

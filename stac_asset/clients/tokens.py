@@ -1,7 +1,8 @@
 """One token layer for every credential that expires or can be refused.
 
 Planetary Computer SAS tokens, Earthdata bearer tokens and login sessions,
-USGS M2M API keys, GCS access tokens and OAuth2 grants all live in a
+USGS M2M API keys, GCS access tokens, OAuth2 grants, Microsoft Entra ID tokens
+and temporary AWS credentials all live in a
 :class:`Tokens`: a client says how to get a token (a ``fetch`` function) and
 how to apply it to its two views; this module decides when to ask:
 

@@ -11,3 +11,4 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures
 )
 from tests.azure.conftest import azurite, blobs, clean_azure_env, token_api_peer  # noqa: F401
 from tests.oauth2.conftest import _no_oauth2_environment, many_files, oauth2_peer  # noqa: F401
+from tests.s3.conftest import aws_environment, locked, moto, moto_peer  # noqa: F401

@@ -1,7 +1,8 @@
 """The token layer, once for every token source, against each one's real peer.
 
 Planetary Computer SAS tokens (token API + Azurite), Earthdata login sessions,
-USGS M2M API keys, GCS service-account tokens and OAuth2 grants must all:
+USGS M2M API keys, GCS service-account tokens, OAuth2 grants and temporary AWS
+credentials (an assumed role: STS and S3 on moto) must all:
 fetch one token for 64 threads × 8 assets; renew exactly once when the token
 expires mid-job; renew once when the storage refuses it, then read; and, with
 the token endpoint down, fail with one clear error naming it, writing nothing.
@@ -18,7 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import boto3
+import botocore.session
 import pytest
+from botocore.config import Config
+from botocore.credentials import (
+    CredentialProvider,
+    CredentialResolver,
+    DeferredRefreshableCredentials,
+)
 
 import stac_asset
 from stac_asset import (
@@ -28,6 +37,7 @@ from stac_asset import (
     OAuth2Client,
     PlanetaryComputerClient,
     RetryPolicy,
+    S3Client,
     UsgsErosClient,
     blocking,
 )
@@ -40,8 +50,10 @@ from tests.http_raw.server import LONG_JSON
 from tests.oauth2 import server as oauth_server
 from tests.oauth2.peer import OAuth2Peer
 from tests.peers.process import PeerProcess
+from tests.s3.conftest import PRIVATE
+from tests.s3.moto_peer import REGION, MotoPeer
 
-SOURCES = ["planetary_computer", "earthdata", "usgs_eros", "gcs", "oauth2"]
+SOURCES = ["planetary_computer", "earthdata", "usgs_eros", "gcs", "oauth2", "s3"]
 THREADS, ASSETS = 64, 8
 QUICK = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.05)
 
@@ -177,6 +189,58 @@ def _oauth2(oauth: OAuth2Peer, files: dict[str, bytes]) -> Source:
     )
 
 
+class _AssumedRole(CredentialProvider):
+    """botocore's credentials of an assumed role, asked of STS when first used."""
+
+    METHOD = "assume-role"
+
+    def __init__(self, assume: Callable[[], dict[str, str]]) -> None:
+        super().__init__()
+        self._assume = assume
+
+    def load(self) -> DeferredRefreshableCredentials:
+        return DeferredRefreshableCredentials(self._assume, self.METHOD)
+
+
+def _s3(moto: MotoPeer, small_cogs: dict[str, Path]) -> Source:
+    role = moto.create_role()
+
+    def make(endpoint: str | None = None) -> Client:
+        sts = boto3.Session(**moto.admin).client(
+            "sts",
+            endpoint_url=endpoint or moto.endpoint_url,
+            region_name=REGION,
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+
+        def assume() -> dict[str, str]:
+            answer = sts.assume_role(RoleArn=role, RoleSessionName="tokens", DurationSeconds=3600)
+            keys = answer["Credentials"]
+            return {
+                "access_key": keys["AccessKeyId"],
+                "secret_key": keys["SecretAccessKey"],
+                "token": keys["SessionToken"],
+                "expiry_time": keys["Expiration"].isoformat(),
+            }
+
+        core = botocore.session.Session()
+        core.register_component("credential_provider", CredentialResolver([_AssumedRole(assume)]))
+        session = boto3.Session(botocore_session=core, region_name=REGION)
+        return S3Client(session, endpoint_url=moto.endpoint_url, retry=QUICK)
+
+    bands = sorted(small_cogs)
+    return Source(
+        make,
+        [f"s3://{PRIVATE}/s2/{bands[i % len(bands)]}.tif" for i in range(ASSETS)],
+        moto.token_requests,
+        moto.expire_tokens,
+        lambda href: small_cogs[href.rsplit("/", 1)[1].removesuffix(".tif")].read_bytes(),
+        refuse_all=lambda: moto.expire_tokens(later=True),
+        # botocore reads STS's answer (and SSO's, the metadata service's): no cap of ours.
+        reads_answers=False,
+    )
+
+
 @pytest.fixture(params=SOURCES)
 def source(request: pytest.FixtureRequest, tmp_path: Path) -> Source:
     kind = request.param
@@ -184,6 +248,8 @@ def source(request: pytest.FixtureRequest, tmp_path: Path) -> Source:
         token_api = request.getfixturevalue("token_api_peer")
         token_api.reset()
         return _planetary_computer(request.getfixturevalue("blobs"), token_api)
+    if kind == "s3":  # moto checking signatures, with the temporary keys too
+        return _s3(request.getfixturevalue("locked"), request.getfixturevalue("small_cogs"))
     if kind == "oauth2":
         oauth = request.getfixturevalue("oauth2_peer")
         oauth.reset()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+import uuid
 from types import TracebackType
 from typing import Any
 
@@ -74,6 +75,26 @@ class MotoPeer:
             "aws_secret_access_key": key["SecretAccessKey"],
         }
 
+    def create_role(self, policy: dict[str, Any] | None = None) -> str:
+        """A new role the admin user may assume, allowed everything (or ``policy``); its ARN."""
+        iam = self.boto3_client("iam")
+        admin_arn = iam.get_user(UserName="admin")["User"]["Arn"]
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        role_name = f"reader-{uuid.uuid4().hex[:8]}"
+        role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
+        if policy is None:
+            iam.attach_role_policy(RoleName=role_name, PolicyArn=self.policy_arn)
+        else:
+            iam.put_role_policy(
+                RoleName=role_name, PolicyName="only", PolicyDocument=json.dumps(policy)
+            )
+        return str(role["Role"]["Arn"])
+
     def set_auth(self, enabled: bool) -> None:
         """Turn moto's signature and IAM checks on or off."""
         request = urllib.request.Request(
@@ -99,6 +120,17 @@ class MotoPeer:
         self._control(
             "POST", "faults", [{"method": method, "query": query, "count": count, "status": status}]
         )
+
+    def expire_tokens(self, issued: bool = True, later: bool = False) -> None:
+        """Make S3 answer ``ExpiredToken`` for temporary keys.
+
+        For those STS issued so far (``issued``), and those it issues from now on (``later``).
+        """
+        self._control("POST", "expire-tokens", {"issued": issued, "later": later})
+
+    def token_requests(self) -> int:
+        """STS requests (AssumeRole...) moto answered since the last reset."""
+        return sum(1 for entry in self.log() if entry["service"] == "sts")
 
     def gets(self, href: str) -> list[dict[str, Any]]:
         """Logged GET requests for ``s3://bucket/key`` (or ``/bucket/key``)."""

@@ -3,15 +3,19 @@
 Run as ``python -m tests.s3.moto_server``: binds a free loopback port, prints
 ``READY <port>`` and serves until terminated. Every request is logged (method,
 path, query, ``Range``, ``x-amz-request-payer``, ``x-amz-copy-source``, the
-signing key id and region, the status) at ``GET /_peer/log``; ``POST
-/_peer/reset`` clears the log and the faults. The log never holds signatures or
-secrets. ``POST /_peer/bucket-regions`` with ``{"bucket": "region"}`` makes
-those buckets answer requests signed for another region as S3 does (400
-AuthorizationHeaderMalformed naming the right region), which moto itself does
-not. ``POST /_peer/faults`` with a list of ``{"method": ..., "query": ...,
-"count": n, "status": s}`` answers the next ``n`` requests of that method whose
-query string contains ``query`` with ``s`` (an S3 ``ServiceUnavailable`` error)
-instead of passing them to moto.
+signing key id, region and service, the status) at ``GET /_peer/log``; ``POST
+/_peer/reset`` clears the log, the faults and the expired keys. The log never
+holds signatures or secrets. ``POST /_peer/bucket-regions`` with ``{"bucket":
+"region"}`` makes those buckets answer requests signed for another region as S3
+does (400 AuthorizationHeaderMalformed naming the right region), which moto
+itself does not. ``POST /_peer/faults`` with a list of ``{"method": ...,
+"query": ..., "count": n, "status": s}`` answers the next ``n`` requests of
+that method whose query string contains ``query`` with ``s`` (an S3
+``ServiceUnavailable`` error) instead of passing them to moto. ``POST
+/_peer/expire-tokens`` with ``{"issued": true}`` makes every temporary key STS
+issued so far answer 400 ``ExpiredToken`` as S3 does for expired credentials
+(moto itself never checks their expiry); with ``{"later": true}``, every key
+issued from then on too.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/")
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/")
+_ISSUED_KEY = re.compile(rb"<AccessKeyId>([^<]+)</AccessKeyId>")
 
 
 class NoDelayHandler(WSGIRequestHandler):
@@ -48,6 +53,9 @@ class RequestLog:
         self.entries: list[dict[str, Any]] = []
         self.bucket_regions: dict[str, str] = {}
         self.faults: list[dict[str, Any]] = []
+        self.issued: set[str] = set()
+        self.expired: set[str] = set()
+        self.expire_later = False
         self.lock = threading.Lock()
 
     @staticmethod
@@ -99,6 +107,30 @@ class RequestLog:
         )
         return [body]
 
+    @staticmethod
+    def expired_token(start_response: Callable[..., Any]) -> list[bytes]:
+        """What S3 answers a request signed with expired temporary credentials."""
+        body = (
+            b"<?xml version='1.0' encoding='UTF-8'?>\n<Error><Code>ExpiredToken</Code>"
+            b"<Message>The provided token has expired.</Message>"
+            b"<RequestId>PEER</RequestId></Error>"
+        )
+        start_response(
+            "400 Bad Request",
+            [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def record_issued(self, body: Iterable[bytes]) -> list[bytes]:
+        """Note the temporary keys an STS answer issues; the answer, unchanged."""
+        chunks = list(body)
+        keys = {key.decode() for key in _ISSUED_KEY.findall(b"".join(chunks))}
+        with self.lock:
+            self.issued |= keys
+            if self.expire_later:
+                self.expired |= keys
+        return chunks
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_peer/"):
@@ -116,14 +148,23 @@ class RequestLog:
             "copy_source": environ.get("HTTP_X_AMZ_COPY_SOURCE"),
             "key_id": match.group(1) if match else None,
             "region": match.group(2) if match else None,
+            "service": match.group(3) if match else None,
             "status": None,
         }
+        temporary = bool(environ.get("HTTP_X_AMZ_SECURITY_TOKEN")) or (
+            "X-Amz-Security-Token=" in query
+        )
         with self.lock:
             self.entries.append(entry)
             home = self.bucket_regions.get(path.lstrip("/").split("/", 1)[0])
         if home is not None and entry["region"] not in (None, home):
             entry["status"] = 400
             return self.wrong_region(start_response, entry["region"], home)
+        with self.lock:
+            expired = temporary and entry["key_id"] in self.expired
+        if expired:
+            entry["status"] = 400
+            return self.expired_token(start_response)
         fault = self.fault_for(entry["method"], query)
         if fault is not None:
             entry["status"] = fault
@@ -133,7 +174,8 @@ class RequestLog:
             entry["status"] = int(status.split()[0])
             return start_response(status, headers, exc_info)
 
-        return self.app(environ, recording_start_response)
+        answer = self.app(environ, recording_start_response)
+        return self.record_issued(answer) if entry["service"] == "sts" else answer
 
     def control(
         self, environ: dict[str, Any], start_response: Callable[..., Any], name: str
@@ -144,6 +186,15 @@ class RequestLog:
             elif name == "reset" and environ["REQUEST_METHOD"] == "POST":
                 self.entries.clear()
                 self.faults = []
+                self.expired.clear()
+                self.expire_later = False
+                body = {"status": "ok"}
+            elif name == "expire-tokens" and environ["REQUEST_METHOD"] == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                wanted = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                if wanted.get("issued"):
+                    self.expired |= self.issued
+                self.expire_later = bool(wanted.get("later"))
                 body = {"status": "ok"}
             elif name == "faults" and environ["REQUEST_METHOD"] == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)

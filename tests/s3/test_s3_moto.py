@@ -273,57 +273,102 @@ def test_item_with_s3_and_http_assets_downloads_completely(
             assert np.array_equal(ds.read(), pixels(tmp_path / f"{band}.tif"))
 
 
-def test_temporary_credentials_of_an_assumed_role_are_fresh(
+def test_temporary_credentials_of_an_assumed_role_are_shared_and_renewed(
     locked: MotoPeer,
     monkeypatch: pytest.MonkeyPatch,
     small_cogs: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    iam = locked.boto3_client("iam")
-    admin_arn = iam.get_user(UserName="admin")["User"]["Arn"]
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    role_name = f"reader-{uuid.uuid4().hex[:8]}"
-    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
-    iam.attach_role_policy(RoleName=role_name, PolicyArn=locked.policy_arn)
+    # botocore's own assume-role provider (a profile with role_arn), STS on moto.
     (tmp_path / "aws-credentials").write_text(
         "[base]\n"
         f"aws_access_key_id = {locked.admin['aws_access_key_id']}\n"
         f"aws_secret_access_key = {locked.admin['aws_secret_access_key']}\n"
     )
     (tmp_path / "aws-config").write_text(
-        f"[profile reader]\nrole_arn = {role['Role']['Arn']}\nsource_profile = base\n"
-        "duration_seconds = 900\nregion = us-east-1\n"
+        f"[profile reader]\nrole_arn = {locked.create_role()}\nsource_profile = base\n"
+        "duration_seconds = 3600\nregion = us-east-1\n"
     )
     href = fresh_object(locked, small_cogs["B02"])
     monkeypatch.setenv("AWS_PROFILE", "reader")
     monkeypatch.setenv("AWS_ENDPOINT_URL", locked.endpoint_url)  # S3 and STS both go to moto
+    locked.reset()
     client = S3Client()
 
     first = client.resolve(href)
     now = datetime.now(timezone.utc)
     assert first.extra["signing"] == "assume-role"
     assert first.expires_at is not None
-    assert now < first.expires_at <= now + timedelta(seconds=900)
+    assert now < first.expires_at <= now + timedelta(seconds=3600)
     token = first.gdal_options["AWS_SESSION_TOKEN"]
     assert token not in repr(first) and first.gdal_options["AWS_SECRET_ACCESS_KEY"] not in repr(
         first
     )
-    # 15 minutes from expiry botocore refreshes: each resolve gets fresh credentials,
-    # so the engine, re-resolving before expires_at, never uses stale ones.
+    # Fresh for an hour: every resolve shares them, with no new STS request.
     second = client.resolve(href)
-    assert second.gdal_options["AWS_ACCESS_KEY_ID"] != first.gdal_options["AWS_ACCESS_KEY_ID"]
-    assert second.expires_at is not None and second.expires_at >= first.expires_at
+    assert second.gdal_options == first.gdal_options
+    assert locked.token_requests() == 1
 
     assert blocking.read_href(href, clients=[client]) == small_cogs["B02"].read_bytes()
     with stac_asset.open(second) as ds:
         assert np.array_equal(ds.read(), pixels(small_cogs["B02"]))
-    key_ids = {entry["key_id"] for entry in locked.gets(href)}
-    assert key_ids and all(key_id.startswith("ASIA") for key_id in key_ids)
+    first_key = first.gdal_options["AWS_ACCESS_KEY_ID"]
+    assert {entry["key_id"] for entry in locked.gets(href)} == {first_key}
+
+    # S3 says they expired while botocore still holds them as valid (its assume-role
+    # provider caches them until 15 minutes before expiry): renewed once, then read.
+    locked.reset()
+    locked.expire_tokens()
+    assert blocking.read_href(href, clients=[client]) == small_cogs["B02"].read_bytes()
+    assert locked.token_requests() == 1
+    statuses = [(entry["key_id"], entry["status"]) for entry in locked.gets(href)]
+    renewed = client.resolve(href).gdal_options["AWS_ACCESS_KEY_ID"]
+    assert renewed != first_key
+    assert statuses == [(first_key, 400), (renewed, 200)]
+
+    # The GDAL view too: stac_asset.open() renews them once and opens the object.
+    unread = fresh_object(locked, small_cogs["B03"])  # GDAL caches what it read
+    locked.reset()
+    locked.expire_tokens()
+    with stac_asset.open(unread, clients=[client]) as ds:
+        assert np.array_equal(ds.read(), pixels(small_cogs["B03"]))
+    assert locked.token_requests() == 1
+    assert client.resolve(unread).gdal_options["AWS_ACCESS_KEY_ID"] not in (first_key, renewed)
+
+
+def test_temporary_credentials_lacking_a_permission_are_not_renewed(
+    locked: MotoPeer,
+    monkeypatch: pytest.MonkeyPatch,
+    small_cogs: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    public_only = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{PUBLIC}/*"}
+        ],
+    }
+    (tmp_path / "aws-credentials").write_text(
+        "[base]\n"
+        f"aws_access_key_id = {locked.admin['aws_access_key_id']}\n"
+        f"aws_secret_access_key = {locked.admin['aws_secret_access_key']}\n"
+    )
+    (tmp_path / "aws-config").write_text(
+        f"[profile reader]\nrole_arn = {locked.create_role(public_only)}\n"
+        "source_profile = base\nduration_seconds = 3600\nregion = us-east-1\n"
+    )
+    monkeypatch.setenv("AWS_PROFILE", "reader")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", locked.endpoint_url)
+    private = fresh_object(locked, small_cogs["B02"])
+    public = fresh_object(locked, small_cogs["B03"], bucket=PUBLIC)
+    locked.reset()
+    client = S3Client()
+    with pytest.raises(stac_asset.AccessDeniedError, match="AccessDenied"):
+        blocking.read_href(private, clients=[client])
+    # AccessDenied is about a permission: new credentials would not have it either, and
+    # the credentials still read what they may.
+    assert blocking.read_href(public, clients=[client]) == small_cogs["B03"].read_bytes()
+    assert locked.token_requests() == 1
 
 
 def test_wrong_region_is_corrected_on_both_views(
