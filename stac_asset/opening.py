@@ -14,7 +14,6 @@ from rasterio.io import DatasetReader
 
 from .access import Access
 from .clients import Client
-from .clients.s3_credentials import says_expired
 from .errors import AccessDeniedError, AccessError, ResolveError, StacAssetError
 from .gdal import rasterio_env
 from .items import checked_href, get_asset, read_item
@@ -108,8 +107,8 @@ def open_resolved(
         yield dataset
 
 
-# GDAL's message for a refusal, e.g. "HTTP response code: 403" (for /vsis3/, S3's own
-# words: see says_expired).
+# GDAL's message for a refusal, e.g. "HTTP response code: 403" (for some storage, its
+# own words: see Client.gdal_refusal).
 _REFUSED = re.compile(r"\b(401|403)\b")
 
 
@@ -126,7 +125,7 @@ def _opened(
     access = resolver.gdal_access(access)
     options = {**access.gdal_options, **READ_ONLY_OPTIONS}
     try:
-        dataset = _open(access, options, kwargs)
+        dataset = _open(access, options, kwargs, _taker(access, resolver))
     except AccessDeniedError as refused:
         owner = _owner(access, resolver)
         if owner is None:
@@ -136,20 +135,23 @@ def _opened(
         options = {**access.gdal_options, **READ_ONLY_OPTIONS}
         cached = options.get("CPL_VSIL_CURL_NON_CACHED")
         options["CPL_VSIL_CURL_NON_CACHED"] = ":".join(filter(None, [cached, access.vsi_path]))
-        dataset = _open(access, options, kwargs)
+        dataset = _open(access, options, kwargs, owner)
     # GDAL reads lazily: the dataset is read inside the options it was opened with.
     with rasterio_env(options), dataset:
         yield dataset
 
 
-def _open(access: Access, options: dict[str, str], kwargs: dict[str, Any]) -> DatasetReader:
+def _open(
+    access: Access, options: dict[str, str], kwargs: dict[str, Any], client: Client | None
+) -> DatasetReader:
+    """``rasterio.open`` the GDAL view; a refusal (in ``client``'s words too) is AccessDenied."""
     try:
         with rasterio_env(options):
             return rasterio.open(access.vsi_path, "r", **kwargs)
     except rasterio.errors.RasterioIOError as error:
         reason = f"GDAL could not open it: {error}"
         refused = _REFUSED.search(str(error))
-        if refused is not None or says_expired(str(error)):
+        if refused is not None or (client is not None and client.gdal_refusal(str(error))):
             status = int(refused[1]) if refused is not None else None
             raise AccessDeniedError(access.href, access.client, reason, status=status) from None
         raise AccessError(access.href, access.client, reason) from None
@@ -159,11 +161,16 @@ def _owner(access: Access, resolver: Resolver) -> Client | None:
     """The client to renew ``access`` with: the one that takes its href, if it made it."""
     if access.expires_at is None:
         return None
+    owner = _taker(access, resolver)
+    return owner if owner is not None and owner.made(access) else None
+
+
+def _taker(access: Access, resolver: Resolver) -> Client | None:
+    """The client that takes ``access``'s href, if any."""
     try:
-        owner = resolver.client_for(access.href)
+        return resolver.client_for(access.href)
     except ResolveError:
         return None
-    return owner if owner.made(access) else None
 
 
 class Opening:

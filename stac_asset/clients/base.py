@@ -179,6 +179,15 @@ class Client(ABC):
         """Whether this client resolved ``access`` (or had it resolved for it), so can renew it."""
         return access.client == self.name
 
+    def gdal_refusal(self, message: str) -> bool:
+        """Whether GDAL's error ``message`` says the storage refused this client's credentials.
+
+        GDAL names the HTTP status (401, 403) in most messages, and
+        :func:`stac_asset.open` looks for it itself; a client whose storage
+        says so in other words (S3's ``ExpiredToken`` is a 400) recognises them here.
+        """
+        return False
+
     def refused(self, access: Access, error: AccessDeniedError) -> None:  # noqa: B027
         """The storage refused ``access`` (``error``): forget the credential it carried.
 

@@ -35,7 +35,7 @@ from ..storage import storage_info
 from .base import ByteStream, ByteWriter, Client, decided_per_directory
 from .environment import PROXY_AND_CA, home_file
 from .failures import map_exception, s3_error_details
-from .s3_credentials import AwsCredentials, AwsKeys, keys_in
+from .s3_credentials import AwsCredentials, AwsKeys, keys_in, says_expired
 from .s3_errors import ANONYMOUS, NO_CREDENTIALS, access_error
 from .s3_location import endpoint_from_environment, gdal_endpoint_options, parse_s3_href
 from .s3_stream import DEFAULT_PART_SIZE, MIN_PART_SIZE, S3Stream, S3Writer, copy_object
@@ -302,6 +302,10 @@ class S3Client(Client):
         if isinstance(error, AccessDeniedError):
             self.refused(access, error)
         return error
+
+    def gdal_refusal(self, message: str) -> bool:
+        """Whether GDAL's ``message`` gives S3's words for expired or invalid credentials."""
+        return says_expired(message)
 
     def refused(self, access: Access, error: AccessDeniedError) -> None:
         """Forget the temporary credentials ``access`` signs with, if S3 said they expired."""
