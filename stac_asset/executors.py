@@ -1,8 +1,10 @@
 """Running per-asset work on another executor: a ``concurrent.futures`` pool or dask.distributed.
 
 What is shipped is a :class:`RemoteJob`: plain data, the settings, and the
-resolver (its clients pickle without live connections: pools are rebuilt on
-the worker). Credentials and tokens are resolved on the worker.
+resolver (its clients pickle as their settings, without live connections,
+tokens or credentials, and are one instance per worker process: see
+:mod:`stac_asset.clients.shipping`). Credentials and tokens are resolved on
+the worker.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from ..access import Access
 from ..config import Config
 from ..errors import AccessDeniedError, AccessError
 from ..retry import RetryPolicy
-from . import environment
+from . import environment, shipping
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -198,6 +198,21 @@ class Client(ABC):
 
     def close(self) -> None:  # noqa: B027 - most clients hold nothing to close
         """Close sessions and connection pools held by this client."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its settings; one live instance per receiving process (see .shipping)."""
+        key = shipping.key_of(self.__dict__)
+        return (shipping.revive, (type(self), key), self._shipped_state())
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        shipping.arrive(self, state, self._arrived)
+
+    def _shipped_state(self) -> dict[str, Any]:
+        """What goes to another process: the settings, not this process's locks, pools or tokens."""
+        return dict(self.__dict__)
+
+    def _arrived(self) -> None:  # noqa: B027 - most clients have nothing to remake
+        """Make, in the receiving process, what :meth:`_shipped_state` left out."""
 
     def __enter__(self) -> Self:
         return self

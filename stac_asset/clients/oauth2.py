@@ -179,18 +179,31 @@ class OAuth2Client(RenewsOnRefusal, HttpClient):
         self._tokens: Tokens[str, str] = Tokens(self._renew, margin=refresh_margin)
         self._refresh_token: str | None = None  # kept by the token layer's single flight
         self.oauth_session: Any = None
+        self._auth_method = auth_method or _env("AUTH_METHOD")
         if self.token_url is not None:
             self._check()
-            self.oauth_session = _authlib_session(
-                client_id=self.client_id,
-                client_secret=self._client_secret,
-                scope=self.scope,
-                token_endpoint_auth_method=auth_method or _env("AUTH_METHOD"),
-                code_challenge_method="S256",
-                default_timeout=timeout,
-            )
+            self.oauth_session = self._new_oauth_session()
         elif self.hosts:
             raise ValueError("OAuth2: hosts are set but no token URL (STAC_ASSET_OAUTH2_TOKEN_URL)")
+
+    def _new_oauth_session(self) -> Any:
+        return _authlib_session(
+            client_id=self.client_id,
+            client_secret=self._client_secret,
+            scope=self.scope,
+            token_endpoint_auth_method=self._auth_method,
+            code_challenge_method="S256",
+            default_timeout=self.timeout,
+        )
+
+    def _shipped_state(self) -> dict[str, object]:
+        # To another process without the grant's refresh token or Authlib's session.
+        state = {k: v for k, v in super()._shipped_state().items() if k != "oauth_session"}
+        return {**state, "_refresh_token": None}
+
+    def _arrived(self) -> None:
+        super()._arrived()
+        self.oauth_session = self._new_oauth_session() if self.token_url is not None else None
 
     def _default_grant(self) -> str:
         if self.username:

@@ -160,6 +160,16 @@ class PlanetaryComputerClient(AzureClient):
             self._fetch_token, margin=refresh_margin, shared_refusal=False
         )
 
+    def _shipped_state(self) -> dict[str, object]:
+        # The worker reads its own settings (and environment); locks stay here.
+        state = super()._shipped_state()
+        return {k: v for k, v in state.items() if k not in ("_settings_lock", "_settings")}
+
+    def _arrived(self) -> None:
+        super()._arrived()
+        self._settings_lock = threading.Lock()
+        self._settings = None
+
     def settings(self) -> tuple[str, str | None]:
         """The token API URL and the subscription key (or ``None``), read on first use."""
         with self._settings_lock:

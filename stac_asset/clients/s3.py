@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import boto3
 import botocore.exceptions
 import pystac
-from botocore import UNSIGNED
-from botocore.config import Config
 
 from .. import gdal
-from .._version import __version__
 from ..access import Access
 from ..errors import AccessDeniedError, AccessError, NotFoundError, ResolveError
 from ..retry import RetryPolicy, call_with_retries
@@ -35,7 +31,8 @@ from ..storage import storage_info
 from .base import ByteStream, ByteWriter, Client, decided_per_directory
 from .environment import PROXY_AND_CA, home_file
 from .failures import map_exception, s3_error_details
-from .s3_credentials import AwsCredentials, AwsKeys, keys_in, says_expired
+from .s3_boto import Boto3Clients, ClientKey
+from .s3_credentials import AwsCredentials, keys_in, says_expired
 from .s3_errors import ANONYMOUS, NO_CREDENTIALS, access_error
 from .s3_location import endpoint_from_environment, gdal_endpoint_options, parse_s3_href
 from .s3_stream import DEFAULT_PART_SIZE, MIN_PART_SIZE, S3Stream, S3Writer, copy_object
@@ -43,21 +40,11 @@ from .s3_stream import DEFAULT_PART_SIZE, MIN_PART_SIZE, S3Stream, S3Writer, cop
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client as Boto3S3Client
 
-_POOL_SIZE = 64
 T = TypeVar("T")
-_MAX_CACHED_CLIENTS = 32
 DEFAULT_REGION = "us-east-1"
 # Read a COG's whole header in the first GET (GDAL's default of 16 KiB often
 # falls short by a few bytes, which costs a second request).
 _INGESTED_BYTES_AT_OPEN = "65536"
-
-
-class _ClientKey(NamedTuple):
-    """What a boto3 client is bound to: its credentials (None: unsigned), region and endpoint."""
-
-    keys: AwsKeys | None
-    region: str
-    endpoint_url: str | None
 
 
 class S3Client(Client):
@@ -129,9 +116,28 @@ class S3Client(Client):
                 )
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
+        self._own_session = session is None
+        self._start()
+
+    def _start(self) -> None:
+        """Make the lock, credentials and boto3 clients of this process (anew in a worker)."""
         self._lock = threading.Lock()
         self._credentials = AwsCredentials(lambda: self.session, self.name, self.retry)
-        self._clients: OrderedDict[_ClientKey, Boto3S3Client] = OrderedDict()
+        self._clients = Boto3Clients(lambda: self.session, self.timeout)
+
+    def _shipped_state(self) -> dict[str, object]:
+        if not self._own_session:
+            raise TypeError(
+                "an S3Client made with a boto3 session cannot go to another process; "
+                "give it region=/endpoint_url= and the worker's environment the credentials"
+            )
+        kept = {
+            k: v for k, v in super()._shipped_state().items() if k not in ("_lock", "_credentials")
+        }
+        return {**kept, "_session": None, "_clients": None}
+
+    def _arrived(self) -> None:
+        self._start()
 
     @decided_per_directory
     def matches(self, href: str) -> bool:
@@ -219,43 +225,9 @@ class S3Client(Client):
             expires_at=expires_at,
         )
 
-    def _boto3_client(self, key: _ClientKey) -> Boto3S3Client:
-        """The boto3 client bound to ``key``'s credentials, region and endpoint (cached)."""
-        session = self.session
-        with self._lock:
-            client = self._clients.get(key)
-            if client is not None:
-                self._clients.move_to_end(key)
-                return client
-            config = Config(
-                connect_timeout=min(self.timeout, 30.0),
-                read_timeout=self.timeout,
-                # The engine retries (and resumes) with self.retry; botocore must not multiply it.
-                retries={"mode": "standard", "total_max_attempts": 1},
-                max_pool_connections=_POOL_SIZE,
-                user_agent_extra=f"stac-asset/{__version__}",
-                s3={"addressing_style": "path"} if key.endpoint_url else None,
-            )
-            keys = key.keys
-            if keys is None:
-                config = config.merge(Config(signature_version=UNSIGNED))
-            client = session.client(
-                "s3",
-                region_name=key.region,
-                endpoint_url=key.endpoint_url,
-                aws_access_key_id=keys.access_key if keys else None,
-                aws_secret_access_key=keys.secret_key if keys else None,
-                aws_session_token=keys.token if keys else None,
-                config=config,
-            )
-            self._clients[key] = client
-            while len(self._clients) > _MAX_CACHED_CLIENTS:
-                self._clients.popitem(last=False)[1].close()
-            return client
-
     def _client_for(self, access: Access) -> Boto3S3Client:
-        return self._boto3_client(
-            _ClientKey(
+        return self._clients.get(
+            ClientKey(
                 keys=keys_in(access.gdal_options),
                 region=access.extra.get("region") or DEFAULT_REGION,
                 endpoint_url=access.extra.get("endpoint_url"),
@@ -380,11 +352,7 @@ class S3Client(Client):
 
     def close(self) -> None:
         """Close the connection pools of the boto3 clients."""
-        with self._lock:
-            clients = list(self._clients.values())
-            self._clients.clear()
-        for client in clients:
-            client.close()
+        self._clients.close()
 
     def __repr__(self) -> str:
         return (

@@ -119,6 +119,15 @@ class Tokens(Generic[K, V]):
         self._slots: dict[K, _Slot[V]] = {}
         self._refused: tuple[float, AccessError] | None = None
 
+    def __getstate__(self) -> dict[str, object]:
+        # Shipped to another process (a dask worker) without its tokens or its
+        # memory of failures: they are secrets, or this process's, and the
+        # worker fetches its own.
+        return {"fetch": self._fetch, "margin": self.margin, "shared": self._shared_refusal}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["fetch"], margin=state["margin"], shared_refusal=state["shared"])  # type: ignore[misc]
+
     def _slot(self, key: K) -> _Slot[V]:
         with self._lock:
             slot = self._slots.get(key)

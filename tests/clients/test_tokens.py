@@ -11,10 +11,13 @@ the token endpoint down, fail with one clear error naming it, writing nothing.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import pickle
 import resource
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -41,7 +44,7 @@ from stac_asset import (
     UsgsErosClient,
     blocking,
 )
-from stac_asset.clients import answers, tokens
+from stac_asset.clients import answers, get_client_classes, tokens
 from tests.auth.conftest import Earthdata, Gcs, Usgs
 from tests.azure.conftest import PC, Blobs
 from tests.azure.peers import TokenApi
@@ -393,3 +396,32 @@ def test_a_token_answer_is_read_at_most_the_cap(
     # The 16 MiB the server sends (or its gzip expands to) were never held in memory.
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak
     assert grown * 1024 < LONG_JSON / 2, grown
+
+
+def test_a_used_client_goes_to_a_worker_process_without_its_tokens(
+    source: Source, tmp_path: Path
+) -> None:
+    client = source.make()
+    if isinstance(client, S3Client):
+        pytest.skip("made with a boto3 session, which cannot go to another process")
+    assert resolve_all(client, source.hrefs[:1]) == []
+    held = source.token_requests()
+    assert held == 1
+    item = make_item("WORKER", {f"a{i}": href for i, href in enumerate(source.hrefs[:2])})
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        local = blocking.download_item(
+            item, tmp_path, clients=[client], executor=pool, file_name_strategy="key"
+        )
+    for key, asset in local.assets.items():
+        assert Path(asset.get_absolute_href()).read_bytes() == source.expected(
+            item.assets[key].href
+        )
+    # The worker fetched its own token: none was shipped to it.
+    assert source.token_requests() == held + 1
+
+
+@pytest.mark.parametrize("cls", get_client_classes(), ids=lambda cls: cls.name)
+def test_every_client_pickles(cls: type[Client]) -> None:
+    copy = pickle.loads(pickle.dumps(cls()))
+    assert type(copy) is cls
+    copy.close()
