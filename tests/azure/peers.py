@@ -59,14 +59,23 @@ class Azurite:
         )
 
     def mark(self) -> int:
-        """A position in the access log; see :meth:`requests_since`."""
-        return len(self._access_lines())
+        """A position in the access log, once it has settled; see :meth:`requests_since`.
+
+        Settled first, so that the last answers of whatever ran before are
+        not counted after the mark.
+        """
+        return len(self._settled_lines())
 
     def requests_since(self, mark: int) -> list[dict[str, str]]:
-        """Requests logged after ``mark``, once the log has stopped growing.
+        """Requests logged after ``mark``, once the log has stopped growing."""
+        lines = self._settled_lines()
+        return [m.groupdict() for line in lines[mark:] if (m := _ACCESS.search(line))]
+
+    def _settled_lines(self) -> list[str]:
+        """The access log once it has not grown for 0.3 s.
 
         Azurite writes a line when it has sent a response, which may be just
-        after the client has read it, so wait for the log to settle.
+        after the client has read it.
         """
         lines = self._access_lines()
         stable_since = time.monotonic()
@@ -75,7 +84,7 @@ class Azurite:
             now = self._access_lines()
             if len(now) != len(lines):
                 lines, stable_since = now, time.monotonic()
-        return [m.groupdict() for line in lines[mark:] if (m := _ACCESS.search(line))]
+        return lines
 
     def _access_lines(self) -> list[str]:
         return [line for line in self._process.output().splitlines() if _ACCESS.search(line)]
