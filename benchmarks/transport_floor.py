@@ -6,6 +6,8 @@ in its own process) and fetches each into its own file with:
 - ``requests``: one ``requests.Session``, streamed GETs (what the byte view sends through);
 - ``urllib3``: one ``urllib3.PoolManager``, streamed GETs (requests' engine, alone);
 - ``pycurl``: libcurl's multi interface with 64 handles, if pycurl is installed;
+- ``pycurl-easy``: one libcurl easy handle per thread (the shape this engine's
+  threads would use), if pycurl is installed;
 - ``stac-asset``: ``blocking.download_item`` of an item with the 1,000 assets.
 
 At 0 ms of latency each transport runs on one thread (its CPU per file is
@@ -27,6 +29,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -126,6 +129,25 @@ def with_pycurl(handles: int) -> Fetch:
     return fetch
 
 
+def with_pycurl_easy(threads: int) -> Fetch:
+    """One libcurl easy handle per thread (libcurl lets go of the interpreter lock as it works)."""
+    import pycurl
+
+    local = threading.local()
+
+    def fetch_one(url: str, path: Path) -> None:
+        curl = getattr(local, "curl", None)
+        if curl is None:
+            curl = local.curl = pycurl.Curl()
+        with path.open("wb") as file:
+            curl.setopt(pycurl.URL, url)
+            curl.setopt(pycurl.WRITEDATA, file)
+            curl.setopt(pycurl.TIMEOUT, 30)
+            curl.perform()
+
+    return _each(fetch_one, threads)
+
+
 def with_stac_asset(item: Path) -> Fetch:
     """``blocking.download_item`` of the item whose assets are the URLs."""
 
@@ -176,13 +198,14 @@ def main() -> None:
                 }
                 try:
                     cases["pycurl"] = with_pycurl(1 if latency == 0 else THREADS)
+                    cases["pycurl-easy"] = with_pycurl_easy(threads)
                 except ImportError:
                     print("(pycurl is not installed: pip install pycurl to include it)")
                 spread = "one at a time" if latency == 0 else f"{THREADS} at a time"
                 print(f"\n{FILES:,} x 10 KiB, {latency} ms per request, transports {spread}")
                 for name, fetch in cases.items():
                     wall, cpu = measure(fetch, urls, out, args.runs)
-                    print(f"  {name:10}: {wall:5.2f} s wall, {cpu:.3f} ms CPU per file")
+                    print(f"  {name:11}: {wall:5.2f} s wall, {cpu:.3f} ms CPU per file")
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
