@@ -3,18 +3,22 @@
 0.4 configured its clients from :class:`~stac_asset.Config` (``client_override``,
 ``http_*``, ``s3_*``, ``earthdata_token``, ``oauth2_*``); here clients are
 configured objects, so a call whose settings name any of those gets clients
-built from them for that call, as 0.4 did (they read the environment when
-made, like the default clients). The helpers below also tell apart the
-argument orders of 0.4 and of this library where they differ, by the types
-of the arguments.
+built from them. Like the default clients, they are kept and reused by later
+calls with the same settings while the environment they read is unchanged
+(so a loop of calls with one ``Config`` fetches one token, not one per
+call); 0.4 built them anew for every call. The helpers below also tell apart
+the argument orders of 0.4 and of this library where they differ, by the
+types of the arguments.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import threading
 import warnings
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from typing import Any, TypeVar
 
 from .clients import (
@@ -105,9 +109,14 @@ def _oauth2(config: Config, http: dict[str, Any]) -> OAuth2Client:
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    if hosts == [EVERY_HOST]:
-        _warn_every_host()
     return client
+
+
+def _warn_if_every_host(built: dict[type[Client], Client]) -> dict[type[Client], Client]:
+    """``built``, after the every-host warning if its OAuth2 client sends the token everywhere."""
+    if any(isinstance(c, OAuth2Client) and c.hosts == [EVERY_HOST] for c in built.values()):
+        _warn_every_host()
+    return built
 
 
 def _build(config: Config) -> dict[type[Client], Client]:
@@ -146,7 +155,7 @@ def client_from_config(cls: type[ClientT], config: Config) -> ClientT:
     As in 0.4, the ``HttpClient`` of a config with ``oauth2_*`` settings sends the token.
     """
     config.validate()
-    built = _build(config)
+    built = _warn_if_every_host(_build(config))
     oauth2 = next((c for c in built.values() if isinstance(c, OAuth2Client)), None)
     client = oauth2 if oauth2 and cls in (HttpClient, OAuth2Client) else built.get(cls)
     return client if isinstance(client, cls) else cls()
@@ -161,10 +170,56 @@ def configured_clients(config: Config) -> list[Client]:
     a configured catch-all :class:`~stac_asset.HttpClient` never takes the
     hrefs of a more specific client.
     """
-    built = _build(config)
+    built = _warn_if_every_host(_kept(config))
     if not built:
         return []
     return [built.get(cls) or default_client(cls) for cls in get_client_classes()]
+
+
+_CLIENT_SETTINGS = (
+    "http_client_timeout",
+    "http_max_attempts",
+    "http_headers",
+    "earthdata_token",
+    "s3_region_name",
+    "s3_requester_pays",
+    "s3_endpoint_url",
+    "s3_max_attempts",
+)
+_KEEP = 8
+"""How many sets of configured clients are kept (the most recently used)."""
+
+_kept_clients: OrderedDict[Hashable, dict[type[Client], Client]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _hashable(value: Any) -> Hashable:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value  # type: ignore[no-any-return]
+
+
+def _kept(config: Config) -> dict[type[Client], Client]:
+    """:func:`_build`'s clients for ``config``, built once per settings and environment."""
+    names = [*_CLIENT_SETTINGS, *(n for n in vars(config) if n.startswith("oauth2_"))]
+    settings = tuple((name, _hashable(getattr(config, name))) for name in sorted(names))
+    states = tuple(
+        cls.environment_state() for cls in (HttpClient, OAuth2Client, EarthdataClient, S3Client)
+    )
+    key = (settings, states)
+    with _kept_lock:
+        built = _kept_clients.get(key)
+        if built is not None:
+            _kept_clients.move_to_end(key)
+            return built
+    built = _build(config)
+    with _kept_lock:
+        built = _kept_clients.setdefault(key, built)
+        while len(_kept_clients) > _KEEP:
+            _kept_clients.popitem(last=False)
+    return built
 
 
 def call_clients(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
 import pystac
 import pytest
 
+from stac_asset import compat
 from tests.cogs import write_cog
 from tests.peers.http_peer import HttpPeer
 
@@ -80,3 +82,9 @@ def remote_item(http: HttpPeer, small_cogs: dict[str, Path]) -> pystac.Item:
     data = item.to_dict(include_self_link=False, transform_hrefs=False)
     (http.root / "s2" / "item.json").write_text(json.dumps(data))
     return pystac.Item.from_dict(data, href=http.url_for("s2/item.json"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_configured_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients built from a Config are kept across calls: not across tests (peers reset)."""
+    monkeypatch.setattr(compat, "_kept_clients", OrderedDict())

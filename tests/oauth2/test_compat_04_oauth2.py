@@ -34,6 +34,16 @@ def settings(peer: OAuth2Peer, grant: str) -> dict[str, Any]:
     }
 
 
+def credentials_config(oauth: OAuth2Peer) -> Config:
+    """A config for the client credentials grant, its token for the peer's host only."""
+    return Config(
+        oauth2_grant="client_credentials",
+        oauth2_token_url=oauth.token_url,
+        oauth2_hosts=[oauth.netloc],
+        **settings(oauth, "client_credentials"),
+    )
+
+
 @pytest.mark.parametrize("grant", ["client_credentials", "password"])
 def test_config_oauth2_downloads(
     oauth: OAuth2Peer, small_cogs: dict[str, Path], tmp_path: Path, grant: str
@@ -117,12 +127,7 @@ def test_config_oauth2_without_hosts_never_follows_a_redirect(
 def test_http_client_from_config_sends_the_token(
     oauth: OAuth2Peer, small_cogs: dict[str, Path], tmp_path: Path
 ) -> None:
-    config = Config(
-        oauth2_grant="client_credentials",
-        oauth2_token_url=oauth.token_url,
-        oauth2_hosts=[oauth.netloc],
-        **settings(oauth, "client_credentials"),
-    )
+    config = credentials_config(oauth)
 
     async def main() -> None:
         async with await HttpClient.from_config(config) as client:
@@ -149,3 +154,19 @@ def test_device_code_grant_by_its_urn(oauth: OAuth2Peer) -> None:
         "read",
         {"audience": "stac"},
     )
+
+
+def test_calls_with_one_config_share_its_clients_and_token(
+    oauth: OAuth2Peer, small_cogs: dict[str, Path], tmp_path: Path
+) -> None:
+    config = credentials_config(oauth)
+    for run in ("a", "b", "c"):
+        blocking.download_item(cogs_item(oauth), tmp_path / run, config=config)
+    assert len(oauth.token_requests("client_credentials")) == 1
+    # Other settings are other clients, with a token of their own.
+    blocking.download_item(
+        cogs_item(oauth), tmp_path / "d", config=config.with_options(http_client_timeout=30)
+    )
+    assert len(oauth.token_requests("client_credentials")) == 2
+    for band, path in small_cogs.items():
+        assert (tmp_path / "d" / f"{band}.tif").read_bytes() == path.read_bytes()
