@@ -124,10 +124,11 @@ def _opened(
     """
     access = resolver.gdal_access(access)
     options = {**access.gdal_options, **READ_ONLY_OPTIONS}
+    taker = _taker(access, resolver)
     try:
-        dataset = _open(access, options, kwargs, _taker(access, resolver))
+        dataset = _open(access, options, kwargs, taker)
     except AccessDeniedError as refused:
-        owner = _owner(access, resolver)
+        owner = _owner(access, taker)
         if owner is None:
             raise
         owner.refused(access, refused)
@@ -157,12 +158,11 @@ def _open(
         raise AccessError(access.href, access.client, reason) from None
 
 
-def _owner(access: Access, resolver: Resolver) -> Client | None:
-    """The client to renew ``access`` with: the one that takes its href, if it made it."""
-    if access.expires_at is None:
+def _owner(access: Access, taker: Client | None) -> Client | None:
+    """The client to renew ``access`` with: ``taker`` (that takes its href), if it made it."""
+    if access.expires_at is None or taker is None:
         return None
-    owner = _taker(access, resolver)
-    return owner if owner is not None and owner.made(access) else None
+    return taker if taker.made(access) else None
 
 
 def _taker(access: Access, resolver: Resolver) -> Client | None:
