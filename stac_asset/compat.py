@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from typing import Any, TypeVar
 
@@ -33,6 +31,7 @@ from .clients.defaults import default_client
 from .clients.oauth2 import ENV_PREFIX as OAUTH2_ENV_PREFIX
 from .config import Config
 from .errors import ConfigError
+from .kept import Kept
 from .resolver import ClientSpec, Resolver
 from .retry import RetryPolicy
 
@@ -189,8 +188,7 @@ _CLIENT_SETTINGS = (
 _KEEP = 8
 """How many sets of configured clients are kept (the most recently used)."""
 
-_kept_clients: OrderedDict[Hashable, dict[type[Client], Client]] = OrderedDict()
-_kept_lock = threading.Lock()
+_kept_clients: Kept[Hashable, dict[type[Client], Client]] = Kept(_KEEP)
 
 
 def _hashable(value: Any) -> Hashable:
@@ -208,18 +206,7 @@ def _kept(config: Config) -> dict[type[Client], Client]:
     states = tuple(
         cls.environment_state() for cls in (HttpClient, OAuth2Client, EarthdataClient, S3Client)
     )
-    key = (settings, states)
-    with _kept_lock:
-        built = _kept_clients.get(key)
-        if built is not None:
-            _kept_clients.move_to_end(key)
-            return built
-    built = _build(config)
-    with _kept_lock:
-        built = _kept_clients.setdefault(key, built)
-        while len(_kept_clients) > _KEEP:
-            _kept_clients.popitem(last=False)
-    return built
+    return _kept_clients.get((settings, states), lambda: _build(config))
 
 
 def call_clients(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pystac
 import pytest
 
 from stac_asset import compat
+from stac_asset.kept import Kept
 from tests.cogs import write_cog
 from tests.peers.http_peer import HttpPeer
 
@@ -87,4 +87,4 @@ def remote_item(http: HttpPeer, small_cogs: dict[str, Path]) -> pystac.Item:
 @pytest.fixture(autouse=True)
 def _fresh_configured_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     """Clients built from a Config are kept across calls: not across tests (peers reset)."""
-    monkeypatch.setattr(compat, "_kept_clients", OrderedDict())
+    monkeypatch.setattr(compat, "_kept_clients", Kept(compat._KEEP))

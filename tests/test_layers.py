@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         {
             "_secrets", "_version", "access", "errors", "paths", "trust", "config",
             "clip_spec", "strategy", "retry", "checksum", "geometry", "messages",
-            "storage", "layout",
+            "storage", "layout", "kept",
         },
     ),
     ("gdal", {"gdal", "gdal_paths"}),

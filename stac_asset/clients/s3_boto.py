@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -12,6 +10,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 
 from .._version import __version__
+from ..kept import Kept
 from .s3_credentials import AwsKeys
 
 if TYPE_CHECKING:
@@ -40,47 +39,39 @@ class Boto3Clients:
     def __init__(self, session: Callable[[], boto3.Session], timeout: float) -> None:
         self._session = session
         self._timeout = timeout
-        self._lock = threading.Lock()
-        self._clients: OrderedDict[ClientKey, Boto3S3Client] = OrderedDict()
+        self._clients: Kept[ClientKey, Boto3S3Client] = Kept(
+            _MAX_CACHED_CLIENTS, drop=lambda client: client.close()
+        )
 
     def get(self, key: ClientKey) -> Boto3S3Client:
         """The client bound to ``key`` (made on first use)."""
         session = self._session()
-        with self._lock:
-            client = self._clients.get(key)
-            if client is not None:
-                self._clients.move_to_end(key)
-                return client
-            config = Config(
-                connect_timeout=min(self._timeout, 30.0),
-                read_timeout=self._timeout,
-                # The engine retries (and resumes) with self.retry; botocore must not multiply it.
-                retries={"mode": "standard", "total_max_attempts": 1},
-                max_pool_connections=_POOL_SIZE,
-                user_agent_extra=f"stac-asset/{__version__}",
-                s3={"addressing_style": "path"} if key.endpoint_url else None,
-            )
-            keys = key.keys
-            if keys is None:
-                config = config.merge(Config(signature_version=UNSIGNED))
-            client = session.client(
-                "s3",
-                region_name=key.region,
-                endpoint_url=key.endpoint_url,
-                aws_access_key_id=keys.access_key if keys else None,
-                aws_secret_access_key=keys.secret_key if keys else None,
-                aws_session_token=keys.token if keys else None,
-                config=config,
-            )
-            self._clients[key] = client
-            while len(self._clients) > _MAX_CACHED_CLIENTS:
-                self._clients.popitem(last=False)[1].close()
-            return client
+        return self._clients.get(key, lambda: self._new(session, key))
+
+    def _new(self, session: boto3.Session, key: ClientKey) -> Boto3S3Client:
+        config = Config(
+            connect_timeout=min(self._timeout, 30.0),
+            read_timeout=self._timeout,
+            # The engine retries (and resumes) with self.retry; botocore must not multiply it.
+            retries={"mode": "standard", "total_max_attempts": 1},
+            max_pool_connections=_POOL_SIZE,
+            user_agent_extra=f"stac-asset/{__version__}",
+            s3={"addressing_style": "path"} if key.endpoint_url else None,
+        )
+        keys = key.keys
+        if keys is None:
+            config = config.merge(Config(signature_version=UNSIGNED))
+        return session.client(
+            "s3",
+            region_name=key.region,
+            endpoint_url=key.endpoint_url,
+            aws_access_key_id=keys.access_key if keys else None,
+            aws_secret_access_key=keys.secret_key if keys else None,
+            aws_session_token=keys.token if keys else None,
+            config=config,
+        )
 
     def close(self) -> None:
         """Close the connection pools of every client."""
-        with self._lock:
-            clients = list(self._clients.values())
-            self._clients.clear()
-        for client in clients:
+        for client in self._clients.take_all():
             client.close()

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+
+from ..kept import Kept
 
 KEEP = 64
 """How many received clients a process keeps alive (the most recently received)."""
 
-_live: OrderedDict[str, Any] = OrderedDict()
+_live: Kept[str, Any] = Kept(KEEP)
 _lock = threading.Lock()
 
 
@@ -34,15 +35,7 @@ def revive(cls: type[Any], key: str) -> Any:
 
     A shell gets its settings from :func:`arrive`, which pickle calls right after.
     """
-    with _lock:
-        client = _live.get(key)
-        if client is None:
-            client = _live[key] = object.__new__(cls)
-            while len(_live) > KEEP:
-                _live.popitem(last=False)
-        else:
-            _live.move_to_end(key)
-        return client
+    return _live.get(key, lambda: object.__new__(cls))
 
 
 def arrive(client: Any, state: dict[str, Any], arrived: Callable[[], None]) -> None:
