@@ -1,6 +1,6 @@
 """One mapping of transport exceptions to stac-asset's errors, shared by every client.
 
-requests, urllib3, botocore, azure-core, google-auth and Authlib each raise
+libcurl (pycurl), requests, urllib3, botocore, azure-core, google-auth and Authlib each raise
 their own exceptions; :func:`mapped_errors` turns them into the classes of
 :mod:`stac_asset.errors` by one rule (see its table), so the same cause gives
 the same class whatever the client. The optional libraries are looked up
@@ -28,6 +28,7 @@ from ..errors import (
     error_for_status,
 )
 from .answers import AnswerTooLargeError
+from .http_curl import CurlError
 
 # S3 error codes (botocore's ClientError) that say more than the HTTP status.
 _S3_NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NotFound", "NoSuchVersion", "NoSuchUpload"}
@@ -90,6 +91,8 @@ def map_exception(
     if too_large is not None:
         # Wrapped by google-auth as a TransportError, which is otherwise transient.
         return AccessError(href, client, f"{doing} failed: {too_large}")
+    if isinstance(error, CurlError):
+        return _curl_error(error, href, client, doing)
     if isinstance(error, requests.HTTPError) and error.response is not None:
         response = error.response
         return _status(response.status_code, href, client, doing, response.headers)
@@ -131,6 +134,21 @@ def _connection_failure(error: Exception) -> str:
             return f"connection refused by {parts.hostname}:{port}"
         return "connection refused"
     return type(error).__name__
+
+
+def _curl_error(error: CurlError, href: str, client: str, doing: str) -> AccessError:
+    if error.refused:
+        parts = urlsplit(error.url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+        return TransientError(
+            href, client, f"{doing} failed (connection refused by {parts.hostname}:{port})"
+        )
+    if error.transient or error.kind == "SSLError":  # as requests' SSLError, a ConnectionError
+        return TransientError(href, client, f"{doing} failed ({error.kind}): {error}")
+    if error.malformed:
+        return AccessError(href, client, f"the server's answer is not valid HTTP ({error})")
+    # Asking again would only get the same answer (not HTTP, too large, refused certificate).
+    return AccessError(href, client, f"{doing} failed: {error}")
 
 
 def _malformed(error: BaseException) -> str | None:

@@ -17,9 +17,10 @@ from .._secrets import is_sensitive, mask_mapping, register
 from ..access import Access
 from ..errors import AccessError
 from ..retry import RetryPolicy, call_with_retries
-from . import http_transport
+from . import http_curl, http_send, http_transport
 from .base import ByteStream, Client, decided_per_directory
 from .failures import map_exception
+from .http_answer import Answer
 from .http_stream import (
     DEFAULT_MIN_RATE,
     DEFAULT_RATE_WINDOW,
@@ -93,6 +94,8 @@ class HttpClient(Client):
         max_per_host: int | None = None,
     ) -> None:
         self.session = session if session is not None else http_transport.new_session()
+        # A session of our own holds settings only: libcurl sends (see _send).
+        self._pool = http_curl.Pool() if session is None else None
         self.headers = dict(headers or {})
         self.host_headers = {host.lower(): dict(h) for host, h in (host_headers or {}).items()}
         self.timeout = timeout
@@ -234,7 +237,7 @@ class HttpClient(Client):
         assert access.url is not None, "an HTTP access always has a url"
         url = access.url
 
-        def ask() -> requests.Response:
+        def ask() -> Answer:
             response = self._send(access, url, {"Range": "bytes=0-0"})
             response.close()
             if response.status_code in (408, 429) or response.status_code >= 500:
@@ -276,13 +279,15 @@ class HttpClient(Client):
             return dict(access.headers)
         return portable_headers(access.headers)
 
-    def _send(self, access: Access, url: str, headers: Mapping[str, str]) -> requests.Response:
-        """Send one streamed GET of the redirect chain through the session, not following redirects.
+    def _send(self, access: Access, url: str, headers: Mapping[str, str]) -> Answer:
+        """Send one streamed GET of the redirect chain, not following redirects.
 
-        As ``session.get`` would send it (the session's headers, cookies,
-        hooks, adapters, proxies and CA settings apply), with this client's
-        headers for the hop, and no ``session.auth`` or ``~/.netrc``
-        credentials but those :meth:`resolve` put in the access.
+        As ``session.get`` would send it (the session's headers and cookies,
+        its proxies and CA settings), with this client's headers for the hop,
+        and no ``session.auth`` or ``~/.netrc`` credentials but those
+        :meth:`resolve` put in the access. Through libcurl when this client
+        made its session; through a session handed in, so that its adapters,
+        hooks and other auth apply (see :mod:`stac_asset.clients.http_send`).
         """
         assert access.url is not None, "an HTTP access always has a url"
         request_headers: dict[str, str | None] = {**self.hop_headers(access, url), **headers}
@@ -290,29 +295,23 @@ class HttpClient(Client):
         same_origin = hop_origin == origin(access.url)
         session = self.session
         if not same_origin:
-            # requests adds the session's headers to every request: keep its secrets home.
+            # The session's headers go on every request: keep its secrets home.
             for name in session.headers:
                 if is_sensitive(name):
                     request_headers[name] = None
-        custom = session.auth if http_transport.basic_auth(session.auth) is None else None
+        origin_name = "{}://{}:{}".format(*hop_origin)
         try:
-            prepared = session.prepare_request(
-                requests.Request(
-                    "GET",
-                    url,
-                    headers=request_headers,
-                    auth=custom if same_origin and custom is not None else http_transport.no_auth,
+            settings = http_transport.environment(session, url, origin_name)
+            if self._pool is not None:
+                return http_send.through_curl(
+                    self._pool, session, origin_name, url, request_headers, settings, self.timeout
                 )
+            custom = session.auth if http_transport.basic_auth(session.auth) is None else None
+            auth = custom if same_origin and custom is not None else http_transport.no_auth
+            return http_send.through_session(
+                session, url, request_headers, settings, self.timeout, auth
             )
-            settings = http_transport.environment(session, url, "{}://{}:{}".format(*hop_origin))
-            return session.send(
-                prepared,
-                stream=True,
-                timeout=self.timeout,
-                allow_redirects=False,
-                **http_transport.send_settings(settings),
-            )
-        except requests.RequestException as error:
+        except (requests.RequestException, http_curl.CurlError) as error:
             raise map_exception(error, access.href, self.name) or error from None
 
     def _verify(self) -> bool | str:
@@ -320,7 +319,7 @@ class HttpClient(Client):
         verify = http_transport.ca_setting(self.session)
         return verify if isinstance(verify, str) and verify else bool(verify)
 
-    def get(self, access: Access, headers: Mapping[str, str] | None = None) -> requests.Response:
+    def get(self, access: Access, headers: Mapping[str, str] | None = None) -> Answer:
         """Send a streamed GET for ``access``, following redirects with :meth:`hop_headers`.
 
         Connection failures become :class:`~stac_asset.errors.TransientError`;
@@ -332,7 +331,6 @@ class HttpClient(Client):
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send(access, url, headers or {})
             if response.status_code < 200:
-                response.raw.close()  # the connection now speaks something else: never reused
                 response.close()
                 raise AccessError(
                     access.href,
@@ -388,7 +386,9 @@ class HttpClient(Client):
         return HttpStream(response, offset, access.href, self.name, self.min_rate, self.rate_window)
 
     def close(self) -> None:
-        """Close the session's connection pools."""
+        """Close the connections this client keeps alive."""
+        if self._pool is not None:
+            self._pool.close()
         self.session.close()
 
     def __repr__(self) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import requests
-import urllib3.exceptions
-
 from ..errors import AccessError, TransientError, error_for_status
 from . import http_transport
 from .base import ByteStream
+from .failures import map_exception
+from .http_answer import Answer, AnswerHead, UndecodableBody
+from .http_curl import CurlError
 
 _CHUNK = 1024 * 1024
 
@@ -25,7 +25,7 @@ DEFAULT_RATE_WINDOW = 30.0
 """Seconds of waiting for a body's bytes over which its rate is measured."""
 
 
-def raise_for_status(response: requests.Response, href: str, client: str) -> None:
+def raise_for_status(response: AnswerHead, href: str, client: str) -> None:
     """Turn an HTTP error status into the matching :class:`~stac_asset.errors.AccessError`."""
     reason = f"HTTP {response.status_code} {response.reason or ''}".strip()
     error = error_for_status(response.status_code, href, client, reason, response.headers)
@@ -33,7 +33,7 @@ def raise_for_status(response: requests.Response, href: str, client: str) -> Non
         raise error
 
 
-def _total_size(response: requests.Response) -> int | None:
+def _total_size(response: AnswerHead) -> int | None:
     content_range = response.headers.get("Content-Range", "")
     if response.status_code == 206 and "/" in content_range:
         total = content_range.rsplit("/", 1)[1]
@@ -42,7 +42,7 @@ def _total_size(response: requests.Response) -> int | None:
     return int(length) if length and length.isdigit() else None
 
 
-def encoded(response: requests.Response) -> bool:
+def encoded(response: AnswerHead) -> bool:
     """Whether the body comes with a content coding (gzip...) though identity was asked for."""
     return response.headers.get("Content-Encoding", "identity").strip().lower() not in (
         "",
@@ -63,7 +63,7 @@ class HttpStream(ByteStream):
 
     def __init__(
         self,
-        response: requests.Response,
+        response: Answer,
         start: int,
         href: str,
         client: str,
@@ -77,7 +77,6 @@ class HttpStream(ByteStream):
         self._rate_window = rate_window
         self.start = start
         coded = encoded(response)
-        self._decode = coded
         # Lengths and validators describe the coded bytes, not the decoded ones.
         self.size = None if coded else _total_size(response)
         headers = response.headers
@@ -87,15 +86,14 @@ class HttpStream(ByteStream):
 
     def chunks(self) -> Iterator[bytes]:
         """Yield the body in chunks; a lost connection becomes a TransientError."""
-        raw = self._response.raw
+        read1 = self._response.read1
         waited = 0.0
         received = 0
         try:
             while True:
                 asked = time.monotonic()
                 # read1 hands over what has arrived, so a cut keeps every byte received.
-                # Decoding only a coded body: urllib3 would copy every chunk once more.
-                chunk = raw.read1(_CHUNK, decode_content=self._decode)
+                chunk = read1(_CHUNK)
                 if not chunk:
                     return
                 if self._min_rate:
@@ -111,11 +109,16 @@ class HttpStream(ByteStream):
                             )
                         waited, received = 0.0, 0
                 yield chunk
+        except UndecodableBody as error:
+            reason = f"the body cannot be decoded ({error})"
+            raise AccessError(self._href, self._client, reason) from None
+        except CurlError as error:
+            if error.transient:
+                reason = f"connection lost mid-body ({error.kind}): {error}"
+                raise TransientError(self._href, self._client, reason) from None
+            mapped = map_exception(error, self._href, self._client, "reading the body")
+            raise mapped or error from None
         except http_transport.BODY_ERRORS as error:
-            if isinstance(error, urllib3.exceptions.DecodeError):
-                raise AccessError(
-                    self._href, self._client, "the body cannot be decoded (DecodeError)"
-                ) from None
             raise TransientError(
                 self._href, self._client, f"connection lost mid-body ({type(error).__name__})"
             ) from None

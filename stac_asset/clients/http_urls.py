@@ -8,10 +8,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-import requests
-
 from .._secrets import is_sensitive
 from ..errors import AccessError
+from .http_answer import AnswerHead
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_REDIRECTS = 10
@@ -42,7 +41,7 @@ def gdal_forwards_secrets(headers: Mapping[str, str]) -> bool:
     )
 
 
-def redirect_target(response: requests.Response, href: str, client: str) -> str | None:
+def redirect_target(response: AnswerHead, href: str, client: str) -> str | None:
     """Where a redirect response points (absolute), or None if it is not a redirect.
 
     A ``Location`` in UTF-8 is read as requests reads it (http.client decodes

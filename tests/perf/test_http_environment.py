@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+import requests
 import responses
 
 import stac_asset
@@ -97,11 +98,29 @@ def test_user_and_password_in_the_href_give_basic_auth_in_both_views(
 
 
 @responses.activate
-def test_responses_intercepts_the_byte_view_with_or_without_cookies(tmp_path: Path) -> None:
+def test_responses_intercepts_a_session_handed_in_with_or_without_cookies(tmp_path: Path) -> None:
     responses.get("http://assets.example.test/a.bin", body=b"mocked bytes")
-    client = HttpClient()
+    client = HttpClient(requests.Session())
     blocking.download_file("http://assets.example.test/a.bin", tmp_path / "a.bin", clients=[client])
     client.session.cookies.set("visit", "1", domain="assets.example.test")
     blocking.download_file("http://assets.example.test/a.bin", tmp_path / "b.bin", clients=[client])
     assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes() == b"mocked bytes"
     assert responses.calls[-1].request.headers["Cookie"] == "visit=1"
+
+
+@responses.activate(assert_all_requests_are_fired=False)
+def test_a_default_client_sends_through_libcurl_with_or_without_cookies(
+    http: HttpPeer, blob: tuple[str, bytes], tmp_path: Path
+) -> None:
+    url, data = blob
+    responses.get(url, body=b"mocked bytes")
+    client = HttpClient()
+    blocking.download_file(url, tmp_path / "a.bin", clients=[client])
+    host = http.url_for("").split("//")[1].split(":")[0]
+    client.session.cookies.set("visit", "1", domain=host)
+    http.reset()
+    blocking.download_file(url, tmp_path / "b.bin", clients=[client])
+    # Neither went to the mock of requests: a cookie does not change the path.
+    assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes() == data
+    assert not responses.calls
+    assert [entry["headers"].get("Cookie") for entry in http.log()] == ["visit=1"]

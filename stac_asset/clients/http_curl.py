@@ -1,0 +1,393 @@
+"""How the default HTTP byte view sends: libcurl (pycurl), GDAL's own HTTP engine.
+
+A client that made its own session sends its GETs here; one handed a
+:class:`requests.Session` sends through it (see
+:mod:`stac_asset.clients.http_transport`). The rules of both are the same
+because they are computed once, by requests' own functions, and handed to
+libcurl explicitly: the proxy (``HTTP(S)_PROXY``, ``ALL_PROXY``,
+``NO_PROXY``, read per request), the CA bundle (``REQUESTS_CA_BUNDLE``,
+``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``, else certifi, as requests), the
+client certificate; libcurl's own reading of the environment is off.
+
+Why libcurl: it costs about a tenth of requests' CPU per small file (figures
+in ``docs/clients/http.rst``), and it already does what a downloader needs of
+a transport: interim ``1xx`` answers skipped, header sizes bounded, dead
+keep-alive connections retried. (A body under a content coding, which an
+identity request should not get, is decoded by urllib3, a bounded chunk at a
+time: see :mod:`stac_asset.clients.http_send`.)
+
+Each transfer takes a libcurl easy handle on a multi handle of its own from a
+pool, and is read as it arrives: :meth:`Answer.read1` drives the transfer
+until bytes are in, so nothing is read that the caller has not asked for
+(memory stays bounded) and a stream may be opened on one thread and read on
+another. The pair goes back to the pool when the answer is closed, with the
+connections its multi handle keeps alive.
+"""
+
+from __future__ import annotations
+
+import collections
+import http.client
+import io
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pycurl
+import urllib3
+
+POOL_SIZE = 64
+"""Idle transfer handles (each with its keep-alive connections) kept per origin."""
+
+ORIGINS = 16
+"""Origins whose idle transfer handles are kept (the least recently used go first)."""
+
+BUFFER_SIZE = 256 * 1024
+"""The most bytes libcurl hands over at once (its receive buffer)."""
+
+HIGH_WATER = 1024 * 1024
+"""Bytes received and not yet read at which the transfer pauses."""
+
+# libcurl's errors that a retry may cure: the connection or the name lookup
+# failed, or time ran out. Anything else (a reply that is not HTTP, a body
+# that cannot be decoded, a certificate refused) would only recur.
+_TRANSIENT = frozenset(
+    {
+        pycurl.E_COULDNT_RESOLVE_PROXY,
+        pycurl.E_COULDNT_RESOLVE_HOST,
+        pycurl.E_COULDNT_CONNECT,
+        pycurl.E_PARTIAL_FILE,
+        pycurl.E_OPERATION_TIMEDOUT,
+        pycurl.E_GOT_NOTHING,
+        pycurl.E_SEND_ERROR,
+        pycurl.E_RECV_ERROR,
+        pycurl.E_SSL_CONNECT_ERROR,
+        pycurl.E_HTTP2,
+        92,  # CURLE_HTTP2_STREAM
+    }
+)
+
+
+# The TLS errors: the name requests gives them, for the same message whichever sends.
+_TLS = frozenset({35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98})
+
+# libcurl's errors for an answer that is not HTTP: a weird reply, a head too large.
+# (CURLE_WEIRD_SERVER_REPLY and CURLE_TOO_LARGE, which pycurl does not name.)
+# CURLE_UNSUPPORTED_PROTOCOL is also what an HTTP/0.9 answer (no head at all) gets.
+_MALFORMED = frozenset({pycurl.E_UNSUPPORTED_PROTOCOL, 8, 100})
+
+
+class CurlError(Exception):
+    """A transfer libcurl gave up on: its error code, message and URL."""
+
+    def __init__(self, code: int, message: str, url: str) -> None:
+        message = message or pycurl.easy_strerror(code)
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+        self.url = url
+
+    @property
+    def transient(self) -> bool:
+        """Whether asking again may succeed (a lost or refused connection, a timeout)."""
+        return self.code in _TRANSIENT
+
+    @property
+    def kind(self) -> str:
+        """What failed, in the words of requests' exceptions: SSLError, Timeout, ConnectionError."""
+        if self.code in _TLS:
+            return "SSLError"
+        if self.code == pycurl.E_OPERATION_TIMEDOUT:
+            return "Timeout"
+        return "ConnectionError"
+
+    @property
+    def malformed(self) -> bool:
+        """Whether the answer is not HTTP (or its head is beyond libcurl's limits)."""
+        return self.code in _MALFORMED
+
+    @property
+    def refused(self) -> bool:
+        """Whether the server refused the connection."""
+        return bool(self.code == pycurl.E_COULDNT_CONNECT)
+
+    def __str__(self) -> str:
+        return f"libcurl error {self.code}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one GET is sent with, besides URL and headers."""
+
+    timeout: float
+    proxy: str | None
+    verify: bool | str
+    cert: str | tuple[str, str] | None
+
+
+class _Pair:
+    """An easy handle on a multi handle of its own; the multi keeps the connections."""
+
+    __slots__ = ("curl", "multi")
+
+    def __init__(self) -> None:
+        self.multi = pycurl.CurlMulti()
+        self.curl = pycurl.Curl()
+
+    def close(self) -> None:
+        self.curl.close()
+        self.multi.close()
+
+
+class Pool:
+    """The transfer handles of one client, and through them its keep-alive connections.
+
+    Idle pairs are kept per origin (the multi handle of a pair keeps the
+    connections it made): a transfer takes a pair that last talked to its
+    origin, so a host gets no more connections than transfers at once, as
+    with urllib3's pool per origin. At most :data:`POOL_SIZE` idle pairs per
+    origin, for the :data:`ORIGINS` origins last used.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: collections.OrderedDict[str, list[_Pair]] = collections.OrderedDict()
+
+    def take(self, origin: str) -> _Pair:
+        """An idle pair that last talked to ``origin`` (the last given back), or a new one."""
+        with self._lock:
+            idle = self._idle.get(origin)
+            if idle:
+                return idle.pop()
+        return _Pair()
+
+    def give(self, origin: str, pair: _Pair) -> None:
+        """Take back a pair whose transfer to ``origin`` has ended."""
+        pair.curl.reset()
+        closing = []
+        with self._lock:
+            idle = self._idle.setdefault(origin, [])
+            self._idle.move_to_end(origin)
+            if len(idle) < POOL_SIZE:
+                idle.append(pair)
+            else:
+                closing.append(pair)
+            while len(self._idle) > ORIGINS:
+                closing.extend(self._idle.popitem(last=False)[1])
+        for each in closing:
+            each.close()
+
+    def __reduce__(self) -> tuple[type[Pool], tuple[()]]:
+        # Handles and connections stay in their process: another gets a pool of its own.
+        return Pool, ()
+
+    def close(self) -> None:
+        """Close the idle pairs and their connections (pairs in use close when given back)."""
+        with self._lock:
+            idle, self._idle = self._idle, collections.OrderedDict()
+        for pairs in idle.values():
+            for pair in pairs:
+                pair.close()
+
+
+class Answer:
+    """One GET's final answer: status, reason and headers, and a body read as it arrives.
+
+    ``headers`` join repeated names with ``", "``, as requests does.
+    """
+
+    def __init__(
+        self,
+        pool: Pool,
+        origin: str,
+        url: str,
+        headers: list[str],
+        settings: Settings,
+        ca_default: str | None,
+    ) -> None:
+        self.url = url
+        self.status_code = 0
+        self.reason = ""
+        self.headers: urllib3.HTTPHeaderDict = urllib3.HTTPHeaderDict()
+        self._timeout = settings.timeout
+        self._lines: list[bytes] = []
+        self._head = False
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._buffered = 0
+        self._paused = False
+        self._done = False
+        self._error: CurlError | None = None
+        self._pool = pool
+        self._origin = origin
+        self._pair: _Pair | None = pool.take(origin)
+        curl = self._pair.curl
+        _configure(curl, url, headers, settings, ca_default)
+        curl.setopt(pycurl.HEADERFUNCTION, self._header_line)
+        curl.setopt(pycurl.WRITEFUNCTION, self._body_bytes)
+        self._pair.multi.add_handle(curl)
+        try:
+            self._drive(lambda: self._head, "the answer's head")
+        except BaseException:
+            self.close()
+            raise
+
+    def _header_line(self, line: bytes) -> None:
+        if line.startswith(b"HTTP/"):
+            # A new status line: an interim (1xx) answer before it is forgotten.
+            self._lines = [line]
+        elif line.strip():
+            self._lines.append(line)
+        elif self._lines:
+            status = self._lines[0].split(None, 2)
+            code = int(status[1]) if len(status) > 1 and status[1].isdigit() else 0
+            if code >= 200 or code == 101:
+                self.status_code = code
+                self.reason = status[2].decode("latin-1").strip() if len(status) > 2 else ""
+                # http.client's parser: obs-fold, latin-1 values, as requests reads them.
+                message = http.client.parse_headers(io.BytesIO(b"".join(self._lines[1:])))
+                for name, value in message.items():
+                    self.headers.add(name, value)
+                self._head = True
+
+    def _body_bytes(self, data: bytes) -> int | None:
+        if self._buffered >= HIGH_WATER:
+            # Not taken: libcurl hands the same bytes again once resumed (read1).
+            self._paused = True
+            return int(pycurl.WRITEFUNC_PAUSE)
+        self._chunks.append(data)
+        self._buffered += len(data)
+        return None
+
+    def _drive(self, ready: Callable[[], bool], waiting_for: str) -> None:
+        """Run the transfer until ``ready()`` or its end; no byte for ``timeout`` s fails it."""
+        pair = self._pair
+        assert pair is not None, "a closed answer is not read"
+        multi = pair.multi
+        deadline = time.monotonic() + self._timeout
+        while not ready() and not self._done:
+            received = len(self._chunks)
+            while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+                pass
+            _, finished, failed = multi.info_read()
+            if failed:
+                _, code, message = failed[0]
+                self._error = CurlError(code, message, self.url)
+                self._done = True
+            elif finished:
+                self._done = True
+            if ready() or self._done:
+                break
+            now = time.monotonic()
+            if len(self._chunks) != received:
+                deadline = now + self._timeout
+            elif now >= deadline:
+                self._error = CurlError(
+                    pycurl.E_OPERATION_TIMEDOUT,
+                    f"{waiting_for} took longer than the timeout ({self._timeout:g} s)",
+                    self.url,
+                )
+                self._done = True
+                break
+            # Until a socket is ready, or libcurl's own next timer (connect, retry), or ours.
+            wait = deadline - now
+            timer = multi.timeout()
+            multi.select(min(wait, timer / 1000) if timer >= 0 else wait)
+        if self._error is not None and not ready():
+            raise self._error
+
+    def read1(self, size: int = -1) -> bytes:
+        """The next bytes of the body as they arrived (``b""`` at its end); ``size`` is a hint.
+
+        The bytes as sent: a body under a content coding is not decoded here.
+        """
+        if not self._chunks:
+            if self._done and self._error is None:
+                return b""
+            if self._paused and self._pair is not None:
+                self._paused = False
+                try:
+                    self._pair.curl.pause(pycurl.PAUSE_CONT)
+                except pycurl.error as error:
+                    code = error.args[0] if isinstance(error.args[0], int) else 0
+                    raise CurlError(code, "resuming the transfer failed", self.url) from None
+            self._drive(lambda: bool(self._chunks), "the body's next bytes")
+            if not self._chunks:
+                return b""
+        chunk = self._chunks.popleft()
+        self._buffered -= len(chunk)
+        return chunk
+
+    def read(self, size: int = -1) -> bytes:
+        """``size`` bytes of the body (all that is left if -1), fewer only at its end."""
+        parts = []
+        wanted = size if size >= 0 else float("inf")
+        got = 0
+        while got < wanted and (chunk := self.read1(-1)):
+            parts.append(chunk)
+            got += len(chunk)
+        data = b"".join(parts)
+        if size >= 0 and len(data) > size:
+            self._chunks.appendleft(data[size:])
+            self._buffered += len(data) - size
+            data = data[:size]
+        return data
+
+    @property
+    def closed(self) -> bool:
+        """Whether the whole body has been read, or the answer closed (as a file says)."""
+        return self._pair is None or (self._done and not self._chunks)
+
+    def close(self) -> None:
+        """End the transfer (an unread body's connection is not reused) and free the handle."""
+        pair, self._pair = self._pair, None
+        if pair is None:
+            return
+        pair.multi.remove_handle(pair.curl)
+        self._chunks.clear()
+        self._pool.give(self._origin, pair)
+
+
+def _configure(
+    curl: pycurl.Curl, url: str, headers: list[str], settings: Settings, ca_default: str | None
+) -> None:
+    curl.setopt(pycurl.URL, url)
+    curl.setopt(pycurl.HTTPHEADER, headers)
+    curl.setopt(pycurl.NOSIGNAL, 1)
+    curl.setopt(pycurl.BUFFERSIZE, BUFFER_SIZE)
+    curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(settings.timeout * 1000))
+    # The proxy requests' rules chose, or none: libcurl's own reading of the
+    # environment differs (it ignores HTTP_PROXY in capitals, for one).
+    curl.setopt(pycurl.PROXY, settings.proxy or "")
+    verify = settings.verify
+    if verify is False:
+        curl.setopt(pycurl.SSL_VERIFYPEER, 0)
+        curl.setopt(pycurl.SSL_VERIFYHOST, 0)
+    elif isinstance(verify, str):
+        curl.setopt(pycurl.CAPATH if os.path.isdir(verify) else pycurl.CAINFO, verify)
+    elif ca_default:
+        curl.setopt(pycurl.CAINFO, ca_default)
+    cert = settings.cert
+    if isinstance(cert, tuple):
+        curl.setopt(pycurl.SSLCERT, cert[0])
+        curl.setopt(pycurl.SSLKEY, cert[1])
+    elif cert:
+        curl.setopt(pycurl.SSLCERT, cert)
+
+
+def get(
+    pool: Pool,
+    origin: str,
+    url: str,
+    headers: dict[str, str],
+    settings: Settings,
+    ca_default: str | None,
+) -> Answer:
+    """Send a GET and wait for the final answer's head; the body is read from the answer.
+
+    ``origin`` names where the request goes (for reusing connections).
+    Raises :class:`CurlError` when no answer came (refused, timed out, not HTTP).
+    """
+    lines = [f"{name}: {value}" if value else f"{name};" for name, value in headers.items()]
+    return Answer(pool, origin, url, lines, settings, ca_default)
