@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -144,7 +143,7 @@ class HttpClient(Client):
             options["GDAL_HTTP_HEADERS"] = gdal.encode_headers(headers)
         # Certificates are checked as the byte view checks them.
         verify = self._verify()
-        if isinstance(verify, str) and os.path.isfile(verify):
+        if isinstance(verify, str) and not http_curl.is_ca_directory(verify):
             options["GDAL_CURL_CA_BUNDLE"] = verify
         elif not verify:
             options["GDAL_HTTP_UNSAFESSL"] = "YES"

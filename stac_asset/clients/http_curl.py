@@ -27,6 +27,7 @@ connections its multi handle keeps alive.
 from __future__ import annotations
 
 import collections
+import functools
 import http.client
 import io
 import os
@@ -374,6 +375,15 @@ def _read_headers(lines: list[bytes], into: urllib3.HTTPHeaderDict) -> None:
         into.add(name, value)
 
 
+@functools.lru_cache(maxsize=16)
+def is_ca_directory(path: str) -> bool:
+    """Whether the CA setting ``path`` names a directory of certificates (else a bundle file).
+
+    Asked once per path: it is read for every request.
+    """
+    return os.path.isdir(path)
+
+
 def _configure(
     curl: pycurl.Curl, url: str, headers: list[str], settings: Settings, ca_default: str | None
 ) -> None:
@@ -390,7 +400,7 @@ def _configure(
         curl.setopt(pycurl.SSL_VERIFYPEER, 0)
         curl.setopt(pycurl.SSL_VERIFYHOST, 0)
     elif isinstance(verify, str):
-        curl.setopt(pycurl.CAPATH if os.path.isdir(verify) else pycurl.CAINFO, verify)
+        curl.setopt(pycurl.CAPATH if is_ca_directory(verify) else pycurl.CAINFO, verify)
     elif ca_default:
         curl.setopt(pycurl.CAINFO, ca_default)
     cert = settings.cert
