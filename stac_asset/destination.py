@@ -72,7 +72,7 @@ def write_json(data: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     part = Path(partial_path(path))
     with part.open("w", encoding="utf-8") as file:
-        json.dump(data, file, indent=2)
+        file.write(json.dumps(data, indent=2))  # one write: json.dump writes each token
     os.replace(part, path)
 
 

@@ -28,7 +28,7 @@ from ..errors import (
     error_for_status,
 )
 from .answers import AnswerTooLargeError
-from .http_curl import CurlError
+from .http_curl_errors import CurlError
 
 # S3 error codes (botocore's ClientError) that say more than the HTTP status.
 _S3_NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NotFound", "NoSuchVersion", "NoSuchUpload"}

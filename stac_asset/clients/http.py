@@ -20,6 +20,7 @@ from . import http_curl, http_send, http_transport
 from .base import ByteStream, Client, decided_per_directory
 from .failures import map_exception
 from .http_answer import Answer
+from .http_curl_errors import CurlError
 from .http_stream import (
     DEFAULT_MIN_RATE,
     DEFAULT_RATE_WINDOW,
@@ -52,15 +53,16 @@ class HttpClient(Client):
     in the href, or the ``~/.netrc`` entry of its host, gives basic auth to
     that origin in both views (see :meth:`resolve`; GDAL's own netrc lookup stays off).
 
-    Every GET goes through ``session.send`` (see
-    :mod:`stac_asset.clients.http_transport`), whatever the session holds.
+    GETs go through libcurl, or through ``session`` when one is given (see
+    :mod:`stac_asset.clients.http_send`), with the same request and settings.
 
     Args:
         session: A configured :class:`requests.Session`; its custom headers,
             basic auth (``session.auth = (user, password)``), cookies and
             ``verify`` (a CA bundle file, or False) are used for both the byte
-            view and GDAL's. Another kind of
-            ``session.auth`` applies to the byte view only, on the href's origin.
+            view and GDAL's; the byte view then sends through it (its
+            adapters and hooks apply, and another kind of ``session.auth``,
+            on the href's origin only). Without one, libcurl sends.
         headers: Headers sent to the host of every href.
         host_headers: Headers per host name, e.g.
             ``{"api.example.com": {"Authorization": "Bearer ..."}}``; sent only
@@ -310,7 +312,7 @@ class HttpClient(Client):
             return http_send.through_session(
                 session, url, request_headers, settings, self.timeout, auth
             )
-        except (requests.RequestException, http_curl.CurlError) as error:
+        except (requests.RequestException, CurlError) as error:
             raise map_exception(error, access.href, self.name) or error from None
 
     def _verify(self) -> bool | str:

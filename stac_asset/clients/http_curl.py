@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import pycurl
 import urllib3
 
+from .http_curl_errors import CurlError
+
 POOL_SIZE = 64
 """Idle transfer handles (each with its keep-alive connections) kept per origin."""
 
@@ -56,72 +58,6 @@ bytes object; with 2 MiB let in between two reads, the allocator gave the
 heap back and took it again over and over (32 x 16 MiB: 136,000 page faults,
 a third more CPU than with requests); with 256 KiB, 16,000 (requests: 31,000)."""
 
-# libcurl's errors that a retry may cure: the connection or the name lookup
-# failed, or time ran out. Anything else (a reply that is not HTTP, a body
-# that cannot be decoded, a certificate refused) would only recur.
-_TRANSIENT = frozenset(
-    {
-        pycurl.E_COULDNT_RESOLVE_PROXY,
-        pycurl.E_COULDNT_RESOLVE_HOST,
-        pycurl.E_COULDNT_CONNECT,
-        pycurl.E_PARTIAL_FILE,
-        pycurl.E_OPERATION_TIMEDOUT,
-        pycurl.E_GOT_NOTHING,
-        pycurl.E_SEND_ERROR,
-        pycurl.E_RECV_ERROR,
-        pycurl.E_SSL_CONNECT_ERROR,
-        pycurl.E_HTTP2,
-        92,  # CURLE_HTTP2_STREAM
-    }
-)
-
-
-# The TLS errors: the name requests gives them, for the same message whichever sends.
-_TLS = frozenset({35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98})
-
-# libcurl's errors for an answer that is not HTTP: a weird reply, a head too large.
-# (CURLE_WEIRD_SERVER_REPLY and CURLE_TOO_LARGE, which pycurl does not name.)
-# CURLE_UNSUPPORTED_PROTOCOL is also what an HTTP/0.9 answer (no head at all) gets.
-_MALFORMED = frozenset({pycurl.E_UNSUPPORTED_PROTOCOL, 8, 100})
-
-
-class CurlError(Exception):
-    """A transfer libcurl gave up on: its error code, message and URL."""
-
-    def __init__(self, code: int, message: str, url: str) -> None:
-        message = message or pycurl.easy_strerror(code)
-        super().__init__(code, message)
-        self.code = code
-        self.message = message
-        self.url = url
-
-    @property
-    def transient(self) -> bool:
-        """Whether asking again may succeed (a lost or refused connection, a timeout)."""
-        return self.code in _TRANSIENT
-
-    @property
-    def kind(self) -> str:
-        """What failed, in the words of requests' exceptions: SSLError, Timeout, ConnectionError."""
-        if self.code in _TLS:
-            return "SSLError"
-        if self.code == pycurl.E_OPERATION_TIMEDOUT:
-            return "Timeout"
-        return "ConnectionError"
-
-    @property
-    def malformed(self) -> bool:
-        """Whether the answer is not HTTP (or its head is beyond libcurl's limits)."""
-        return self.code in _MALFORMED
-
-    @property
-    def refused(self) -> bool:
-        """Whether the server refused the connection."""
-        return bool(self.code == pycurl.E_COULDNT_CONNECT)
-
-    def __str__(self) -> str:
-        return f"libcurl error {self.code}: {self.message}"
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -136,11 +72,13 @@ class Settings:
 class _Pair:
     """An easy handle on a multi handle of its own; the multi keeps the connections."""
 
-    __slots__ = ("curl", "multi")
+    __slots__ = ("configured", "curl", "multi")
 
     def __init__(self) -> None:
         self.multi = pycurl.CurlMulti()
         self.curl = pycurl.Curl()
+        self.configured: tuple[Settings, str | None] | None = None
+        """The settings the easy handle holds, if a transfer ended cleanly with them."""
 
     def close(self) -> None:
         self.curl.close()
@@ -171,7 +109,6 @@ class Pool:
 
     def give(self, origin: str, pair: _Pair) -> None:
         """Take back a pair whose transfer to ``origin`` has ended."""
-        pair.curl.reset()
         closing = []
         with self._lock:
             idle = self._idle.setdefault(origin, [])
@@ -228,31 +165,47 @@ class Answer:
         self._pool = pool
         self._origin = origin
         self._pair: _Pair | None = pool.take(origin)
-        curl = self._pair.curl
-        _configure(curl, url, headers, settings, ca_default)
-        curl.setopt(pycurl.HEADERFUNCTION, self._header_line)
+        pair = self._pair
+        curl = pair.curl
+        if pair.configured != (settings, ca_default):
+            curl.reset()
+            _configure(curl, settings, ca_default)
+            pair.configured = (settings, ca_default)
+        curl.setopt(pycurl.URL, url)
+        curl.setopt(pycurl.HTTPHEADER, headers)
+        # Called from within libcurl once per line or 16 KiB: no Python frame for the lines.
+        curl.setopt(pycurl.HEADERFUNCTION, self._lines.append)
         curl.setopt(pycurl.WRITEFUNCTION, self._body_bytes)
-        self._pair.multi.add_handle(curl)
+        pair.multi.add_handle(curl)
         try:
-            self._drive(lambda: self._head, "the answer's head")
+            self._drive(self._head_in, "the answer's head")
+            if not self._head:
+                raise CurlError(8, "the answer ended before its head", url)
         except BaseException:
             self.close()
             raise
 
-    def _header_line(self, line: bytes) -> None:
-        if line.startswith(b"HTTP/"):
-            # A new status line: an interim (1xx) answer before it is forgotten.
-            self._lines = [line]
-        elif line.strip():
-            self._lines.append(line)
-        elif self._lines:
-            status = self._lines[0].split(None, 2)
-            code = int(status[1]) if len(status) > 1 and status[1].isdigit() else 0
-            if code >= 200 or code == 101:
-                self.status_code = code
-                self.reason = status[2].decode("latin-1").strip() if len(status) > 2 else ""
-                _read_headers(self._lines[1:], self.headers)
-                self._head = True
+    def _head_in(self) -> bool:
+        """Whether the final answer's head is in; if so, read its status and headers.
+
+        libcurl hands every header line to ``_lines`` (interim ``1xx`` answers
+        too): the head is in when the lines end with a blank one after a
+        status line of 200 or more, or 101.
+        """
+        lines = self._lines
+        if self._head or not lines or lines[-1].strip():
+            return self._head
+        start = len(lines) - 1
+        while start > 0 and not lines[start].startswith(b"HTTP/"):
+            start -= 1
+        status = lines[start].split(None, 2)
+        code = int(status[1]) if len(status) > 1 and status[1].isdigit() else 0
+        if code >= 200 or code == 101:
+            self.status_code = code
+            self.reason = status[2].decode("latin-1").strip() if len(status) > 2 else ""
+            _read_headers(lines[start + 1 : -1], self.headers)
+            self._head = True
+        return self._head
 
     def _body_bytes(self, data: bytes) -> int | None:
         if self._buffered >= HIGH_WATER:
@@ -359,6 +312,8 @@ class Answer:
         if pair is None:
             return
         pair.multi.remove_handle(pair.curl)
+        if self._paused or self._error is not None or not self._done:
+            pair.configured = None  # cut short: the next transfer starts from a reset handle
         self._chunks.clear()
         self._pool.give(self._origin, pair)
 
@@ -389,11 +344,8 @@ def is_ca_directory(path: str) -> bool:
     return os.path.isdir(path)
 
 
-def _configure(
-    curl: pycurl.Curl, url: str, headers: list[str], settings: Settings, ca_default: str | None
-) -> None:
-    curl.setopt(pycurl.URL, url)
-    curl.setopt(pycurl.HTTPHEADER, headers)
+def _configure(curl: pycurl.Curl, settings: Settings, ca_default: str | None) -> None:
+    """Set what every transfer with ``settings`` shares (kept while the next has the same)."""
     curl.setopt(pycurl.NOSIGNAL, 1)
     curl.setopt(pycurl.BUFFERSIZE, BUFFER_SIZE)
     curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(settings.timeout * 1000))

@@ -10,7 +10,7 @@ from . import http_transport
 from .base import ByteStream
 from .failures import map_exception
 from .http_answer import Answer, AnswerHead, UndecodableBody
-from .http_curl import CurlError
+from .http_curl_errors import CurlError
 
 _CHUNK = 1024 * 1024
 

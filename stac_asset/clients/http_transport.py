@@ -1,11 +1,13 @@
-"""How the HTTP byte view sends: requests (urllib3 beneath), reading the environment as it does.
+"""requests' side of the HTTP byte view: the sessions this library makes, and the environment.
 
-Every GET of :class:`~stac_asset.HttpClient` and the clients built on it goes
-through ``session.send``: a user's own session and adapters, HTTP mocks that
-patch requests (``responses``) or urllib3 (vcrpy), proxies, ``~/.netrc`` and CA
-bundles apply alike whatever the session holds. What is added here:
+A client handed a session sends through ``session.send`` (see
+:mod:`stac_asset.clients.http_send`), so that session's adapters, hooks and
+HTTP mocks that patch requests (``responses``) or urllib3 (vcrpy) apply; one
+made without sends through libcurl. Both read the environment here, as
+requests reads it. What is here:
 
-- :class:`Adapter`, the adapter of the sessions this library makes, whose
+- :class:`Adapter`, the adapter of the sessions this library makes (for its
+  token endpoints and logins, and for tests of the requests side), whose
   connections skip every interim ``1xx`` answer but ``101`` (http.client
   skips only ``100``: a ``103 Early Hints`` would otherwise be taken for the
   answer, and the real one left on the pooled connection for the next request),
@@ -15,8 +17,8 @@ bundles apply alike whatever the session holds. What is added here:
   per origin while the variables it reads stay the same (read on every
   request, they cost about a fifth of a small file's CPU), plus
   ``SSL_CERT_FILE`` as a third CA bundle variable, as OpenSSL and curl read it;
-- :func:`failure`, which tells a transient failure (connection lost, timeout)
-  from an answer that is not HTTP and will not become HTTP on a retry.
+  both senders take their proxy, CA bundle and client certificate from it;
+- the session's basic auth and cookies as headers, for both views.
 """
 
 from __future__ import annotations
