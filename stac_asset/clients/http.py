@@ -16,7 +16,7 @@ from .._secrets import is_sensitive, mask_mapping, register
 from ..access import Access
 from ..errors import AccessError
 from ..retry import RetryPolicy, call_with_retries
-from . import http_curl, http_send, http_transport
+from . import http_curl, http_curl_options, http_send, http_transport
 from .base import ByteStream, Client, decided_per_directory
 from .failures import map_exception
 from .http_answer import Answer
@@ -145,7 +145,7 @@ class HttpClient(Client):
             options["GDAL_HTTP_HEADERS"] = gdal.encode_headers(headers)
         # Certificates are checked as the byte view checks them.
         verify = self._verify()
-        if isinstance(verify, str) and not http_curl.is_ca_directory(verify):
+        if isinstance(verify, str) and not http_curl_options.is_ca_directory(verify):
             options["GDAL_CURL_CA_BUNDLE"] = verify
         elif not verify:
             options["GDAL_HTTP_UNSAFESSL"] = "YES"

@@ -27,28 +27,23 @@ connections its multi handle keeps alive.
 from __future__ import annotations
 
 import collections
-import functools
 import http.client
 import io
-import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pycurl
 import urllib3
 
 from .http_curl_errors import CurlError
+from .http_curl_options import Settings, configure
 
 POOL_SIZE = 64
 """Idle transfer handles (each with its keep-alive connections) kept per origin."""
 
 ORIGINS = 16
 """Origins whose idle transfer handles are kept (the least recently used go first)."""
-
-BUFFER_SIZE = 512 * 1024
-"""The most bytes libcurl reads from a connection at once (it hands them over 16 KiB at a time)."""
 
 HIGH_WATER = 256 * 1024
 """Bytes received and not yet read at which the transfer pauses.
@@ -57,16 +52,6 @@ Kept small on purpose: libcurl hands bytes over 16 KiB at a time, each a new
 bytes object; with 2 MiB let in between two reads, the allocator gave the
 heap back and took it again over and over (32 x 16 MiB: 136,000 page faults,
 a third more CPU than with requests); with 256 KiB, 16,000 (requests: 31,000)."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What one GET is sent with, besides URL and headers."""
-
-    timeout: float
-    proxy: str | None
-    verify: bool | str
-    cert: str | tuple[str, str] | None
 
 
 class _Pair:
@@ -169,7 +154,7 @@ class Answer:
         curl = pair.curl
         if pair.configured != (settings, ca_default):
             curl.reset()
-            _configure(curl, settings, ca_default)
+            configure(curl, settings, ca_default)
             pair.configured = (settings, ca_default)
         curl.setopt(pycurl.URL, url)
         curl.setopt(pycurl.HTTPHEADER, headers)
@@ -333,39 +318,6 @@ def _read_headers(lines: list[bytes], into: urllib3.HTTPHeaderDict) -> None:
         return
     for name, value in http.client.parse_headers(io.BytesIO(b"".join(lines))).items():
         into.add(name, value)
-
-
-@functools.lru_cache(maxsize=16)
-def is_ca_directory(path: str) -> bool:
-    """Whether the CA setting ``path`` names a directory of certificates (else a bundle file).
-
-    Asked once per path: it is read for every request.
-    """
-    return os.path.isdir(path)
-
-
-def _configure(curl: pycurl.Curl, settings: Settings, ca_default: str | None) -> None:
-    """Set what every transfer with ``settings`` shares (kept while the next has the same)."""
-    curl.setopt(pycurl.NOSIGNAL, 1)
-    curl.setopt(pycurl.BUFFERSIZE, BUFFER_SIZE)
-    curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(settings.timeout * 1000))
-    # The proxy requests' rules chose, or none: libcurl's own reading of the
-    # environment differs (it ignores HTTP_PROXY in capitals, for one).
-    curl.setopt(pycurl.PROXY, settings.proxy or "")
-    verify = settings.verify
-    if verify is False:
-        curl.setopt(pycurl.SSL_VERIFYPEER, 0)
-        curl.setopt(pycurl.SSL_VERIFYHOST, 0)
-    elif isinstance(verify, str):
-        curl.setopt(pycurl.CAPATH if is_ca_directory(verify) else pycurl.CAINFO, verify)
-    elif ca_default:
-        curl.setopt(pycurl.CAINFO, ca_default)
-    cert = settings.cert
-    if isinstance(cert, tuple):
-        curl.setopt(pycurl.SSLCERT, cert[0])
-        curl.setopt(pycurl.SSLKEY, cert[1])
-    elif cert:
-        curl.setopt(pycurl.SSLCERT, cert)
 
 
 def get(

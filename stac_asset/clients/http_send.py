@@ -20,7 +20,7 @@ import requests.cookies
 import requests.utils
 import urllib3.exceptions
 
-from . import http_curl, http_transport
+from . import http_curl, http_curl_options, http_transport
 from .http_answer import UndecodableBody
 
 DEFAULT_CA_BUNDLE: str = requests.utils.DEFAULT_CA_BUNDLE_PATH
@@ -55,7 +55,7 @@ def through_curl(
         prepared = requests.PreparedRequest()  # the host in IDNA, the rest percent-encoded UTF-8
         prepared.prepare_url(url, None)
         url = str(prepared.url)
-    sending = http_curl.Settings(timeout, *found)
+    sending = http_curl_options.Settings(timeout, *found)
     answer = http_curl.get(pool, origin, url, sent, sending, DEFAULT_CA_BUNDLE)
     if "Set-Cookie" in answer.headers:
         _keep_cookies(session, url, sent, answer.headers.getlist("Set-Cookie"))
