@@ -8,8 +8,13 @@ it, once per round of requests (answers to requests sent before the cut do
 not cut again), and the fewest requests in flight at which it happened
 becomes a mark the limit then grows back to, by one per round trip, and
 stays under; after :data:`PROBE_AFTER` seconds without such a sign the mark
-moves up by one, so a host that got faster is found out. A ``Retry-After``
-pauses every new request to that host until it has passed.
+moves up by one, so a host that got faster is found out. The limit is
+brought under the mark at once (one that grew far past it before the first
+refusal came back may be past it even halved). A ``Retry-After`` pauses
+every new request to that host until it has passed, and makes the halved
+limit the mark: probing back up costs another pause, and our count runs
+ahead of the host's by the answers not yet read (a host refusing beyond 8
+took two pauses in most runs, now one).
 
 The ceiling is the caller's (``max_concurrent_per_host``); see
 :data:`~stac_asset.config.DEFAULT_MAX_CONCURRENT_PER_HOST` for its default.
@@ -91,6 +96,13 @@ class HostLimit:
                     self.round += 1
                 if retry_after:
                     self.paused_until = max(self.paused_until, now + retry_after)
+                    # Asked to wait: probing back up to the mark could cost another
+                    # pause (our count runs ahead of the host's by the answers not yet
+                    # read), so the halved limit is the top until PROBE_AFTER passes.
+                    self.mark = min(self.mark, int(self.limit) + 1)
+                # Under the mark at once: a limit that grew far past it before the
+                # first refusal came back, halved, could still be past it.
+                self.limit = max(1.0, min(self.limit, float(self._top())))
             else:
                 if self.mark is not None and now - self.last_overload > PROBE_AFTER:
                     self.mark += 1

@@ -66,6 +66,29 @@ def test_overload_halves_once_per_round_and_marks_the_level() -> None:
     assert limit.limit == 10  # grown back to just under the mark, and no further
 
 
+def test_a_limit_far_past_the_mark_comes_under_it_at_once() -> None:
+    limit = HostLimit(ceiling=64, start=40)
+    slots = fill(limit)
+    for slot in slots[10:]:  # refused beyond the tenth: halving 40 leaves 20
+        slot.done(overloaded=True)
+    assert limit.mark == 11
+    assert limit.limit == 10
+
+
+def test_after_retry_after_the_halved_limit_is_the_top() -> None:
+    limit = HostLimit(ceiling=64, start=17)
+    slots = fill(limit)
+    for slot in slots[9:]:  # refused beyond the ninth, with a pause: 17 halves to 8.5
+        slot.done(overloaded=True, retry_after=0.01)
+    assert limit.mark == 9  # not 10: probing up to it would cost another pause
+    assert limit.limit == 8
+    time.sleep(0.02)
+    for slot in slots[:9]:
+        slot.done()
+    answer(limit, 200)
+    assert limit.limit == 8
+
+
 def test_the_mark_is_probed_after_a_quiet_while(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(host_limits, "PROBE_AFTER", 0.05)
     limit = HostLimit(ceiling=64, start=4)
