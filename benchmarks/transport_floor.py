@@ -6,8 +6,11 @@ in its own process) and fetches each into its own file with:
 - ``requests``: one ``requests.Session``, streamed GETs (what the byte view sends through);
 - ``urllib3``: one ``urllib3.PoolManager``, streamed GETs (requests' engine, alone);
 - ``pycurl``: libcurl's multi interface with 64 handles, if pycurl is installed;
-- ``pycurl-easy``: one libcurl easy handle per thread (the shape this engine's
-  threads would use), if pycurl is installed;
+- ``pycurl-easy``: one libcurl easy handle per thread, if pycurl is installed;
+- ``pycurl-loop``: libcurl's multi interface on one thread (128 handles at
+  20 ms) with the least of an engine's own work per file (``HttpClient.resolve``,
+  a part file renamed into place): the floor of an engine whose one thread
+  drives every transfer, as 0.4.8's event loop does;
 - ``stac-asset``: ``blocking.download_item`` of an item with the 1,000 assets.
 
 At 0 ms of latency each transport runs on one thread (its CPU per file is
@@ -44,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.vs_stac_asset import write_files, write_item  # noqa: E402
-from stac_asset import blocking  # noqa: E402
+from stac_asset import HttpClient, blocking  # noqa: E402
 from tests.peers.http_peer import HttpPeer  # noqa: E402
 
 FILES, SIZE, THREADS = 1000, 10 * 1024, 64
@@ -95,9 +98,17 @@ def with_urllib3(threads: int) -> Fetch:
     return _each(fetch_one, threads)
 
 
-def with_pycurl(handles: int) -> Fetch:
-    """libcurl's multi interface: ``handles`` transfers at a time, on this thread."""
+def with_pycurl(handles: int, engine_work: bool = False) -> Fetch:
+    """libcurl's multi interface: ``handles`` transfers at a time, on this thread.
+
+    With ``engine_work``, each file also costs what an engine's own work on
+    it would at least: ``HttpClient.resolve`` of the URL (its headers), a
+    part file renamed into place once complete, and the status checked. That
+    is the floor of an engine whose one thread drives every transfer.
+    """
     import pycurl
+
+    client = HttpClient()
 
     def fetch(urls: list[str], out: Path) -> None:
         multi = pycurl.CurlMulti()
@@ -108,9 +119,18 @@ def with_pycurl(handles: int) -> Fetch:
             while queue and idle:
                 index, url = queue.pop()
                 curl = idle.pop()
-                files[curl] = (out / str(index)).open("wb")
+                path = out / str(index)
+                if engine_work:
+                    access = client.resolve(url)
+                    url = access.url or url
+                    headers = [f"{name}: {value}" for name, value in access.headers.items()]
+                    curl.setopt(pycurl.HTTPHEADER, [*headers, "Accept-Encoding: identity"])
+                    part = path.with_name(f".{path.name}.part")
+                    files[curl] = (part.open("wb"), part, path)
+                else:
+                    files[curl] = (path.open("wb"), None, path)
                 curl.setopt(pycurl.URL, url)
-                curl.setopt(pycurl.WRITEDATA, files[curl])
+                curl.setopt(pycurl.WRITEDATA, files[curl][0])
                 curl.setopt(pycurl.TIMEOUT, 30)
                 multi.add_handle(curl)
             while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
@@ -120,7 +140,10 @@ def with_pycurl(handles: int) -> Fetch:
                 remaining, done, failed = multi.info_read()
                 for curl in [*done, *(entry[0] for entry in failed)]:
                     multi.remove_handle(curl)
-                    files.pop(curl).close()
+                    file, part, path = files.pop(curl)
+                    file.close()
+                    if part is not None and curl.getinfo(pycurl.RESPONSE_CODE) == 200:
+                        part.replace(path)
                     idle.append(curl)
                 if failed:
                     raise RuntimeError(f"pycurl: {failed[0][2]}")
@@ -199,6 +222,9 @@ def main() -> None:
                 try:
                     cases["pycurl"] = with_pycurl(1 if latency == 0 else THREADS)
                     cases["pycurl-easy"] = with_pycurl_easy(threads)
+                    # 128 at a time at 20 ms: what one thread would keep in flight.
+                    handles = 1 if latency == 0 else 2 * THREADS
+                    cases["pycurl-loop"] = with_pycurl(handles, engine_work=True)
                 except ImportError:
                     print("(pycurl is not installed: pip install pycurl to include it)")
                 spread = "one at a time" if latency == 0 else f"{THREADS} at a time"
