@@ -19,13 +19,12 @@ from ..retry import RetryPolicy, call_with_retries
 from . import http_curl, http_curl_options, http_send, http_transport
 from .base import ByteStream, Client, decided_per_directory
 from .failures import map_exception
-from .http_answer import Answer
+from .http_answer import Answer, encoded
 from .http_curl_errors import CurlError
 from .http_stream import (
     DEFAULT_MIN_RATE,
     DEFAULT_RATE_WINDOW,
     HttpStream,
-    encoded,
     raise_for_status,
 )
 from .http_urls import (

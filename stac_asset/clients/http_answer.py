@@ -44,5 +44,13 @@ class Answer(AnswerHead, Protocol):
         """
 
 
+def encoded(answer: AnswerHead) -> bool:
+    """Whether the body comes with a content coding (gzip...) though identity was asked for."""
+    return answer.headers.get("Content-Encoding", "identity").strip().lower() not in (
+        "",
+        "identity",
+    )
+
+
 class UndecodableBody(ValueError):
     """A body whose content coding (gzip...) cannot be decoded: asking again would not help."""

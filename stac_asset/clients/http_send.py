@@ -21,7 +21,7 @@ import requests.utils
 import urllib3.exceptions
 
 from . import http_curl, http_curl_options, http_transport
-from .http_answer import UndecodableBody
+from .http_answer import UndecodableBody, encoded
 
 DEFAULT_CA_BUNDLE: str = requests.utils.DEFAULT_CA_BUNDLE_PATH
 """The certificates requests checks against when nothing else is set (certifi's)."""
@@ -59,8 +59,7 @@ def through_curl(
     answer = http_curl.get(pool, origin, url, sent, sending, DEFAULT_CA_BUNDLE)
     if "Set-Cookie" in answer.headers:
         _keep_cookies(session, url, sent, answer.headers.getlist("Set-Cookie"))
-    coding = answer.headers.get("Content-Encoding", "identity").strip().lower()
-    return answer if coding in ("", "identity") else DecodedAnswer(answer)
+    return DecodedAnswer(answer) if encoded(answer) else answer
 
 
 def _keep_cookies(
@@ -145,9 +144,8 @@ class RequestsAnswer:
         self.reason = response.reason
         self.headers = response.headers
         self.url = response.url
-        coding = response.headers.get("Content-Encoding", "identity").strip().lower()
         # Decoding only a coded body: urllib3 would copy every chunk once more.
-        self._decode = coding not in ("", "identity")
+        self._decode = encoded(response)
 
     def read1(self, size: int) -> bytes:
         """The next bytes of the body as they arrived, decoded if coded."""

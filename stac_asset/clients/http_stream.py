@@ -9,7 +9,7 @@ from ..errors import AccessError, TransientError, error_for_status
 from . import http_transport
 from .base import ByteStream
 from .failures import map_exception
-from .http_answer import Answer, AnswerHead, UndecodableBody
+from .http_answer import Answer, AnswerHead, UndecodableBody, encoded
 from .http_curl_errors import CurlError
 
 _CHUNK = 1024 * 1024
@@ -40,14 +40,6 @@ def _total_size(response: AnswerHead) -> int | None:
         return int(total) if total.isdigit() else None
     length = response.headers.get("Content-Length")
     return int(length) if length and length.isdigit() else None
-
-
-def encoded(response: AnswerHead) -> bool:
-    """Whether the body comes with a content coding (gzip...) though identity was asked for."""
-    return response.headers.get("Content-Encoding", "identity").strip().lower() not in (
-        "",
-        "identity",
-    )
 
 
 class HttpStream(ByteStream):
