@@ -2,14 +2,14 @@
 
 A client that made its own session sends its GETs here; one handed a
 :class:`requests.Session` sends through it (see
-:mod:`stac_asset.clients.http_transport`). The rules of both are the same
+:mod:`stac_asset.clients.http_send`). The rules of both are the same
 because they are computed once, by requests' own functions, and handed to
 libcurl explicitly: the proxy (``HTTP(S)_PROXY``, ``ALL_PROXY``,
 ``NO_PROXY``, read per request), the CA bundle (``REQUESTS_CA_BUNDLE``,
 ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``, else certifi, as requests), the
 client certificate; libcurl's own reading of the environment is off.
 
-Why libcurl: it costs about a tenth of requests' CPU per small file (figures
+Why libcurl: it costs about a seventh of requests' CPU per small file (figures
 in ``docs/clients/http.rst``), and it already does what a downloader needs of
 a transport: interim ``1xx`` answers skipped, header sizes bounded, dead
 keep-alive connections retried. (A body under a content coding, which an
@@ -62,7 +62,7 @@ class _Pair:
     def __init__(self) -> None:
         self.multi = pycurl.CurlMulti()
         self.curl = pycurl.Curl()
-        self.configured: tuple[Settings, str | None] | None = None
+        self.configured: Settings | None = None
         """The settings the easy handle holds, if a transfer ended cleanly with them."""
 
     def close(self) -> None:
@@ -133,7 +133,6 @@ class Answer:
         url: str,
         headers: list[str],
         settings: Settings,
-        ca_default: str | None,
     ) -> None:
         self.url = url
         self.status_code = 0
@@ -152,10 +151,10 @@ class Answer:
         self._pair: _Pair | None = pool.take(origin)
         pair = self._pair
         curl = pair.curl
-        if pair.configured != (settings, ca_default):
+        if pair.configured != settings:
             curl.reset()
-            configure(curl, settings, ca_default)
-            pair.configured = (settings, ca_default)
+            configure(curl, settings)
+            pair.configured = settings
         curl.setopt(pycurl.URL, url)
         curl.setopt(pycurl.HTTPHEADER, headers)
         # Called from within libcurl once per line or 16 KiB: no Python frame for the lines.
@@ -326,7 +325,6 @@ def get(
     url: str,
     headers: dict[str, str],
     settings: Settings,
-    ca_default: str | None,
 ) -> Answer:
     """Send a GET and wait for the final answer's head; the body is read from the answer.
 
@@ -334,4 +332,4 @@ def get(
     Raises :class:`CurlError` when no answer came (refused, timed out, not HTTP).
     """
     lines = [f"{name}: {value}" if value else f"{name};" for name, value in headers.items()]
-    return Answer(pool, origin, url, lines, settings, ca_default)
+    return Answer(pool, origin, url, lines, settings)

@@ -24,6 +24,7 @@ class Settings:
     timeout: float
     proxy: str | None
     verify: bool | str
+    """A CA bundle file or directory, False not to check, True for libcurl's own bundle."""
     cert: str | tuple[str, str] | None
 
 
@@ -36,7 +37,7 @@ def is_ca_directory(path: str) -> bool:
     return os.path.isdir(path)
 
 
-def configure(curl: pycurl.Curl, settings: Settings, ca_default: str | None) -> None:
+def configure(curl: pycurl.Curl, settings: Settings) -> None:
     """Set what every transfer with ``settings`` shares (kept while the next has the same)."""
     curl.setopt(pycurl.NOSIGNAL, 1)
     curl.setopt(pycurl.BUFFERSIZE, BUFFER_SIZE)
@@ -49,22 +50,20 @@ def configure(curl: pycurl.Curl, settings: Settings, ca_default: str | None) -> 
     # environment differs (it ignores HTTP_PROXY in capitals, for one).
     curl.setopt(pycurl.PROXY, settings.proxy or "")
     curl.setopt(pycurl.NOPROXY, "")
-    _set_trust(curl, settings.verify, ca_default)
+    _set_trust(curl, settings.verify)
     _set_cert(curl, settings.cert)
 
 
-def _set_trust(curl: pycurl.Curl, verify: bool | str, ca_default: str | None) -> None:
+def _set_trust(curl: pycurl.Curl, verify: bool | str) -> None:
     """Which certificates a server's must chain to: as requests reads ``verify``."""
     if verify is False:
         curl.setopt(pycurl.SSL_VERIFYPEER, 0)
         curl.setopt(pycurl.SSL_VERIFYHOST, 0)
-        return
-    bundle = verify if isinstance(verify, str) else ca_default
-    if bundle and is_ca_directory(bundle):
-        curl.setopt(pycurl.CAPATH, bundle)
+    elif isinstance(verify, str) and is_ca_directory(verify):
+        curl.setopt(pycurl.CAPATH, verify)
         curl.unsetopt(pycurl.CAINFO)  # only these certificates, as requests
-    elif bundle:
-        curl.setopt(pycurl.CAINFO, bundle)
+    elif isinstance(verify, str):
+        curl.setopt(pycurl.CAINFO, verify)
         curl.unsetopt(pycurl.CAPATH)  # (not also the directory libcurl was built with)
 
 

@@ -33,7 +33,7 @@ def through_curl(
     origin: str,
     url: str,
     headers: Mapping[str, str | None],
-    settings: dict[str, Any],
+    settings: Mapping[str, Any],
     timeout: float,
 ) -> http_curl.Answer | DecodedAnswer:
     """Send through libcurl what ``session.send`` would send; keep the cookies it sets.
@@ -47,16 +47,18 @@ def through_curl(
         cookie = http_transport.cookie_header(session, url)
         if cookie is not None:
             sent["Cookie"] = cookie
-    found: tuple[str | None, Any, Any] | None = settings.get("_curl")
-    if found is None:  # per origin, as the settings are: the proxy is chosen once
-        proxy = requests.utils.select_proxy(url, settings["proxies"])
-        found = settings["_curl"] = (proxy, settings["verify"], settings["cert"])
+    verify = settings["verify"]
+    sending = http_curl_options.Settings(
+        timeout,
+        settings["proxy"],
+        DEFAULT_CA_BUNDLE if verify is True else verify,  # certifi's, as requests
+        settings["cert"],
+    )
     if not url.isascii():
         prepared = requests.PreparedRequest()  # the host in IDNA, the rest percent-encoded UTF-8
         prepared.prepare_url(url, None)
         url = str(prepared.url)
-    sending = http_curl_options.Settings(timeout, *found)
-    answer = http_curl.get(pool, origin, url, sent, sending, DEFAULT_CA_BUNDLE)
+    answer = http_curl.get(pool, origin, url, sent, sending)
     if "Set-Cookie" in answer.headers:
         _keep_cookies(session, url, sent, answer.headers.getlist("Set-Cookie"))
     return DecodedAnswer(answer) if encoded(answer) else answer

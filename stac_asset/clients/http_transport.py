@@ -220,6 +220,8 @@ _REMEMBERED = _Remembered()
 def environment(session: requests.Session, url: str, origin: str) -> dict[str, Any]:
     """What ``session.request`` would pass to ``session.send`` for ``url``: proxies, verify, cert.
 
+    Also ``proxy``, the one of the proxies requests would use for ``url``.
+
     requests' ``merge_environment_settings`` (proxy variables, ``NO_PROXY``,
     ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``), plus ``SSL_CERT_FILE`` when
     neither of those is set; remembered per origin until one of the variables
@@ -254,7 +256,12 @@ def _session_settings(session: requests.Session) -> tuple[Any, ...]:
 
 
 def _merged(session: requests.Session, url: str) -> dict[str, Any]:
-    return dict(session.merge_environment_settings(url, {}, True, ca_setting(session), None))
+    settings: dict[str, Any] = dict(
+        session.merge_environment_settings(url, {}, True, ca_setting(session), None)
+    )
+    # The one proxy of them requests would use for the url (libcurl is handed it).
+    settings["proxy"] = requests.utils.select_proxy(url, settings["proxies"])
+    return settings
 
 
 def ca_setting(session: requests.Session) -> Any:
