@@ -128,26 +128,27 @@ def _connection_failure(error: Exception) -> str:
     if any(isinstance(cause, ConnectionRefusedError) for cause in _causes(error)):
         request = getattr(error, "request", None)  # requests
         url = getattr(request, "url", None) or getattr(error, "kwargs", {}).get("endpoint_url")
-        parts = urlsplit(url or "")
-        if parts.hostname:
-            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
-            return f"connection refused by {parts.hostname}:{port}"
-        return "connection refused"
+        return _refused_by(url)
     return type(error).__name__
+
+
+def _refused_by(url: str | None) -> str:
+    """``connection refused by host:port`` of ``url`` (the default port if it names none)."""
+    parts = urlsplit(url or "")
+    if not parts.hostname:
+        return "connection refused"
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return f"connection refused by {parts.hostname}:{port}"
 
 
 def _curl_error(error: CurlError, href: str, client: str, doing: str) -> AccessError:
     if error.refused:
-        parts = urlsplit(error.url)
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
-        return TransientError(
-            href, client, f"{doing} failed (connection refused by {parts.hostname}:{port})"
-        )
+        return TransientError(href, client, f"{doing} failed ({_refused_by(error.url)})")
     if error.transient or error.kind == "SSLError":  # as requests' SSLError, a ConnectionError
         return TransientError(href, client, f"{doing} failed ({error.kind}): {error}")
     if error.malformed:
         return AccessError(href, client, f"the server's answer is not valid HTTP ({error})")
-    # Asking again would only get the same answer (not HTTP, too large, refused certificate).
+    # Anything else would only recur on asking again.
     return AccessError(href, client, f"{doing} failed: {error}")
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pycurl
 
 # libcurl's errors that a retry may cure: the connection or the name lookup
-# failed, or time ran out. Anything else (a reply that is not HTTP, a body
-# that cannot be decoded, a certificate refused) would only recur.
+# failed, or time ran out. Anything else (a reply that is not HTTP, a URL's
+# protocol refused) would only recur.
 _TRANSIENT = frozenset(
     {
         pycurl.E_COULDNT_RESOLVE_PROXY,
