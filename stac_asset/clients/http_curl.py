@@ -36,6 +36,7 @@ from collections.abc import Callable
 import pycurl
 import urllib3
 
+from ..kept import Kept
 from .http_curl_errors import CurlError
 from .http_curl_options import Settings, configure
 
@@ -81,31 +82,26 @@ class Pool:
     """
 
     def __init__(self) -> None:
+        # Guards the lists of idle pairs; the Kept lets go of the least recently used origin.
         self._lock = threading.Lock()
-        self._idle: collections.OrderedDict[str, list[_Pair]] = collections.OrderedDict()
+        self._idle: Kept[str, list[_Pair]] = Kept(ORIGINS, drop=_close_all)
 
     def take(self, origin: str) -> _Pair:
         """An idle pair that last talked to ``origin`` (the last given back), or a new one."""
         with self._lock:
-            idle = self._idle.get(origin)
+            idle = self._idle.get(origin, list)
             if idle:
                 return idle.pop()
         return _Pair()
 
     def give(self, origin: str, pair: _Pair) -> None:
         """Take back a pair whose transfer to ``origin`` has ended."""
-        closing = []
         with self._lock:
-            idle = self._idle.setdefault(origin, [])
-            self._idle.move_to_end(origin)
+            idle = self._idle.get(origin, list)
             if len(idle) < POOL_SIZE:
                 idle.append(pair)
-            else:
-                closing.append(pair)
-            while len(self._idle) > ORIGINS:
-                closing.extend(self._idle.popitem(last=False)[1])
-        for each in closing:
-            each.close()
+                return
+        pair.close()
 
     def __reduce__(self) -> tuple[type[Pool], tuple[()]]:
         # Handles and connections stay in their process: another gets a pool of its own.
@@ -114,10 +110,14 @@ class Pool:
     def close(self) -> None:
         """Close the idle pairs and their connections (pairs in use close when given back)."""
         with self._lock:
-            idle, self._idle = self._idle, collections.OrderedDict()
-        for pairs in idle.values():
-            for pair in pairs:
-                pair.close()
+            idle = self._idle.take_all()
+        for pairs in idle:
+            _close_all(pairs)
+
+
+def _close_all(pairs: list[_Pair]) -> None:
+    for pair in pairs:
+        pair.close()
 
 
 class Answer:
