@@ -21,7 +21,7 @@ import requests.utils
 import urllib3.exceptions
 
 from . import http_curl, http_curl_options, http_transport
-from .http_answer import UndecodableBody, encoded
+from .http_answer import AnswerHead, UndecodableBody, encoded
 
 DEFAULT_CA_BUNDLE: str = requests.utils.DEFAULT_CA_BUNDLE_PATH
 """The certificates requests checks against when nothing else is set (certifi's)."""
@@ -35,7 +35,7 @@ def through_curl(
     headers: Mapping[str, str | None],
     settings: Mapping[str, Any],
     timeout: float,
-) -> http_curl.Answer | DecodedAnswer:
+) -> http_curl.Answer | Urllib3Answer:
     """Send through libcurl what ``session.send`` would send; keep the cookies it sets.
 
     ``headers`` (None drops a session header) go on top of the session's;
@@ -61,7 +61,7 @@ def through_curl(
     answer = http_curl.get(pool, origin, url, sent, sending)
     if "Set-Cookie" in answer.headers:
         _keep_cookies(session, url, sent, answer.headers.getlist("Set-Cookie"))
-    return DecodedAnswer(answer) if encoded(answer) else answer
+    return decoded(answer) if encoded(answer) else answer
 
 
 def _keep_cookies(
@@ -85,7 +85,7 @@ def through_session(
     settings: Mapping[str, Any],
     timeout: float,
     auth: Any,
-) -> RequestsAnswer:
+) -> Urllib3Answer:
     """Send a streamed GET as ``session.get`` would, with ``auth``, not following redirects."""
     prepared = session.prepare_request(
         requests.Request("GET", url, headers=dict(headers), auth=auth)
@@ -97,68 +97,53 @@ def through_session(
         allow_redirects=False,
         **http_transport.send_settings(settings),
     )
-    return RequestsAnswer(response)
+    return Urllib3Answer(response, response.raw)
 
 
-class DecodedAnswer:
-    """An answer under a content coding, decoded by urllib3 a bounded chunk at a time.
+class Urllib3Answer:
+    """An answer whose body urllib3 reads, decoding it if it came under a content coding.
 
-    An identity request should get no coded body; a server that sends one
-    anyway (gzip...) gets it decoded as requests would, and a small body
+    The body of a session's answer (``response.raw``), or of a libcurl answer
+    under a content coding, which an identity request should not get: urllib3
+    decodes it as requests would, a bounded chunk at a time, so a small body
     that expands to gigabytes never sits in memory.
     """
 
-    def __init__(self, answer: http_curl.Answer) -> None:
-        self._answer = answer
-        self.status_code = answer.status_code
-        self.reason = answer.reason
-        self.headers = answer.headers
-        self.url = answer.url
-        # libcurl has already checked the framing: the decoder only decodes.
-        body: Any = answer  # file-like: read, read1, closed, close
-        self._decoder = urllib3.HTTPResponse(
-            body=body,
-            headers=answer.headers,
-            status=answer.status_code,
-            preload_content=False,
-            decode_content=True,
-            enforce_content_length=False,
-        )
-
-    def read1(self, size: int) -> bytes:
-        """The next decoded bytes, at most ``size``."""
-        try:
-            return self._decoder.read1(size)
-        except urllib3.exceptions.DecodeError:
-            raise UndecodableBody("DecodeError") from None
-
-    def close(self) -> None:
-        """End the transfer."""
-        self._answer.close()
-
-
-class RequestsAnswer:
-    """A streamed :class:`requests.Response`, as an :class:`~.http_answer.Answer`."""
-
-    def __init__(self, response: requests.Response) -> None:
-        self.response = response
-        self.status_code = response.status_code
-        self.reason = response.reason
-        self.headers = response.headers
-        self.url = response.url
+    def __init__(self, head: AnswerHead, body: urllib3.HTTPResponse) -> None:
+        self._head = head
+        self._body = body
+        self.status_code = head.status_code
+        self.reason = head.reason
+        self.headers = head.headers
+        self.url = head.url
         # Decoding only a coded body: urllib3 would copy every chunk once more.
-        self._decode = encoded(response)
+        self._decode = encoded(head)
 
     def read1(self, size: int) -> bytes:
         """The next bytes of the body as they arrived, decoded if coded."""
         try:
-            chunk: bytes = self.response.raw.read1(size, decode_content=self._decode)
+            chunk: bytes = self._body.read1(size, decode_content=self._decode)
         except urllib3.exceptions.DecodeError:
             raise UndecodableBody("DecodeError") from None
         return chunk
 
     def close(self) -> None:
-        """Close the response; after an interim or protocol-switching answer, its connection too."""
+        """End the answer; after an interim or protocol-switching one, its connection too."""
         if self.status_code < 200:
-            self.response.raw.close()  # the connection now speaks something else: never reused
-        self.response.close()
+            self._body.close()  # the connection now speaks something else: never reused
+        self._head.close()
+
+
+def decoded(answer: http_curl.Answer) -> Urllib3Answer:
+    """A libcurl answer under a content coding, its body decoded by urllib3."""
+    body: Any = answer  # file-like: read, read1, closed, close
+    # libcurl has already checked the framing: urllib3 only decodes.
+    reader = urllib3.HTTPResponse(
+        body=body,
+        headers=answer.headers,
+        status=answer.status_code,
+        preload_content=False,
+        decode_content=True,
+        enforce_content_length=False,
+    )
+    return Urllib3Answer(answer, reader)
