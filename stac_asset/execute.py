@@ -8,119 +8,33 @@ the same :func:`run_job` there.
 
 from __future__ import annotations
 
-import logging
+import functools
 import threading
 import warnings
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pystac
 
-from .access import Access
-from .clients import Client
-from .clip import ClipResult, clip_to_path
 from .config import Config
 from .errors import (
-    AccessError,
     AssetFailure,
     Cancelled,
     DownloadError,
     DownloadWarning,
-    ResolveError,
-    TransientError,
 )
 from .executors import RemoteJob, RemoteOutcome, completed, submit
+from .express import Express
+from .jobs import Started, go_on, run_job, start_job
 from .messages import (
     ErrorAssetDownload,
     FinishAssetDownload,
     Progress,
-    SkipAssetDownload,
-    StartAssetDownload,
 )
 from .plan import Job, Plan
 from .resolver import Resolver
-from .transfer import Fetcher, Transfer, netloc_of
+from .transfer import Fetcher, netloc_of
 from .workers import GrowingPool
-
-logger = logging.getLogger(__name__)
-
-
-def _transfer(job: Job) -> Transfer:
-    size = job.asset.extra_fields.get("file:size")
-    checksum = job.asset.extra_fields.get("file:checksum")
-    return Transfer(
-        job.href,
-        job.asset,
-        size=size if isinstance(size, int) else None,
-        checksum=checksum if isinstance(checksum, str) else None,
-        untrusted=job.untrusted,
-    )
-
-
-def run_job(job: Job, fetcher: Fetcher, config: Config, progress: Progress | None) -> None:
-    """Download (or clip) one asset, or skip it when a complete file is already there."""
-    if fetcher.cancel.is_set():
-        raise Cancelled(f"cancelled before start: {job.href}")
-    # A clip's size and checksum are not the source's: any file left there by a
-    # previous run is complete (partial files never sit at a final path).
-    transfer = replace(_transfer(job), size=None, checksum=None) if job.clip else _transfer(job)
-    item_id = job.item.id if job.item else None
-    target = job.target or str(job.path)
-    # The target is resolved once, for the check and the copy.
-    resolved = None if config.overwrite else fetcher.target(target)
-    if resolved is not None and fetcher.is_complete(transfer, target, resolved):
-        logger.debug("skipping %s: complete file at %s", job.href, job.path)
-        if progress:
-            progress(SkipAssetDownload(job.key, job.href, job.path, item_id))
-        if job.clip:
-            job.clipped = ClipResult.of_file(job.path)
-        job.done = True
-        return
-    if progress:
-        progress(StartAssetDownload(job.key, job.href, job.path, item_id))
-    try:
-        if job.clip:
-            client = fetcher.resolver.client_for(job.href, untrusted=job.untrusted)
-            access = client.resolve(job.href, job.asset)
-            what = f"asset {job.name}"
-            job.clipped = clip_to_path(access, job.path, job.clip, what, client, job.asset)
-        else:
-            _copy_with_fallbacks(job, transfer, fetcher, target, resolved)
-    except BaseException as error:
-        if progress:
-            progress(ErrorAssetDownload(job.key, job.href, job.path, error, item_id))
-        raise
-    job.done = True
-    if progress:
-        progress(FinishAssetDownload(job.key, job.href, job.path, item_id))
-
-
-def _copy_with_fallbacks(
-    job: Job,
-    transfer: Transfer,
-    fetcher: Fetcher,
-    target: str,
-    resolved: tuple[Client, Access] | None,
-) -> None:
-    """Copy the job's href to ``target``, or else the first of its alternates that can be read."""
-    try:
-        fetcher.copy(transfer, target, job.path, resolved)
-        return
-    except (AccessError, ResolveError) as error:
-        if not job.fallbacks or isinstance(error, TransientError):
-            raise
-        first_error = error
-    for href in job.fallbacks:
-        try:
-            fetcher.copy(replace(transfer, href=href), target, job.path, resolved)
-        except (AccessError, ResolveError) as error:
-            logger.info("alternate %s of %s failed too: %s", href, job.name, error)
-            continue
-        logger.info("%s: %s failed (%s); used alternate %s", job.name, job.href, first_error, href)
-        job.href = href
-        return
-    raise first_error
 
 
 def execute(
@@ -216,17 +130,40 @@ def _execute_here(
         if config.fail_fast:
             cancel.set()
 
-    def work(job: Job) -> None:
-        run_job(job, fetcher, config, progress)
+    def work(job: Job | Started) -> None:
+        if not isinstance(job, Started):
+            run_job(job, fetcher, config, progress)
+            return
+        try:
+            go_on(job, fetcher, progress)  # handed on by the express lane
+        finally:
+            express.returned()
+
+    def failed_work(job: Job | Started, error: BaseException) -> None:
+        failed(job.job if isinstance(job, Started) else job, error)
 
     limit = _workers(plan, config)
-    pool = GrowingPool(plan.jobs, work, failed, limit)
-    fetcher = Fetcher(resolver, progress, cancel, config.max_concurrent_per_host, pool.waited)
+    fetcher = Fetcher(resolver, progress, cancel, config.max_concurrent_per_host)
+    express = Express(
+        fetcher,
+        functools.partial(start_job, fetcher=fetcher, config=config, progress=progress),
+        lambda started: pool.add(started),
+        failed,
+        config.max_concurrent_downloads,
+    )
+    lane = [job for job in plan.jobs if express.takes(job)]
+    taken = {id(job) for job in lane}
+    rest: list[Job | Started] = [job for job in plan.jobs if id(job) not in taken]
+    pool: GrowingPool[Job | Started] = GrowingPool(rest, work, failed_work, limit, more=True)
+    fetcher.on_wait = pool.waited
     pool.start()
     try:
+        express.run(lane)
+        pool.close()
         pool.join()
     except BaseException:
         cancel.set()
+        pool.close()
         pool.join()
         raise
     return failures

@@ -44,6 +44,8 @@ class Slot:
     round: int
     level: int
     """How many requests were in flight to the host, this one included, when it was sent."""
+    fills: int = 0
+    """How many times the host's places had all been taken before this one was."""
     released: bool = False
 
     def done(self, overloaded: bool = False, retry_after: float | None = None) -> None:
@@ -65,6 +67,8 @@ class HostLimit:
         self.paused_until = 0.0
         self.last_overload = 0.0
         self.overloads = 0
+        self.fills = 0
+        """How many times every place has been taken."""
         self._changed = threading.Condition()
 
     def acquire(self, cancel: threading.Event | None = None) -> Slot | None:
@@ -73,12 +77,26 @@ class HostLimit:
             while True:
                 if cancel is not None and cancel.is_set():
                     return None
+                slot = self._take()
+                if slot is not None:
+                    return slot
                 wait = self.paused_until - time.monotonic()
-                if wait <= 0 and self.in_flight < self._allowed():
-                    self.in_flight += 1
-                    return Slot(self, self.round, self.in_flight)
                 # Woken by each release; the timeout catches a pause's end and a cancel.
                 self._changed.wait(min(wait, 0.25) if wait > 0 else 0.25)
+
+    def try_acquire(self) -> Slot | None:
+        """A place if one is free now, else None (for a caller that cannot wait)."""
+        with self._changed:
+            return self._take()
+
+    def _take(self) -> Slot | None:
+        if self.paused_until <= time.monotonic() and self.in_flight < self._allowed():
+            fills = self.fills
+            self.in_flight += 1
+            if self.in_flight >= self._allowed():
+                self.fills += 1
+            return Slot(self, self.round, self.in_flight, fills)
+        return None
 
     def release(self, slot: Slot, overloaded: bool, retry_after: float | None) -> None:
         """Account for one finished request."""
@@ -107,7 +125,9 @@ class HostLimit:
                 if self.mark is not None and now - self.last_overload > PROBE_AFTER:
                     self.mark += 1
                     self.last_overload = now
-                if self.in_flight + 1 >= int(self.limit):  # grow only a limit in use
+                # Grow only a limit in use: every place was taken while this one was.
+                # (Not "all taken now": a caller may give many back before taking more.)
+                if self.fills > slot.fills:
                     step = 1.0 if self.mark is None else 1.0 / self.limit
                     self.limit = min(float(self._top()), self.limit + step)
             # Wake as many waiters as there are places now (not all: a herd of threads).

@@ -78,6 +78,8 @@ class Span:
         self.access = access
         self._lock = threading.Lock()
         self._refreshed = False
+        # An attempt made before this span (on the express lane) counts as its first.
+        self._prior = transfer.first_failure
 
     @property
     def href(self) -> str:
@@ -101,6 +103,9 @@ class Span:
             attempts += 1
             slot = None
             try:
+                if self._prior is not None:
+                    prior, self._prior = self._prior, None
+                    raise prior
                 access = self._current_access()
                 slot = self.engine.host_slot(self.href, self.client)
                 asked = time.monotonic()

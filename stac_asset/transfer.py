@@ -20,7 +20,7 @@ from .access import Access
 from .checksum import Verifier
 from .clients import ByteStream, ByteWriter, Client
 from .errors import Cancelled, StacAssetError, VerificationError
-from .host_limits import HostLimits, Slot
+from .host_limits import HostLimit, HostLimits, Slot
 from .messages import OpenUrl, Progress, WriteChunk
 from .paths import href_directory
 from .resolver import Resolver
@@ -43,6 +43,20 @@ class Transfer:
     checksum: str | None = None
     untrusted: bool = False
     """Whether the href comes from a remote item, and must not reach local files."""
+    first_failure: BaseException | None = None
+    """How a first attempt made elsewhere failed: the first of the retries (see :mod:`.express`)."""
+    resume: Resume | None = None
+    """What that attempt wrote, to go on from (a local file's bytes so far)."""
+
+
+@dataclass
+class Resume:
+    """The bytes an attempt made elsewhere wrote: the writer, verified so far, and their version."""
+
+    writer: ByteWriter
+    verifier: Verifier
+    validator: str | None
+    """The ETag or Last-Modified of the bytes written (for ``If-Range``)."""
 
 
 class _Sequential:
@@ -162,24 +176,28 @@ class Fetcher:
         # Requests in flight per host adapt to its answers, under this ceiling.
         self._hosts = HostLimits(max_per_host) if max_per_host is not None else None
         self._netlocs: dict[str, str] = {}
-        # Told how long each request waited for its answer (the pool grows on it).
-        self._on_wait = on_wait
+        self.on_wait = on_wait
+        """Told how long each request waited for its answer (the pool grows on it)."""
 
     def waited(self, seconds: float) -> None:
         """Count the time one request waited for its answer (the pool grows on it)."""
-        if self._on_wait is not None:
-            self._on_wait(seconds)
+        if self.on_wait is not None:
+            self.on_wait(seconds)
 
-    def host_slot(self, href: str, client: Client) -> Slot | None:
-        """Wait for a place among the requests in flight to the href's host (None: no limit).
+    def host_limit(self, href: str, client: Client) -> HostLimit | None:
+        """The limit of requests in flight to the href's host (None: no limit).
 
         A client's own ``max_per_host``, when it has one, is that host's ceiling.
         """
         if self._hosts is None:
             return None
-        limit = self._hosts.of(
-            netloc_of(href, self._netlocs), getattr(client, "max_per_host", None)
-        )
+        return self._hosts.of(netloc_of(href, self._netlocs), getattr(client, "max_per_host", None))
+
+    def host_slot(self, href: str, client: Client) -> Slot | None:
+        """Wait for a place among the requests in flight to the href's host (None: no limit)."""
+        limit = self.host_limit(href, client)
+        if limit is None:
+            return None
         slot = limit.acquire(self.cancel)
         if slot is None:
             raise Cancelled(f"cancelled: {href}")
@@ -208,6 +226,10 @@ class Fetcher:
         if local is not None and ranged.takes_ranges(client):
             sink.ranged_to = local
         span = Span(self, client, transfer, access)
+        resume = transfer.resume
+        if resume is not None:
+            span.fetch(sink, verifier.size, validator=resume.validator)
+            return
         span.fetch(sink)
         if sink.ranged is not None and local is not None:
             size, validator = sink.ranged
@@ -261,13 +283,22 @@ class Fetcher:
         """
         client = self.resolver.client_for(transfer.href, untrusted=transfer.untrusted)
         target_client, target_access = resolved or self.target(target)
-        source = client.resolve(transfer.href, transfer.asset)
-        if target_client.copy_from(source, client, target_access):
-            self._check_copied(transfer, target_client, target_access)
-            return
-        verifier = Verifier(transfer.size, transfer.checksum)
-        media_type = transfer.asset.media_type if transfer.asset else None
-        writer = target_client.open_writer(target_access, media_type)
+        resume = transfer.resume
+        if resume is not None:
+            writer, verifier = resume.writer, resume.verifier
+        try:
+            source = client.resolve(transfer.href, transfer.asset)
+        except BaseException:
+            if resume is not None:
+                writer.abort()
+            raise
+        if resume is None:
+            if target_client.copy_from(source, client, target_access):
+                self._check_copied(transfer, target_client, target_access)
+                return
+            verifier = Verifier(transfer.size, transfer.checksum)
+            media_type = transfer.asset.media_type if transfer.asset else None
+            writer = target_client.open_writer(target_access, media_type)
         try:
             local = target_access.path if ranged.can_write_at(target_access.path) else None
             self._stream_into(client, transfer, writer, verifier, path, source, local)

@@ -81,7 +81,8 @@ class GrowingPool(Generic[T]):
 
     ``on_error(job, error)`` is called, in the worker thread, for every job
     that raises; the work reports its time spent waiting for servers with
-    :meth:`waited`. :meth:`join` returns once every job is done.
+    :meth:`waited`. :meth:`join` returns once every job is done: those given
+    and, with ``more``, those :meth:`add` gives until :meth:`close`.
     """
 
     def __init__(
@@ -91,8 +92,10 @@ class GrowingPool(Generic[T]):
         on_error: Callable[[T, BaseException], None],
         limit: int,
         name: str = "stac-asset",
+        more: bool = False,
     ) -> None:
         self._queue = deque(jobs)
+        self._closed = not more
         self._work = work
         self._on_error = on_error
         self._limit = max(1, limit)
@@ -113,7 +116,7 @@ class GrowingPool(Generic[T]):
         self._settling = True
         self._running = 0
         self._done = threading.Event()
-        if not self._queue:
+        if not self._queue and self._closed:
             self._done.set()
 
     @property
@@ -132,6 +135,18 @@ class GrowingPool(Generic[T]):
             self._mark = (time.monotonic(), time.process_time())
             self._waited = 0.0
         self._spawn()
+
+    def add(self, job: T) -> None:
+        """One more job, run as soon as a thread is free (before :meth:`close`)."""
+        self._queue.append(job)
+        self._spawn()
+
+    def close(self) -> None:
+        """No more jobs will be added: :meth:`join` returns once those there are done."""
+        with self._lock:
+            self._closed = True
+            if not self._running and not self._queue:
+                self._done.set()
 
     def join(self) -> None:
         """Wait until every job is done (an interrupted wait stops no thread)."""
@@ -188,8 +203,11 @@ class GrowingPool(Generic[T]):
             if not ended:
                 with self._lock:
                     self._running -= 1
-                    if not self._running:
+                    stranded = bool(self._queue)  # added as this thread found none left
+                    if not self._running and not stranded and self._closed:
                         self._done.set()
+                if stranded:
+                    self._spawn()
 
     def _end_surplus(self) -> bool:
         """Count this thread out if it is one more than the target (one always stays)."""

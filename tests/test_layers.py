@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         "engine",
         {
             "transfer", "items", "workers", "destination", "opening", "clip", "plan",
-            "execute", "executors", "rewrite", "engine", "ranged", "spans", "host_limits",
+            "execute", "executors", "jobs", "express", "rewrite", "engine", "ranged", "spans", "host_limits",
         },
     ),
     ("faces", {"compat", "blocking", "coroutines", "datacube", "cli", "__init__", "__main__"}),

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
-from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import pystac
 import requests
 import requests.utils
 
-from .. import gdal
 from .._secrets import is_sensitive, mask_mapping, register
 from ..access import Access
 from ..errors import AccessError
-from ..retry import RetryPolicy, call_with_retries
-from . import http_curl, http_curl_options, http_send, http_transport
+from ..retry import RetryPolicy
+from . import http_curl, http_curl_batch, http_send, http_transport
 from .base import ByteStream, Client, decided_per_directory
 from .failures import map_exception
 from .http_answer import Answer, encoded
 from .http_curl_errors import CurlError
+from .http_gdal import GdalView
 from .http_stream import (
     DEFAULT_MIN_RATE,
     DEFAULT_RATE_WINDOW,
@@ -29,17 +27,26 @@ from .http_stream import (
 )
 from .http_urls import (
     MAX_REDIRECTS,
-    gdal_forwards_secrets,
     origin,
     portable_headers,
     redirect_target,
-    signed_url_expiry,
 )
 
 _DEFAULT_HEADERS = requests.utils.default_headers()
 
+_IDENTITY = {"Accept-Encoding": "identity"}
+"""Bytes as stored: a body under a content coding is decoded by us, a bounded chunk at a time."""
 
-class HttpClient(Client):
+
+def opens_plainly(klass: type[HttpClient]) -> bool:
+    """Whether ``klass`` opens streams as :class:`HttpClient` does (a batch sends the same GET)."""
+    return all(
+        getattr(klass, name) is getattr(HttpClient, name)
+        for name in ("open_stream", "get", "_send", "_open")
+    )
+
+
+class HttpClient(GdalView, Client):
     """Any HTTP(S) server, with optional headers for all hosts or per host.
 
     The headers of an access (the session's own, its basic auth and cookies,
@@ -96,6 +103,7 @@ class HttpClient(Client):
         self.session = session if session is not None else http_transport.new_session()
         # A session of our own holds settings only: libcurl sends (see _send).
         self._pool = http_curl.Pool() if session is None else None
+        self._batches = http_curl_batch.Batches() if session is None else None
         self.headers = dict(headers or {})
         self.host_headers = {host.lower(): dict(h) for host, h in (host_headers or {}).items()}
         self.timeout = timeout
@@ -133,118 +141,6 @@ class HttpClient(Client):
         headers.update(self.host_headers.get((urlsplit(url).hostname or "").lower(), {}))
         register(*(value for name, value in headers.items() if is_sensitive(name)))
         return headers
-
-    def gdal_options(self, headers: Mapping[str, str]) -> dict[str, str]:
-        """GDAL options for reading over ``/vsicurl/`` with ``headers``."""
-        options = gdal.network_options(self.timeout, self.retry.max_attempts)
-        options["GDAL_HTTP_NETRC"] = "NO"
-        # GDAL 3.10's default, pinned so a global YES cannot send Authorization elsewhere.
-        options["CPL_VSIL_CURL_AUTHORIZATION_HEADER_ALLOWED_IF_REDIRECT"] = "IF_SAME_HOST"
-        if headers:
-            options["GDAL_HTTP_HEADERS"] = gdal.encode_headers(headers)
-        # Certificates are checked as the byte view checks them.
-        verify = self._verify()
-        if isinstance(verify, str) and not http_curl_options.is_ca_directory(verify):
-            options["GDAL_CURL_CA_BUNDLE"] = verify
-        elif not verify:
-            options["GDAL_HTTP_UNSAFESSL"] = "YES"
-        return options
-
-    def gdal_view(self, url: str, headers: Mapping[str, str]) -> tuple[str, dict[str, str]]:
-        """The GDAL path and options for reading ``url`` with ``headers``."""
-        return f"/vsicurl/{url}", self.gdal_options(headers)
-
-    def access_for_url(
-        self,
-        href: str,
-        url: str,
-        headers: Mapping[str, str],
-        expires_at: datetime | None = None,
-    ) -> Access:
-        """Build the access for reading ``url`` with ``headers`` (for subclasses that sign).
-
-        When the headers hold a secret GDAL would send on a redirect (see
-        :meth:`gdal_target`), the GDAL view is left unfinished, with none of
-        the secrets, for :meth:`gdal_access`: resolving sends no request.
-        """
-        pending = gdal_forwards_secrets(headers)
-        if pending:
-            path, options = self.gdal_view(url, portable_headers(headers))
-        else:
-            path, options, expires_at = self._final_gdal_view(href, url, headers, expires_at)
-        return Access(
-            href=href,
-            client=self.name,
-            vsi_path=path,
-            gdal_options=options,
-            url=url,
-            headers=dict(headers),
-            expires_at=expires_at,
-            gdal_ready=not pending,
-        )
-
-    def gdal_access(self, access: Access) -> Access:
-        """``access`` with the GDAL view of :meth:`gdal_target` (one request, if it takes any)."""
-        if access.gdal_ready:
-            return access
-        assert access.url is not None, "an HTTP access always has a url"
-        path, options, expires_at = self._final_gdal_view(
-            access.href, access.url, access.headers, access.expires_at
-        )
-        return replace(
-            access, vsi_path=path, gdal_options=options, expires_at=expires_at, gdal_ready=True
-        )
-
-    def _final_gdal_view(
-        self, href: str, url: str, headers: Mapping[str, str], expires_at: datetime | None
-    ) -> tuple[str, dict[str, str], datetime | None]:
-        """GDAL's path and options for ``url``, and the expiry: a presigned target's, if sooner."""
-        gdal_url, gdal_headers = self.gdal_target(href, url, headers)
-        if gdal_url != url:
-            signed = signed_url_expiry(gdal_url)
-            if signed is not None and (expires_at is None or signed < expires_at):
-                expires_at = signed
-        path, options = self.gdal_view(gdal_url, gdal_headers)
-        return path, options, expires_at
-
-    def gdal_target(
-        self, href: str, url: str, headers: Mapping[str, str]
-    ) -> tuple[str, Mapping[str, str]]:
-        """The URL and headers for GDAL's view of ``url``, so that no secret leaves its origin.
-
-        GDAL drops ``Authorization`` on a redirect to another origin but sends
-        every other header on. When ``headers`` hold another secret, ask the
-        server where ``url`` leads (one small request; redirects followed on
-        the same origin only): GDAL then reads the first URL on another
-        origin, without the secrets, or ``url`` itself when it stays.
-        """
-        if not gdal_forwards_secrets(headers):
-            return url, headers
-        start = origin(url)
-        hop = url
-        for _ in range(MAX_REDIRECTS):
-            probe = Access(href=href, client=self.name, vsi_path="", url=hop, headers=dict(headers))
-            target = self._probe(probe)
-            if target is None:
-                return hop, headers
-            if origin(target) != start:
-                return target, portable_headers(headers)
-            hop = target
-        raise AccessError(href, self.name, f"more than {MAX_REDIRECTS} redirects")
-
-    def _probe(self, access: Access) -> str | None:
-        """Where ``access.url`` redirects to (asking for one byte), or None if it does not."""
-        assert access.url is not None, "an HTTP access always has a url"
-        url = access.url
-
-        def ask() -> Answer:
-            response = self._send(access, url, {"Range": "bytes=0-0"})
-            response.close()
-            if response.status_code in (408, 429) or response.status_code >= 500:
-                raise_for_status(response, access.href, self.name)
-            return response
-
-        return redirect_target(call_with_retries(ask, self.retry), access.href, self.name)
 
     def resolve(self, href: str, asset: pystac.Asset | None = None) -> Access:
         """Resolve to ``/vsicurl/`` plus this client's headers for the href's host.
@@ -289,23 +185,15 @@ class HttpClient(Client):
         made its session; through a session handed in, so that its adapters,
         hooks and other auth apply (see :mod:`stac_asset.clients.http_send`).
         """
-        assert access.url is not None, "an HTTP access always has a url"
-        request_headers: dict[str, str | None] = {**self.hop_headers(access, url), **headers}
-        hop_origin = origin(url)
-        same_origin = hop_origin == origin(access.url)
         session = self.session
-        if not same_origin:
-            # The session's headers go on every request: keep its secrets home.
-            for name in session.headers:
-                if is_sensitive(name):
-                    request_headers[name] = None
-        origin_name = "{}://{}:{}".format(*hop_origin)
+        request_headers, origin_name, same_origin = self._hop(access, url, headers)
         try:
             settings = http_transport.environment(session, url, origin_name)
             if self._pool is not None:
-                return http_send.through_curl(
-                    self._pool, session, origin_name, url, request_headers, settings, self.timeout
+                request = http_send.curl_request(
+                    session, url, request_headers, settings, self.timeout
                 )
+                return http_send.through_curl(self._pool, session, origin_name, request)
             custom = session.auth if http_transport.basic_auth(session.auth) is None else None
             auth = custom if same_origin and custom is not None else http_transport.no_auth
             return http_send.through_session(
@@ -313,6 +201,55 @@ class HttpClient(Client):
             )
         except (requests.RequestException, CurlError) as error:
             raise map_exception(error, access.href, self.name) or error from None
+
+    def _hop(
+        self, access: Access, url: str, headers: Mapping[str, str]
+    ) -> tuple[dict[str, str | None], str, bool]:
+        """The headers of one hop (None drops a session header), its origin, and if it is home."""
+        assert access.url is not None, "an HTTP access always has a url"
+        request_headers: dict[str, str | None] = {**self.hop_headers(access, url), **headers}
+        hop_origin = origin(url)
+        same_origin = hop_origin == origin(access.url)
+        if not same_origin:
+            # The session's headers go on every request: keep its secrets home.
+            for name in self.session.headers:
+                if is_sensitive(name):
+                    request_headers[name] = None
+        return request_headers, "{}://{}:{}".format(*hop_origin), same_origin
+
+    @property
+    def batches(self) -> bool:
+        """Whether :meth:`batch_request` gives requests (see there)."""
+        return self._batches is not None and opens_plainly(type(self))
+
+    def take_batch(self) -> http_curl_batch.Batch:
+        """A batch to send :meth:`batch_request`'s GETs on, with this client's kept connections."""
+        assert self._batches is not None, "a client that batches has batches"
+        return self._batches.take()
+
+    def give_batch(self, batch: http_curl_batch.Batch) -> None:
+        """Give back a batch from :meth:`take_batch` once its download is over."""
+        assert self._batches is not None, "a client that batches has batches"
+        self._batches.give(batch)
+
+    def batch_request(self, access: Access, url: str | None = None) -> http_send.CurlRequest | None:
+        """The GET of ``access`` (or of ``url``, a hop of its redirects) for a libcurl batch.
+
+        What :meth:`open_stream` would send from byte 0, for
+        :mod:`stac_asset.express` to send many at once on one thread. None
+        when this client sends through a session handed in, or when its class
+        changes how streams are opened (to renew a refused token, say).
+        """
+        if not self.batches:
+            return None
+        url = url or access.url
+        assert url is not None, "an HTTP access always has a url"
+        request_headers, origin_name, _ = self._hop(access, url, _IDENTITY)
+        try:
+            settings = http_transport.environment(self.session, url, origin_name)
+        except requests.RequestException as error:
+            raise map_exception(error, access.href, self.name) or error from None
+        return http_send.curl_request(self.session, url, request_headers, settings, self.timeout)
 
     def _verify(self) -> bool | str:
         """What the byte view checks certificates against: a CA file or directory, or whether to."""
@@ -332,13 +269,7 @@ class HttpClient(Client):
             response = self._send(access, url, headers or {})
             if response.status_code < 200:
                 response.close()
-                raise AccessError(
-                    access.href,
-                    self.name,
-                    f"HTTP {response.status_code} {response.reason or ''}: "
-                    "the server answered a GET with an interim or protocol-switching status",
-                    status=response.status_code,
-                )
+                raise_for_status(response, access.href, self.name)
             target = redirect_target(response, access.href, self.name)
             if target is None:
                 return response
@@ -366,7 +297,7 @@ class HttpClient(Client):
     def _open(
         self, access: Access, byte_range: str | None, start: int, validator: str | None
     ) -> HttpStream:
-        headers = {"Accept-Encoding": "identity"}
+        headers = dict(_IDENTITY)
         if byte_range:
             headers["Range"] = byte_range
             if validator:
@@ -389,6 +320,8 @@ class HttpClient(Client):
         """Close the connections this client keeps alive."""
         if self._pool is not None:
             self._pool.close()
+        if self._batches is not None:
+            self._batches.close()
         self.session.close()
 
     def __repr__(self) -> str:

@@ -170,25 +170,12 @@ class Answer:
             raise
 
     def _head_in(self) -> bool:
-        """Whether the final answer's head is in; if so, read its status and headers.
-
-        libcurl hands every header line to ``_lines`` (interim ``1xx`` answers
-        too): the head is in when the lines end with a blank one after a
-        status line of 200 or more, or 101.
-        """
-        lines = self._lines
-        if self._head or not lines or lines[-1].strip():
-            return self._head
-        start = len(lines) - 1
-        while start > 0 and not lines[start].startswith(b"HTTP/"):
-            start -= 1
-        status = lines[start].split(None, 2)
-        code = int(status[1]) if len(status) > 1 and status[1].isdigit() else 0
-        if code >= 200 or code == 101:
-            self.status_code = code
-            self.reason = status[2].decode("latin-1").strip() if len(status) > 2 else ""
-            _read_headers(lines[start + 1 : -1], self.headers)
-            self._head = True
+        """Whether the final answer's head is in; if so, read its status and headers."""
+        if not self._head:
+            head = final_head(self._lines)
+            if head is not None:
+                self.status_code, self.reason, self.headers = head
+                self._head = True
         return self._head
 
     def _body_bytes(self, data: bytes) -> int | None:
@@ -302,6 +289,28 @@ class Answer:
         self._pool.give(self._origin, pair)
 
 
+def final_head(lines: list[bytes]) -> tuple[int, str, urllib3.HTTPHeaderDict] | None:
+    """The status, reason and headers of the final answer, if its head is all in ``lines``.
+
+    libcurl hands every header line over (interim ``1xx`` answers too): the
+    head is in when the lines end with a blank one after a status line of
+    200 or more, or 101.
+    """
+    if not lines or lines[-1].strip():
+        return None
+    start = len(lines) - 1
+    while start > 0 and not lines[start].startswith(b"HTTP/"):
+        start -= 1
+    status = lines[start].split(None, 2)
+    code = int(status[1]) if len(status) > 1 and status[1].isdigit() else 0
+    if code < 200 and code != 101:
+        return None
+    reason = status[2].decode("latin-1").strip() if len(status) > 2 else ""
+    headers = urllib3.HTTPHeaderDict()
+    _read_headers(lines[start + 1 : -1], headers)
+    return code, reason, headers
+
+
 def _read_headers(lines: list[bytes], into: urllib3.HTTPHeaderDict) -> None:
     """Add the header lines of an answer to ``into``, read as http.client reads them.
 
@@ -323,13 +332,13 @@ def get(
     pool: Pool,
     origin: str,
     url: str,
-    headers: dict[str, str],
+    headers: list[str],
     settings: Settings,
 ) -> Answer:
-    """Send a GET and wait for the final answer's head; the body is read from the answer.
+    """Send a GET with these header lines and wait for the final answer's head.
 
-    ``origin`` names where the request goes (for reusing connections).
-    Raises :class:`CurlError` when no answer came (refused, timed out, not HTTP).
+    The body is read from the answer. ``origin`` names where the request
+    goes (for reusing connections). Raises :class:`CurlError` when no answer
+    came (refused, timed out, not HTTP).
     """
-    lines = [f"{name}: {value}" if value else f"{name};" for name, value in headers.items()]
-    return Answer(pool, origin, url, lines, settings)
+    return Answer(pool, origin, url, headers, settings)

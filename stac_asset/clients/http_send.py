@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import http.client
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 import requests.cookies
 import requests.utils
+import urllib3
 import urllib3.exceptions
 
 from . import http_curl, http_curl_options, http_transport
@@ -27,16 +29,29 @@ DEFAULT_CA_BUNDLE: str = requests.utils.DEFAULT_CA_BUNDLE_PATH
 """The certificates requests checks against when nothing else is set (certifi's)."""
 
 
-def through_curl(
-    pool: http_curl.Pool,
+@dataclass(frozen=True)
+class CurlRequest:
+    """One GET as libcurl sends it: what ``session.send`` would send, computed once."""
+
+    url: str
+    """The URL, its host in IDNA and the rest percent-encoded UTF-8 (as requests sends it)."""
+    headers: dict[str, str]
+    settings: http_curl_options.Settings
+
+    @property
+    def lines(self) -> list[str]:
+        """The header lines (an empty value sent as ``Name;``, libcurl's way)."""
+        return [f"{name}: {value}" if value else f"{name};" for name, value in self.headers.items()]
+
+
+def curl_request(
     session: requests.Session,
-    origin: str,
     url: str,
     headers: Mapping[str, str | None],
     settings: Mapping[str, Any],
     timeout: float,
-) -> http_curl.Answer | Urllib3Answer:
-    """Send through libcurl what ``session.send`` would send; keep the cookies it sets.
+) -> CurlRequest:
+    """What ``session.send`` would send, for libcurl.
 
     ``headers`` (None drops a session header) go on top of the session's;
     the session's cookies for ``url`` are added unless a ``Cookie`` is given.
@@ -58,23 +73,34 @@ def through_curl(
         prepared = requests.PreparedRequest()  # the host in IDNA, the rest percent-encoded UTF-8
         prepared.prepare_url(url, None)
         url = str(prepared.url)
-    answer = http_curl.get(pool, origin, url, sent, sending)
-    if "Set-Cookie" in answer.headers:
-        _keep_cookies(session, url, sent, answer.headers.getlist("Set-Cookie"))
+    return CurlRequest(url, sent, sending)
+
+
+def through_curl(
+    pool: http_curl.Pool,
+    session: requests.Session,
+    origin: str,
+    request: CurlRequest,
+) -> http_curl.Answer | Urllib3Answer:
+    """Send ``request`` through libcurl; keep the cookies the answer sets in ``session``."""
+    answer = http_curl.get(pool, origin, request.url, request.lines, request.settings)
+    keep_cookies(session, request, answer.headers)
     return decoded(answer) if encoded(answer) else answer
 
 
-def _keep_cookies(
-    session: requests.Session, url: str, sent: Mapping[str, str], set_cookies: list[str]
+def keep_cookies(
+    session: requests.Session, request: CurlRequest, headers: urllib3.HTTPHeaderDict
 ) -> None:
-    """Put the cookies an answer set into the session's jar, as ``session.send`` does."""
-    request = requests.Request("GET", url, headers=dict(sent)).prepare()
+    """Put the cookies an answer to ``request`` set in the session's jar, as ``session.send``."""
+    if "Set-Cookie" not in headers:
+        return
+    prepared = requests.Request("GET", request.url, headers=dict(request.headers)).prepare()
     message = http.client.HTTPMessage()
-    for value in set_cookies:
+    for value in headers.getlist("Set-Cookie"):
         message["Set-Cookie"] = value
     # requests' stand-ins for what http.cookiejar reads of a response and a request.
     response: Any = requests.cookies.MockResponse(message)
-    mock_request: Any = requests.cookies.MockRequest(request)
+    mock_request: Any = requests.cookies.MockRequest(prepared)
     session.cookies.extract_cookies(response, mock_request)
 
 

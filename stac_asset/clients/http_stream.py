@@ -26,7 +26,18 @@ DEFAULT_RATE_WINDOW = 30.0
 
 
 def raise_for_status(response: AnswerHead, href: str, client: str) -> None:
-    """Turn an HTTP error status into the matching :class:`~stac_asset.errors.AccessError`."""
+    """Turn an HTTP error status into the matching :class:`~stac_asset.errors.AccessError`.
+
+    An interim or protocol-switching status (``1xx``, ``101``) is an error too.
+    """
+    if response.status_code < 200:
+        raise AccessError(
+            href,
+            client,
+            f"HTTP {response.status_code} {response.reason or ''}: "
+            "the server answered a GET with an interim or protocol-switching status",
+            status=response.status_code,
+        )
     reason = f"HTTP {response.status_code} {response.reason or ''}".strip()
     error = error_for_status(response.status_code, href, client, reason, response.headers)
     if error is not None:

@@ -17,7 +17,7 @@ def test_only_http_and_https_reach_libcurl(tmp_path: Path) -> None:
     secret.write_text("canary")
     settings = Settings(timeout=5, proxy=None, verify=True, cert=None)
     with pytest.raises(CurlError) as info:
-        http_curl.get(http_curl.Pool(), "file", secret.as_uri(), {}, settings)
+        http_curl.get(http_curl.Pool(), "file", secret.as_uri(), [], settings)
     # Refused before the file is opened, not read and then found not to be HTTP.
     assert info.value.code == pycurl.E_UNSUPPORTED_PROTOCOL
     assert info.value.malformed  # not retried: it would never become HTTP

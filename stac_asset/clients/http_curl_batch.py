@@ -1,0 +1,298 @@
+"""Many GETs at once on one libcurl multi handle, driven by the thread that calls ``step``.
+
+:mod:`stac_asset.clients.http_curl` gives each transfer a multi handle of its
+own, read as its caller asks (a thread per transfer). Here every transfer
+shares one multi handle and hands its bytes to a :class:`Receiver` as they
+arrive, in libcurl's callbacks: one thread keeps hundreds of small files in
+flight without the interpreter lock passing between threads at each system
+call (see :mod:`stac_asset.express`, which uses it). The multi handle keeps
+the connections, shared by all its transfers (HTTP/2 streams multiplexed).
+
+The rules are those of a single GET in :mod:`stac_asset.clients.http_curl`:
+the same :class:`~stac_asset.clients.http_curl_options.Settings` set the same
+options (redirects not followed, http(s) only, requests' proxy and trust); the
+head must come within the timeout and no more than the timeout may pass
+between bytes; a body slower than a minimum rate ends as a timeout.
+"""
+
+from __future__ import annotations
+
+import select
+import threading
+import time
+from typing import Protocol
+
+import pycurl
+import urllib3
+
+from .http_curl import final_head
+from .http_curl_errors import CurlError
+from .http_curl_options import Settings, configure
+
+IDLE = 256
+"""Easy handles kept for reuse between transfers (their options are kept with them)."""
+
+SWEEP = 0.25
+"""Seconds between looks for transfers past their timeout."""
+
+_STOPPED = 0  # what a write callback returns to end its transfer (libcurl: write error)
+
+
+class Receiver(Protocol):
+    """What one transfer's answer is handed to, in the thread that drives the batch."""
+
+    def head(self, status: int, reason: str, headers: urllib3.HTTPHeaderDict) -> bool:
+        """The final answer's head; False ends the transfer here (its body unread)."""
+        ...
+
+    def body(self, data: bytes) -> bool:
+        """The next bytes of the body; False ends the transfer here."""
+        ...
+
+    def ended(self, error: CurlError | None) -> None:
+        """The transfer is over: complete (None), or why not (also after a False above)."""
+        ...
+
+
+class _Transfer:
+    __slots__ = (
+        "curl", "deadline", "error", "headed", "lines", "min_rate", "rate_window",
+        "received", "receiver", "settings", "timeout", "url", "window_start",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        curl: pycurl.Curl,
+        url: str,
+        settings: Settings,
+        receiver: Receiver,
+        min_rate: float,
+        rate_window: float,
+    ) -> None:
+        self.curl = curl
+        self.url = url
+        self.settings = settings
+        self.timeout = settings.timeout
+        self.receiver = receiver
+        self.min_rate = min_rate
+        self.rate_window = rate_window
+        self.lines: list[bytes] = []
+        self.headed = False
+        self.error: CurlError | None = None
+        self.deadline = self.window_start = time.monotonic() + self.timeout
+        self.received = 0
+
+    def write(self, data: bytes) -> int | None:
+        now = time.monotonic()
+        self.deadline = now + self.timeout
+        if not self.headed:
+            self.window_start = now
+            if not self.hand_head():
+                return _STOPPED
+        if self.min_rate:
+            # As a stream read on its own thread measures it (http_stream.HttpStream).
+            self.received += len(data)
+            elapsed = now - self.window_start
+            if elapsed >= self.rate_window:
+                if self.received < self.min_rate * elapsed:
+                    reason = (
+                        f"the body arrives at {self.received / elapsed:.0f} bytes/s, "
+                        f"under the minimum of {self.min_rate:.0f}"
+                    )
+                    self.error = CurlError(pycurl.E_OPERATION_TIMEDOUT, reason, self.url)
+                    return _STOPPED
+                self.window_start, self.received = now, 0
+        return None if self.receiver.body(data) else _STOPPED
+
+    def hand_head(self) -> bool:
+        """Hand the head over (once); whether the body is wanted."""
+        self.headed = True
+        head = final_head(self.lines)
+        if head is None:  # bytes without a head libcurl took for one: not HTTP
+            return False
+        return self.receiver.head(*head)
+
+
+class Batch:
+    """GETs in flight together on one multi handle (see the module's description).
+
+    Not thread-safe: one thread adds transfers and calls :meth:`step`.
+    """
+
+    def __init__(self) -> None:
+        self._multi = pycurl.CurlMulti()
+        self._idle: list[tuple[pycurl.Curl, Settings | None]] = []
+        self._running: dict[pycurl.Curl, _Transfer] = {}
+        self._next_sweep = time.monotonic() + SWEEP
+
+    def __len__(self) -> int:
+        """Transfers in flight."""
+        return len(self._running)
+
+    def get(
+        self,
+        url: str,
+        headers: list[str],
+        settings: Settings,
+        receiver: Receiver,
+        min_rate: float = 0.0,
+        rate_window: float = 30.0,
+    ) -> None:
+        """Start a GET of ``url`` with these header lines; its answer goes to ``receiver``.
+
+        With ``min_rate``, a body slower than that many bytes per second
+        over ``rate_window`` seconds ends as a timeout.
+        """
+        curl, configured = self._idle.pop() if self._idle else (pycurl.Curl(), None)
+        if configured != settings:
+            curl.reset()
+            configure(curl, settings)
+        transfer = _Transfer(curl, url, settings, receiver, min_rate, rate_window)
+        curl.setopt(pycurl.URL, url)
+        curl.setopt(pycurl.HTTPHEADER, headers)
+        curl.setopt(pycurl.HEADERFUNCTION, transfer.lines.append)
+        curl.setopt(pycurl.WRITEFUNCTION, transfer.write)
+        self._running[curl] = transfer
+        self._multi.add_handle(curl)
+
+    def step(self, wait: float) -> None:
+        """Move every transfer on; wait up to ``wait`` seconds for a socket to be ready.
+
+        The receivers of transfers that got bytes, or ended, are called from here.
+        """
+        self.advance()
+        if self._running:
+            timer = self._multi.timeout()
+            self._multi.select(min(wait, timer / 1000) if timer >= 0 else wait)
+
+    def advance(self) -> None:
+        """Move every transfer on as far as its sockets allow now, without waiting."""
+        multi = self._multi
+        while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            pass
+        while True:
+            queued, finished, failed = multi.info_read()
+            for curl in finished:
+                self._end(curl, None)
+            for curl, code, message in failed:
+                transfer = self._running.get(curl)
+                url = transfer.url if transfer is not None else ""
+                self._end(curl, CurlError(code, message, url))
+            if not queued:
+                break
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP
+            self._sweep(now)
+
+    def waits_on(self) -> tuple[list[tuple[int, int]], float | None]:
+        """The sockets to wait on (file descriptor, poll events), and libcurl's next timer (s)."""
+        reads, writes, errors = self._multi.fdset()
+        events: dict[int, int] = {}
+        for fds, event in (
+            (reads, select.POLLIN),
+            (writes, select.POLLOUT),
+            (errors, select.POLLPRI),
+        ):
+            for fd in fds:
+                events[fd] = events.get(fd, 0) | event
+        timer = self._multi.timeout()
+        return list(events.items()), timer / 1000 if timer >= 0 else None
+
+    def _sweep(self, now: float) -> None:
+        """End the transfers whose head, or next bytes, are later than their timeout."""
+        late = [transfer for transfer in self._running.values() if transfer.deadline <= now]
+        for transfer in late:
+            waiting_for = "the body's next bytes" if transfer.headed else "the answer's head"
+            reason = f"{waiting_for} took longer than the timeout ({transfer.timeout:g} s)"
+            error = CurlError(pycurl.E_OPERATION_TIMEDOUT, reason, transfer.url)
+            self._end(transfer.curl, error)
+
+    def _end(self, curl: pycurl.Curl, error: CurlError | None) -> None:
+        transfer = self._running.pop(curl, None)
+        if transfer is None:
+            return
+        self._multi.remove_handle(curl)
+        if not transfer.headed and (error is None or final_head(transfer.lines) is not None):
+            # No body, or none before the connection failed: the head is handed over now.
+            wanted = transfer.hand_head()
+            if error is None and not wanted:
+                error = CurlError(pycurl.E_WRITE_ERROR, "the transfer was ended", transfer.url)
+        if transfer.error is not None:
+            error = transfer.error  # (libcurl's own says only that a write failed)
+        if len(self._idle) < IDLE:
+            # Cut short, a handle starts the next transfer reset.
+            self._idle.append((curl, transfer.settings if error is None else None))
+        else:
+            curl.close()
+        transfer.receiver.ended(error)
+
+    def stop_all(self) -> None:
+        """End every transfer in flight (their receivers are told, with a write error)."""
+        for curl in list(self._running):
+            error = CurlError(pycurl.E_WRITE_ERROR, "the transfer was stopped", "")
+            self._end(curl, error)
+
+    def __reduce__(self) -> tuple[type[Batch], tuple[()]]:
+        # Handles and connections stay in their process: another gets a batch of its own.
+        return Batch, ()
+
+    def close(self) -> None:
+        """Stop what is in flight, and close the handles and the connections they keep."""
+        self.stop_all()
+        for curl, _ in self._idle:
+            curl.close()
+        self._idle.clear()
+        self._multi.close()
+
+
+class Batches:
+    """The batches of one client, kept between downloads with their connections.
+
+    A download takes one (:meth:`take`) and gives it back when it is over;
+    two downloads at once on different threads each get their own.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[Batch] = []
+
+    def take(self) -> Batch:
+        """An idle batch (the last given back), or a new one."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return Batch()
+
+    def give(self, batch: Batch) -> None:
+        """Take back a batch whose download is over (what it still runs is stopped)."""
+        batch.stop_all()
+        with self._lock:
+            self._idle.append(batch)
+
+    def __reduce__(self) -> tuple[type[Batches], tuple[()]]:
+        return Batches, ()
+
+    def close(self) -> None:
+        """Close the idle batches and their connections."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for batch in idle:
+            batch.close()
+
+
+def step_all(batches: list[Batch], wait: float) -> None:
+    """:meth:`Batch.step` for several batches at once: one wait for a socket of any."""
+    if len(batches) == 1:
+        batches[0].step(wait)
+        return
+    poll = select.poll()
+    for batch in batches:
+        batch.advance()
+        sockets, timer = batch.waits_on()
+        for fd, events in sockets:
+            poll.register(fd, events)
+        if timer is not None:
+            wait = min(wait, timer)
+    if any(batches):
+        poll.poll(max(0.0, wait) * 1000)
