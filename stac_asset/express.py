@@ -11,216 +11,48 @@ file and the verifier as they arrive.
 
 A job takes the lane when its asset goes to a local file from a client that
 sends as :class:`~stac_asset.clients.HttpClient` does
-(:meth:`~stac_asset.clients.HttpClient.batch_request`), and is not known to
-be large enough for ranged parts. The lane makes one attempt, redirects
-followed, under the host's limit (:mod:`stac_asset.host_limits`). Anything
-else goes on to the pool at once, which continues as if it had made that
-attempt itself: an error status or a lost connection counts as the first
-failure of its retries (``Retry-After`` honoured), so no more requests are
-sent than without the lane. Only an answer the lane does not read (coded,
-large enough for ranged parts, interim) is asked for again.
+(:meth:`~stac_asset.clients.HttpClient.batch_request`). The lane makes one
+attempt, redirects followed, under the host's limit
+(:mod:`stac_asset.host_limits`); a large body is written and hashed on other
+threads as it arrives (:mod:`stac_asset.express_offload`). Anything else goes
+on to the worker pool, which continues as if it had made that attempt
+itself: an error status or a lost connection counts as the first failure of
+its retries (the pause before the next attempt is waited here, not on a
+thread; ``Retry-After`` honoured), a body cut midway goes on from the bytes on
+disk, an object large enough for ranged parts (:mod:`stac_asset.ranged`) is
+fetched as parts from the size and version the lane's answer gave. So no
+more requests are sent than without the lane, but for a body under a
+content coding, which the pool asks for again to decode it.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
-import urllib3
-
-from . import ranged
-from .checksum import Verifier
 from .clients import ByteWriter, HttpClient
-from .clients.failures import map_exception
-from .clients.http_answer import encoded
 from .clients.http_curl_batch import Batch, step_all
-from .clients.http_curl_errors import CurlError
-from .clients.http_send import CurlRequest, keep_cookies
-from .clients.http_stream import raise_for_status
-from .clients.http_urls import MAX_REDIRECTS, redirect_target
-from .errors import AccessError, Cancelled, TransientError
-from .host_limits import OVERLOADED, HostLimit, Slot
+from .errors import AccessError, TransientError
+from .express_attempt import Trip
+from .express_offload import Offloader
+from .host_limits import HostLimit, Slot
 from .jobs import Started, report_error, report_finish
-from .messages import OpenUrl, Progress, WriteChunk
+from .messages import Progress
 from .plan import Job
-from .transfer import Fetcher, Resume
+from .transfer import Fetcher
 
 logger = logging.getLogger(__name__)
 
 WAIT = 0.05
 """Seconds the lane waits on its sockets while jobs wait for a host's place."""
 
-
-@dataclass
-class _Head:
-    """An answer's head, as :mod:`stac_asset.clients.http_stream` reads one."""
-
-    status_code: int
-    reason: str
-    headers: urllib3.HTTPHeaderDict
-    url: str
-
-    def close(self) -> None:
-        """Nothing to give back: the batch ends the transfer."""
-
-
-class _Trip:
-    """One job's attempt on the lane: the batch's receiver for its answer."""
-
-    def __init__(
-        self, lane: Express, started: Started, client: HttpClient, slot: Slot | None
-    ) -> None:
-        self.lane = lane
-        self.started = started
-        self.client = client
-        self.slot = slot
-        self.href = started.transfer.href
-        self.access = client.resolve(self.href, started.transfer.asset)
-        self.hops = 0
-        self.writer: ByteWriter | None = None
-        self.verifier = Verifier(started.transfer.size, started.transfer.checksum)
-        self.request: CurlRequest | None = None
-        self.redirect: str | None = None
-        self.validator: str | None = None
-        self.failure: BaseException | None = None
-        """Why the job failed for good (not retried: verification, the disk, a cancel)."""
-        self.prior: AccessError | None = None
-        """How the attempt failed, for the pool's retries."""
-        self.hand_on = False
-
-    def send(self, url: str | None = None) -> bool:
-        """Start the GET (of ``url``, a redirect's hop); False if the client cannot batch it."""
-        self.request = self.client.batch_request(self.access, url)
-        if self.request is None:
-            return False
-        client = self.client
-        self.lane.batch_of(client).get(
-            self.request.url,
-            self.request.lines,
-            self.request.settings,
-            self,
-            client.min_rate,
-            client.rate_window,
-        )
-        return True
-
-    def head(self, status: int, reason: str, headers: urllib3.HTTPHeaderDict) -> bool:
-        try:
-            return self._head(
-                _Head(status, reason, headers, self.request.url if self.request else "")
-            )
-        except BaseException as error:  # noqa: BLE001 - callbacks must not raise into libcurl
-            self.failure = error
-            return False
-
-    def _head(self, head: _Head) -> bool:
-        assert self.request is not None
-        keep_cookies(self.client.session, self.request, head.headers)
-        name = self.client.name
-        if encoded(head):
-            self.hand_on = True  # the pool's streams decode a coded body
-            return False
-        try:
-            self.redirect = redirect_target(head, self.href, name)
-            if self.redirect is not None:
-                return False
-            raise_for_status(head, self.href, name)
-        except AccessError as error:
-            self.prior = error
-            return False
-        length = head.headers.get("Content-Length", "")
-        size = int(length) if length.isdigit() else None
-        if head.status_code != 200 or (size is not None and size >= ranged.THRESHOLD):
-            self.hand_on = True  # a large object comes as ranged parts
-            return False
-        self.writer = self.lane.open_writer(self.started)
-        self.validator = head.headers.get("ETag") or head.headers.get("Last-Modified")
-        progress = self.lane.progress
-        if progress:
-            progress(OpenUrl(self.href, self.started.job.path, size))
-        return True
-
-    def body(self, data: bytes) -> bool:
-        try:
-            assert self.writer is not None
-            self.writer.write(data)
-            verifier = self.verifier
-            verifier.update(data)
-            expected = verifier.expected_size
-            if expected is not None and verifier.size > expected:
-                verifier.check(self.href)  # not a byte more than the item announced
-            progress = self.lane.progress
-            if progress:
-                progress(WriteChunk(self.href, self.started.job.path, len(data)))
-            if self.lane.fetcher.cancel.is_set():
-                raise Cancelled(f"cancelled: {self.href}")
-        except BaseException as error:  # noqa: BLE001 - callbacks must not raise into libcurl
-            self.failure = error
-            return False
-        return True
-
-    def ended(self, error: CurlError | None) -> None:
-        try:
-            self._ended(error)
-        except BaseException as failure:
-            self._close(failure)
-            if not isinstance(failure, Exception):
-                raise  # Ctrl-C in a callback: the download stops
-            self.lane.failed(self.started, failure)
-
-    def _ended(self, error: CurlError | None) -> None:
-        if self.failure is not None:
-            raise self.failure
-        if self.lane.fetcher.cancel.is_set():
-            raise Cancelled(f"cancelled: {self.href}")
-        if self.redirect is not None:
-            self.hops += 1
-            if self.hops > MAX_REDIRECTS:
-                raise AccessError(
-                    self.href, self.client.name, f"more than {MAX_REDIRECTS} redirects"
-                )
-            url, self.redirect = self.redirect, None
-            if self.send(url):
-                return
-            self.hand_on = True
-        elif self.prior is None and not self.hand_on and error is not None:
-            mapped = map_exception(error, self.href, self.client.name)
-            if mapped is None or not isinstance(mapped, AccessError):
-                raise error
-            self.prior = mapped
-        if self.prior is not None or self.hand_on:
-            transfer = self.started.transfer
-            if isinstance(self.prior, TransientError) and self.writer and self.verifier.size:
-                # Cut mid-body: the pool goes on from the bytes on disk.
-                transfer.resume = Resume(self.writer, self.verifier, self.validator)
-                self.writer = None
-            self._close(self.prior)
-            self.lane.hand_on(self.started, self.prior)
-            return
-        self.verifier.check(self.href)
-        assert self.writer is not None
-        self.writer.commit()
-        self.writer = None
-        self._close(None)
-        self.lane.finished(self.started)
-
-    def _close(self, failure: BaseException | None) -> None:
-        """Let go of the partial file and the host's place, saying how the host answered."""
-        if self.writer is not None:
-            self.writer.abort()
-            self.writer = None
-        slot, self.slot = self.slot, None
-        if slot is None:
-            return
-        if isinstance(failure, TransientError):
-            # A refused or reset connection (no status) says overloaded, too.
-            overloaded = failure.status is None or failure.status in OVERLOADED
-            slot.done(overloaded, failure.retry_after)
-        else:
-            slot.done()
+WRITERS = 4
+"""Threads at most that write and hash large bodies (see :mod:`stac_asset.express_offload`)."""
 
 
 class Express:
@@ -251,14 +83,16 @@ class Express:
         self._waiting = 0
         self._away = 0
         """Jobs handed on whose end the pool has not reported (:meth:`returned`)."""
+        self._later: list[tuple[float, int, Started]] = []
+        """Jobs handed on after a transient failure, waiting for their pause to pass."""
+        self._order = itertools.count()
+        self.offloader = Offloader(WRITERS)
+        """The threads that write and hash large bodies."""
         self._lock = threading.Lock()
 
     def takes(self, job: Job) -> bool:
-        """Whether the job is the lane's: an HTTP(S) GET to a local file, not known to be large."""
+        """Whether the job is the lane's: an HTTP(S) GET to a local file."""
         if job.clip or job.target is not None or job.refused:
-            return False
-        size = job.asset.extra_fields.get("file:size")
-        if isinstance(size, int) and size >= ranged.THRESHOLD:
             return False
         try:
             client = self.fetcher.resolver.client_for(job.href, untrusted=job.untrusted)
@@ -278,12 +112,14 @@ class Express:
         pending = deque(jobs)
         cancel = self.fetcher.cancel
         try:
-            while pending or self._waiting or self._in_flight():
+            while pending or self._waiting or self._later or self._in_flight():
                 if cancel.is_set():
                     break
+                due = self._hand_on_due()
                 self._admit(pending)
                 blocked = self._waiting or (pending and self._away)
-                self._step(WAIT if blocked else 1.0)
+                wait = WAIT if blocked else 1.0
+                self._step(wait if due is None else min(wait, due))
         except BaseException:
             cancel.set()  # interrupted: the download stops
             raise
@@ -296,6 +132,8 @@ class Express:
                 for started, _ in parked:
                     self.hand_on(started, None)  # the pool reports them cancelled
             self._parked.clear()
+            self._hand_on_due()
+            self.offloader.close()
 
     def returned(self) -> None:
         """The pool is done with a job the lane handed on."""
@@ -310,7 +148,7 @@ class Express:
         if any(batches):
             step_all(batches, wait)
         else:
-            self.fetcher.cancel.wait(min(wait, WAIT))  # the jobs wait for places, or the pool
+            self.fetcher.cancel.wait(wait)  # for places, a pause, or the pool
 
     def _admit(self, pending: deque[Job]) -> None:
         """Start transfers while the hosts have places, parked jobs first, then new ones."""
@@ -350,7 +188,7 @@ class Express:
 
     def _send(self, started: Started, client: HttpClient, slot: Slot | None) -> None:
         try:
-            if _Trip(self, started, client, slot).send():
+            if Trip(self, started, client, slot).send():
                 return
         except Exception as error:  # noqa: BLE001 - every failure is reported
             if slot is not None:
@@ -367,17 +205,40 @@ class Express:
         media_type = started.job.asset.media_type
         return client.open_writer(access, media_type)
 
-    def hand_on(self, started: Started, prior: AccessError | None) -> None:
+    def hand_on(
+        self, started: Started, prior: AccessError | None, client: HttpClient | None = None
+    ) -> None:
         """Give the job to the pool, with how the lane's attempt failed (if it did).
 
-        It counts against the lane's limit until the pool calls :meth:`returned`.
+        After a transient failure the job waits here (not on a thread of the
+        pool) for the pause its client's retry policy asks, then the pool
+        makes the next attempt at once. It counts against the lane's limit
+        until the pool calls :meth:`returned`.
         """
-        if prior is not None:
-            logger.debug("%s; the pool goes on with it", prior)
-            started.transfer.first_failure = prior
         with self._lock:
             self._away += 1
-        self._hand_on(started)
+        if prior is None:
+            self._hand_on(started)
+            return
+        started.transfer.first_failure = prior
+        pause = None
+        if isinstance(prior, TransientError) and client is not None:
+            pause = client.retry.pause(1, 0.0, prior.retry_after)
+        if pause is None:
+            logger.debug("%s; the pool goes on with it", prior)
+            self._hand_on(started)
+            return
+        logger.info("%s; retrying from byte %d in %.2fs", prior, _written(started), pause)
+        started.transfer.first_wait = pause
+        heapq.heappush(self._later, (time.monotonic() + pause, next(self._order), started))
+
+    def _hand_on_due(self) -> float | None:
+        """Hand on the jobs whose pause has passed; seconds until the next one's, if any."""
+        later = self._later
+        now = time.monotonic()
+        while later and (later[0][0] <= now or self.fetcher.cancel.is_set()):
+            self._hand_on(heapq.heappop(later)[2])
+        return later[0][0] - now if later else None
 
     def failed(self, started: Started, error: BaseException) -> None:
         """The job failed for good."""
@@ -387,3 +248,9 @@ class Express:
     def finished(self, started: Started) -> None:
         """The job's file is complete and verified, at its final path."""
         report_finish(started.job, self.progress)
+
+
+def _written(started: Started) -> int:
+    """The bytes a job handed on has on disk already."""
+    resume = started.transfer.resume
+    return resume.verifier.size if resume is not None else 0

@@ -46,6 +46,23 @@ PARALLEL = 8
 _READ_BACK = 1024 * 1024
 
 
+def worth_ranges(
+    size: int | None, validator: str | None, accepts_ranges: bool, expected: int | None
+) -> bool:
+    """Whether an object whose first answer (from byte 0) says this comes as ranged parts.
+
+    ``expected`` is the item's ``file:size``, if it gives one.
+    """
+    return (
+        size is not None
+        and size >= THRESHOLD
+        and expected in (None, size)
+        # Without a validator, parts of two versions could not be told apart.
+        and validator is not None
+        and accepts_ranges
+    )
+
+
 def takes_ranges(client: object) -> bool:
     """Whether ``client`` has an ``open_range`` that matches its ``open_stream``.
 

@@ -44,6 +44,16 @@ class RetryPolicy:
         ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)
 
+    def pause(self, failures: int, waited: float, retry_after: float | None = None) -> float | None:
+        """Seconds to wait before trying again after ``failures`` in a row; None to give up.
+
+        ``waited`` is the time already spent waiting between these attempts.
+        """
+        delay = self.delay(failures, retry_after)
+        if failures >= self.max_attempts or waited + delay > self.max_total:
+            return None
+        return delay
+
 
 def call_with_retries(func: Callable[[], T], policy: RetryPolicy) -> T:
     """Call ``func`` until it succeeds, retrying transient errors as ``policy`` allows."""
@@ -53,8 +63,8 @@ def call_with_retries(func: Callable[[], T], policy: RetryPolicy) -> T:
         try:
             return func()
         except TransientError as error:
-            delay = policy.delay(attempt, error.retry_after)
-            if attempt >= policy.max_attempts or waited + delay > policy.max_total:
+            delay = policy.pause(attempt, waited, error.retry_after)
+            if delay is None:
                 raise
             logger.info("retrying in %.2fs (attempt %d): %s", delay, attempt + 1, error)
             time.sleep(delay)

@@ -80,6 +80,7 @@ class Span:
         self._refreshed = False
         # An attempt made before this span (on the express lane) counts as its first.
         self._prior = transfer.first_failure
+        self._prior_wait = transfer.first_wait
 
     @property
     def href(self) -> str:
@@ -99,6 +100,10 @@ class Span:
         failures = attempts = 0
         waited = 0.0
         first = True
+        if self._prior is not None and self._prior_wait is not None:
+            # That attempt failed, and the pause after it has passed: this is the next.
+            failures = attempts = 1
+            waited, self._prior = self._prior_wait, None
         while True:
             attempts += 1
             slot = None
@@ -149,12 +154,8 @@ class Span:
                     pause = error.retry_after
                     slot.done(overloaded, None if pause is None else min(pause, policy.max_delay))
                 failures += 1
-                delay = policy.delay(failures, error.retry_after)
-                if (
-                    failures >= policy.max_attempts
-                    or attempts >= policy.max_attempts * _MAX_ATTEMPT_FACTOR
-                    or waited + delay > policy.max_total
-                ):
+                delay = policy.pause(failures, waited, error.retry_after)
+                if delay is None or attempts >= policy.max_attempts * _MAX_ATTEMPT_FACTOR:
                     raise
                 logger.info("%s; retrying from byte %d in %.2fs", error, offset, delay)
                 if self.engine.cancel.wait(delay):

@@ -45,8 +45,12 @@ class Transfer:
     """Whether the href comes from a remote item, and must not reach local files."""
     first_failure: BaseException | None = None
     """How a first attempt made elsewhere failed: the first of the retries (see :mod:`.express`)."""
+    first_wait: float | None = None
+    """The pause after that attempt, if it has passed already: the next is made at once."""
     resume: Resume | None = None
     """What that attempt wrote, to go on from (a local file's bytes so far)."""
+    ranged_from: tuple[int, str] | None = None
+    """The size and version that attempt's answer gave of an object to fetch as ranged parts."""
 
 
 @dataclass
@@ -84,16 +88,13 @@ class _Sequential:
         progress, path, transfer = self._fetcher.progress, self._path, self._transfer
         if progress and path is not None:
             progress(OpenUrl(transfer.href, path, stream.size))
+        accepts = getattr(stream, "accepts_ranges", False)
         if (
             self.ranged_to is not None
             and stream.start == 0
-            and stream.size is not None
-            and stream.size >= ranged.THRESHOLD
-            and transfer.size in (None, stream.size)
-            # Without a validator, parts of two versions could not be told apart.
-            and stream.validator is not None
-            and getattr(stream, "accepts_ranges", False)
+            and ranged.worth_ranges(stream.size, stream.validator, accepts, transfer.size)
         ):
+            assert stream.size is not None and stream.validator is not None
             self.ranged = (stream.size, stream.validator)
             return True
         return False
@@ -230,7 +231,10 @@ class Fetcher:
         if resume is not None:
             span.fetch(sink, verifier.size, validator=resume.validator)
             return
-        span.fetch(sink)
+        if transfer.ranged_from is not None and sink.ranged_to is not None:
+            sink.ranged = transfer.ranged_from  # a first answer elsewhere decided it
+        else:
+            span.fetch(sink)
         if sink.ranged is not None and local is not None:
             size, validator = sink.ranged
             try:

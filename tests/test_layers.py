@@ -35,7 +35,9 @@ LAYERS: list[tuple[str, set[str]]] = [
         "engine",
         {
             "transfer", "items", "workers", "destination", "opening", "clip", "plan",
-            "execute", "executors", "jobs", "express", "rewrite", "engine", "ranged", "spans", "host_limits",
+            "execute", "executors", "jobs", "express", "express_attempt",
+            "express_offload", "rewrite", "engine",
+            "ranged", "spans", "host_limits",
         },
     ),
     ("faces", {"compat", "blocking", "coroutines", "datacube", "cli", "__init__", "__main__"}),
