@@ -1,20 +1,27 @@
 """How many requests go to one host at once: adapted to how the host answers.
 
 Each host starts with :data:`START` requests in flight and grows from there
-by one per answer while every slot is busy (slow start: doubling per round
-trip) up to the ceiling. A sign that the host is overloaded (HTTP 429 or
-503, S3's ``SlowDown``, which is a 503, a connection reset or refused) halves
-it, once per round of requests (answers to requests sent before the cut do
-not cut again), and the fewest requests in flight at which it happened
+by one per answer to a request during which every place was taken (slow
+start: doubling per round trip) up to the ceiling. A sign that the host is
+overloaded (HTTP 429 or 503, S3's ``SlowDown``, which is a 503, a connection
+reset or refused) sets it to half of what was in flight when the refused
+request went out (the limit may have grown since, on answers to earlier
+ones), once per round of requests (answers to requests sent before the cut
+do not cut again), and the fewest requests in flight at which it happened
 becomes a mark the limit then grows back to, by one per round trip, and
 stays under; after :data:`PROBE_AFTER` seconds without such a sign the mark
 moves up by one, so a host that got faster is found out. The limit is
-brought under the mark at once (one that grew far past it before the first
-refusal came back may be past it even halved). A ``Retry-After`` pauses
-every new request to that host until it has passed, and makes the halved
-limit the mark: probing back up costs another pause, and our count runs
-ahead of the host's by the answers not yet read (a host refusing beyond 8
-took two pauses in most runs, now one).
+brought under the mark at once (a refusal from an earlier round can lower
+the mark below it). A ``Retry-After`` pauses every new request to that host
+until it has passed, and makes the halved limit the mark: probing back up
+costs another pause, and our count runs ahead of the host's by the answers
+not yet read.
+
+Requests sent together, with no answer between them (a burst: the places one
+poll of the express lane freed, or a pause's end), reach the host in any
+order, so each counts as sent with all of them: the one counted first may be
+the one the host refused (counted alone, it once put the mark at 1 after a
+pause, and the host's files came one at a time).
 
 The ceiling is the caller's (``max_concurrent_per_host``); see
 :data:`~stac_asset.config.DEFAULT_MAX_CONCURRENT_PER_HOST` for its default.
@@ -36,17 +43,31 @@ OVERLOADED = frozenset({429, 503})
 """HTTP statuses that say the host is overloaded (S3's SlowDown is a 503)."""
 
 
+class Burst:
+    """Requests sent to a host with no answer between them."""
+
+    __slots__ = ("level",)
+
+    def __init__(self) -> None:
+        self.level = 0
+        """How many requests were in flight to the host when the last of them was sent."""
+
+
 @dataclass
 class Slot:
     """One request's place among a host's requests in flight."""
 
     host: HostLimit
     round: int
-    level: int
-    """How many requests were in flight to the host, this one included, when it was sent."""
+    burst: Burst
     fills: int = 0
     """How many times the host's places had all been taken before this one was."""
     released: bool = False
+
+    @property
+    def level(self) -> int:
+        """How many requests were in flight to the host with this one (see :class:`Burst`)."""
+        return self.burst.level
 
     def done(self, overloaded: bool = False, retry_after: float | None = None) -> None:
         """Give the place back, saying whether the host showed it was overloaded."""
@@ -69,6 +90,7 @@ class HostLimit:
         self.overloads = 0
         self.fills = 0
         """How many times every place has been taken."""
+        self._burst: Burst | None = None
         self._changed = threading.Condition()
 
     def acquire(self, cancel: threading.Event | None = None) -> Slot | None:
@@ -95,13 +117,17 @@ class HostLimit:
             self.in_flight += 1
             if self.in_flight >= self._allowed():
                 self.fills += 1
-            return Slot(self, self.round, self.in_flight, fills)
+            if self._burst is None:
+                self._burst = Burst()
+            self._burst.level = self.in_flight
+            return Slot(self, self.round, self._burst, fills)
         return None
 
     def release(self, slot: Slot, overloaded: bool, retry_after: float | None) -> None:
         """Account for one finished request."""
         with self._changed:
             self.in_flight -= 1
+            self._burst = None  # the next request sent starts a new burst
             now = time.monotonic()
             if overloaded:
                 self.last_overload = now
@@ -110,7 +136,9 @@ class HostLimit:
                 self.mark = slot.level if self.mark is None else min(self.mark, slot.level)
                 if slot.round == self.round:
                     # Once per round: answers to requests sent before the cut do not cut again.
-                    self.limit = max(1.0, self.limit / 2)
+                    # Half of what was in flight when the refused request went out;
+                    # the limit may have grown since, on answers to earlier ones.
+                    self.limit = max(1.0, min(self.limit, slot.level) / 2)
                     self.round += 1
                 if retry_after:
                     self.paused_until = max(self.paused_until, now + retry_after)

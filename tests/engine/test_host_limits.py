@@ -15,7 +15,7 @@ from tests.peers.http_peer import HttpPeer
 
 
 def fill(limit: HostLimit) -> list[host_limits.Slot]:
-    """Take every place the limit allows now."""
+    """Take every place the limit allows now (one burst: no answer between them)."""
     slots = []
     while limit.in_flight < int(limit.limit):
         slot = limit.acquire()
@@ -73,40 +73,74 @@ def test_an_idle_limit_does_not_grow() -> None:
     assert limit.limit == START
 
 
+def sent_apart(limit: HostLimit, count: int) -> list[Slot]:
+    """``count`` requests with an answer between each and the next, as slow start sends them.
+
+    Each goes out with a quick request that is answered before the next, so
+    their levels run 2, 3, ... (up to the limit, which must not grow meanwhile:
+    a ceiling no higher than it).
+    """
+    slots = []
+    for _ in range(count):
+        slot = limit.acquire()
+        assert slot is not None
+        slots.append(slot)
+        quick = limit.try_acquire()
+        if quick is not None:
+            quick.done()
+    return slots
+
+
 def test_overload_halves_once_per_round_and_marks_the_level() -> None:
-    limit = HostLimit(ceiling=64, start=16)
-    slots = fill(limit)
-    for slot in slots[10:]:  # the host refused every request beyond the tenth
+    limit = HostLimit(ceiling=16, start=16)
+    slots = sent_apart(limit, 16)
+    assert [slot.level for slot in slots] == [*range(2, 17), 16]
+    for slot in slots[9:]:  # the host refused every request beyond the tenth
         slot.done(overloaded=True)
-    assert limit.limit == 8  # halved once, not six times
+    # Half the 11 in flight when the first refused one went out, once, not six times.
+    assert limit.limit == 5.5
     assert limit.mark == 11
-    for slot in slots[:10]:
+    for slot in slots[:9]:
         slot.done()
     answered(limit, 200)
     assert limit.limit == 10  # grown back to just under the mark, and no further
 
 
+def test_requests_sent_together_each_count_all_of_them() -> None:
+    # A pause's end (or one poll's answers) frees many places, taken again at
+    # once: the host may see the one counted first last, and refuse it.
+    limit = HostLimit(ceiling=64, start=9)
+    first, *others = fill(limit)
+    assert first.level == 9
+    first.done(overloaded=True)
+    assert limit.mark == 9  # not 1: the host refused the ninth, whichever it was
+    assert int(limit.limit) == 4
+    for slot in others:
+        slot.done()
+
+
 def test_a_limit_far_past_the_mark_comes_under_it_at_once() -> None:
-    limit = HostLimit(ceiling=64, start=40)
-    slots = fill(limit)
-    for slot in slots[10:]:  # refused beyond the tenth: halving 40 leaves 20
-        slot.done(overloaded=True)
+    limit = HostLimit(ceiling=40, start=40)
+    slots = sent_apart(limit, 40)
+    slots[28].done(overloaded=True)  # refused at 30 in flight: halved to 15
+    assert limit.limit == 15
+    slots[9].done(overloaded=True)  # then an earlier one, at 11: same round, no halving
     assert limit.mark == 11
     assert limit.limit == 10
 
 
 def test_after_retry_after_the_halved_limit_is_the_top() -> None:
-    limit = HostLimit(ceiling=64, start=17)
-    slots = fill(limit)
-    for slot in slots[9:]:  # refused beyond the ninth, with a pause: 17 halves to 8.5
+    limit = HostLimit(ceiling=17, start=17)
+    slots = sent_apart(limit, 17)
+    for slot in slots[8:]:  # refused beyond the ninth, with a pause: 10 halves to 5
         slot.done(overloaded=True, retry_after=0.01)
-    assert limit.mark == 9  # not 10: probing up to it would cost another pause
-    assert limit.limit == 8
+    assert limit.mark == 6  # not 10: probing up to it would cost another pause
+    assert limit.limit == 5
     time.sleep(0.02)
-    for slot in slots[:9]:
+    for slot in slots[:8]:
         slot.done()
     answered(limit, 200)
-    assert limit.limit == 8
+    assert limit.limit == 5
 
 
 def test_the_mark_is_probed_after_a_quiet_while(monkeypatch: pytest.MonkeyPatch) -> None:
