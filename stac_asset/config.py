@@ -15,10 +15,11 @@ from .errors import CannotIncludeAndExclude, ConfigError
 from .strategy import ErrorStrategy, FileNameStrategy
 
 DEFAULT_MAX_CONCURRENT_DOWNLOADS = 64
-"""Threads at most. Where latency rules (20 ms or more per request), files go
-about as fast as requests are in flight; a thread costs little memory, and the
-pool grows to this only while its threads wait on servers (see
-:mod:`stac_asset.workers`)."""
+"""Downloads in flight at most: transfers on the express lane
+(:mod:`stac_asset.express`) and threads of the pool, each. Where latency
+rules (20 ms or more per request), files go about as fast as requests are
+in flight; a thread costs little memory, and the pool grows to this only
+while its threads wait on servers (see :mod:`stac_asset.workers`)."""
 
 DEFAULT_MAX_CONCURRENT_PER_HOST = 64
 """The ceiling of requests in flight to one host. Each host starts at 8 and
