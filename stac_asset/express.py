@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 WAIT = 0.05
 """Seconds the lane waits on its sockets while jobs wait for a host's place."""
 
+SEND_EVERY = 8
+"""GETs the lane starts before it puts them on the wire (see :meth:`Express._admit`)."""
+
 WRITERS = 4
 """Threads at most that write and hash large bodies (see :mod:`stac_asset.express_offload`)."""
 
@@ -151,7 +154,14 @@ class Express:
             self.fetcher.cancel.wait(wait)  # for places, a pause, or the pool
 
     def _admit(self, pending: deque[Job]) -> None:
-        """Start transfers while the hosts have places, parked jobs first, then new ones."""
+        """Start transfers while the hosts have places, parked jobs first, then new ones.
+
+        Answers often come many at once (sent together, a round trip ago); the
+        GETs that take their places go on the wire :data:`SEND_EVERY` at a time,
+        not after all are prepared: the first are on their way while the rest
+        are, and the next answers come spread out.
+        """
+        started_here = 0
         for limit, parked in list(self._parked.items()):
             while parked and self._in_flight() + self._away < self._limit:
                 slot = limit.try_acquire()
@@ -160,6 +170,7 @@ class Express:
                 waiting, client = parked.popleft()
                 self._waiting -= 1
                 self._send(waiting, client, slot)
+                started_here = self._sent(started_here + 1)
             if not parked:
                 del self._parked[limit]
         while pending and self._in_flight() + self._waiting + self._away < self._limit:
@@ -171,6 +182,15 @@ class Express:
                 self._begin(started)
             except Exception as error:  # noqa: BLE001 - every failure is reported
                 self._failed(job, error)
+            started_here = self._sent(started_here + 1)
+
+    def _sent(self, count: int) -> int:
+        """Count a GET started; every :data:`SEND_EVERY`, put those on the wire."""
+        if count < SEND_EVERY:
+            return count
+        for _, batch in self._batches.values():
+            batch.send()
+        return 0
 
     def _begin(self, started: Started) -> None:
         href = started.transfer.href

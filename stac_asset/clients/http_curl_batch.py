@@ -124,6 +124,8 @@ class Batch:
         self._idle: list[tuple[pycurl.Curl, Settings | None]] = []
         self._running: dict[pycurl.Curl, _Transfer] = {}
         self._next_sweep = time.monotonic() + SWEEP
+        self._ended = 0
+        """Transfers ended so far (a step that ended one does not wait)."""
 
     def __len__(self) -> int:
         """Transfers in flight."""
@@ -155,19 +157,33 @@ class Batch:
         self._running[curl] = transfer
         self._multi.add_handle(curl)
 
+    def send(self) -> None:
+        """Put the GETs started since the last step on the wire now.
+
+        Bytes that came meanwhile are handed to their receivers too; no
+        transfer ends here (ends are handed over by :meth:`advance`).
+        """
+        while self._multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            pass
+
     def step(self, wait: float) -> None:
         """Move every transfer on; wait up to ``wait`` seconds for a socket to be ready.
 
         The receivers of transfers that got bytes, or ended, are called from here.
+        A step in which a transfer ended does not wait: the caller has a place to
+        fill (answers often come together, and the next may be a round trip away).
         """
-        self.advance()
-        if self._running:
+        if not self.advance() and self._running:
             timer = self._multi.timeout()
             self._multi.select(min(wait, timer / 1000) if timer >= 0 else wait)
 
-    def advance(self) -> None:
-        """Move every transfer on as far as its sockets allow now, without waiting."""
+    def advance(self) -> bool:
+        """Move every transfer on as far as its sockets allow now, without waiting.
+
+        Returns whether a transfer ended.
+        """
         multi = self._multi
+        before = self._ended
         while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
             pass
         while True:
@@ -184,6 +200,7 @@ class Batch:
         if now >= self._next_sweep:
             self._next_sweep = now + SWEEP
             self._sweep(now)
+        return self._ended > before
 
     def waits_on(self) -> tuple[list[tuple[int, int]], float | None]:
         """The sockets to wait on (file descriptor, poll events), and libcurl's next timer (s)."""
@@ -213,6 +230,7 @@ class Batch:
         if transfer is None:
             return
         self._multi.remove_handle(curl)
+        self._ended += 1
         if not transfer.headed and (error is None or final_head(transfer.lines) is not None):
             # No body, or none before the connection failed: the head is handed over now.
             wanted = transfer.hand_head()
@@ -287,12 +305,13 @@ def step_all(batches: list[Batch], wait: float) -> None:
         batches[0].step(wait)
         return
     poll = select.poll()
+    ended = False
     for batch in batches:
-        batch.advance()
+        ended = batch.advance() or ended
         sockets, timer = batch.waits_on()
         for fd, events in sockets:
             poll.register(fd, events)
         if timer is not None:
             wait = min(wait, timer)
-    if any(batches):
+    if any(batches) and not ended:
         poll.poll(max(0.0, wait) * 1000)

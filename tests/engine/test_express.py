@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import select
+import socket
 import threading
 import time
 from pathlib import Path
@@ -113,6 +115,60 @@ def test_several_batches_are_driven_together(http: HttpPeer) -> None:
         assert receiver.over and receiver.error is None
         assert receiver.status == 200 and bytes(receiver.data) == body
     for batch in batches:
+        batch.close()
+
+
+def _get(batch: http_curl_batch.Batch, url: str, receiver: _Collect) -> None:
+    session = http_transport.new_session()
+    settings = http_transport.environment(session, url, "origin")
+    request = http_send.curl_request(session, url, {}, settings, 30.0)
+    batch.get(request.url, request.lines, request.settings, receiver)
+
+
+def test_a_step_that_ends_a_transfer_does_not_wait(http: HttpPeer) -> None:
+    # The lane fills the place at once: answers often come together, and the
+    # next one may be a round trip away (here, never).
+    files = served(http, "lane-end", 1, 1024)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connects, never answers
+        batch = http_curl_batch.Batch()
+        done, waiting = _Collect(), _Collect()
+        _get(batch, f"http://127.0.0.1:{silent.getsockname()[1]}/never", waiting)
+        _get(batch, http.url_for(f"lane-end/{next(iter(files))}"), done)
+        deadline = time.monotonic() + 10
+        took = 0.0
+        while not done.over and time.monotonic() < deadline:
+            start = time.monotonic()
+            batch.step(5.0)
+            took = time.monotonic() - start
+        assert done.over and done.status == 200
+        assert took < 2.0  # not the 5 s it may wait for the other transfer
+        assert not waiting.over
+        batch.close()
+
+
+def test_send_puts_started_gets_on_the_wire() -> None:
+    # On a kept connection (the lane's steady state), the request goes out
+    # before the next step.
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(5)
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+        batch = http_curl_batch.Batch()
+        first = _Collect()
+        _get(batch, f"{url}/first", first)
+        batch.step(0.1)
+        connection, _ = server.accept()
+        with connection:
+            deadline = time.monotonic() + 5
+            while not select.select([connection], [], [], 0)[0] and time.monotonic() < deadline:
+                batch.step(0.05)  # connected: the request goes out on a later step
+            connection.settimeout(5)
+            assert connection.recv(1024).startswith(b"GET /first ")
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            while not first.over:
+                batch.step(1.0)
+            _get(batch, f"{url}/second", _Collect())
+            batch.send()  # no step: the lane is still preparing others
+            assert connection.recv(1024).startswith(b"GET /second ")
         batch.close()
 
 
