@@ -15,10 +15,14 @@ medians of alternating runs of each and their ratios:
   answer): wall time, files complete, 503 answers in all and after the
   first 2 s (the ideal is 300 / 8 x 20 ms = 0.75 s with no 503);
 - ``big``: one 256 MiB asset from a host that caps each connection at
-  32 MB/s: wall time and peak RSS of the downloading process.
+  32 MB/s: wall time and peak RSS of the downloading process;
+- ``small-node`` (not run unless named): ``small`` against a Node.js file
+  server (``benchmarks/file_server.js``, latency added the same way) whose
+  CPU per request is a fraction of the Python peer's, which on two cores
+  bounds the 20 ms run; here the clients set the pace.
 
 Run from the repository root: ``python3 benchmarks/vs_stac_asset.py [--runs 5]
-[--only small,large,throttle,big] [--venv DIR] [--out DIR]``. The downloads
+[--only small,large,throttle,big,small-node] [--venv DIR] [--out DIR]``. The downloads
 go under ``--out`` (default: the temporary directory); ``--out /dev/shm``
 keeps the disk's write-back out of the figures, which on a shared machine
 can move the 512 MiB runs by a third from one run to the next.
@@ -46,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.peers.http_peer import HttpPeer  # noqa: E402
+from tests.peers.process import PeerProcess  # noqa: E402
 
 # Runs inside either implementation's interpreter.
 CHILD = """
@@ -100,7 +105,7 @@ def write_files(directory: Path, count: int, size: int) -> dict[str, str]:
 
 
 def write_item(
-    path: Path, peer: HttpPeer, folder: str, files: dict[str, str], checksums: bool
+    path: Path, peer: HttpPeer | NodeServer, folder: str, files: dict[str, str], checksums: bool
 ) -> Path:
     """An item whose assets are ``files`` under ``folder`` on the peer."""
     item = pystac.Item(
@@ -212,12 +217,40 @@ def small(peer: HttpPeer, old: Path, work: Path, runs: int, files: dict[str, str
     """1,000 x 10 KiB at 0 and 20 ms: wall and CPU per file."""
     item = write_item(work / "small.json", peer, "small", files, checksums=False)
     for theirs, ours in at_latencies("1,000 x 10 KiB", peer, old, item, runs):
-        for name, figures in (("stac-asset 0.4.8", theirs), ("this project", ours)):
-            wall, cpu = median(figures, "seconds"), median(figures, "cpu")
-            print(f"  {name:16}: {wall:5.2f} s wall, {cpu / len(files) * 1000:.3f} ms CPU per file")
-        wall = median(ours, "seconds") / median(theirs, "seconds")
-        cpu = median(ours, "cpu") / median(theirs, "cpu")
-        print(f"  ratios (ours / 0.4.8): wall {wall:.2f}, CPU per file {cpu:.2f}")
+        print_small(theirs, ours, len(files))
+
+
+def small_node(old: Path, work: Path, runs: int, files: dict[str, str]) -> None:
+    """``small`` against benchmarks/file_server.js, one server process per latency."""
+    for latency in (0, 20):
+        command = ["node", "benchmarks/file_server.js", str(work / "served"), str(latency)]
+        with PeerProcess("file_server.js", command=command) as server:
+            item = write_item(
+                work / "small-node.json", NodeServer(server.port), "small", files, checksums=False
+            )
+            label = f"1,000 x 10 KiB from a Node.js file server, {latency} ms latency"
+            print_small(*compare(label, old, item, runs), len(files))
+
+
+class NodeServer:
+    """Where benchmarks/file_server.js serves a file."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def url_for(self, path: str) -> str:
+        """The URL of ``path`` under the served folder."""
+        return f"http://127.0.0.1:{self.port}/{path}"
+
+
+def print_small(theirs: list[Figures], ours: list[Figures], files: int) -> None:
+    """Wall and CPU per file of each, and their ratios."""
+    for name, figures in (("stac-asset 0.4.8", theirs), ("this project", ours)):
+        wall, cpu = median(figures, "seconds"), median(figures, "cpu")
+        print(f"  {name:16}: {wall:5.2f} s wall, {cpu / files * 1000:.3f} ms CPU per file")
+    wall = median(ours, "seconds") / median(theirs, "seconds")
+    cpu = median(ours, "cpu") / median(theirs, "cpu")
+    print(f"  ratios (ours / 0.4.8): wall {wall:.2f}, CPU per file {cpu:.2f}")
 
 
 def large(peer: HttpPeer, old: Path, work: Path, runs: int, files: dict[str, str]) -> None:
@@ -333,6 +366,8 @@ def main() -> None:
                 shutil.rmtree(served / "large")
             if "big" in scenarios:
                 big(peer, old, work, args.runs)
+        if "small-node" in scenarios:
+            small_node(old, work, args.runs, small_files)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
