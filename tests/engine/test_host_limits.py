@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,16 @@ from stac_asset import HttpClient, blocking, host_limits
 from stac_asset.host_limits import START, HostLimit, Slot
 from tests.conftest import make_item
 from tests.peers.http_peer import HttpPeer
+
+
+class Clock:
+    """Test time: stands still unless a test moves it (no round of slow start is then judged)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def fill(limit: HostLimit) -> list[host_limits.Slot]:
@@ -43,7 +54,7 @@ def answered(limit: HostLimit, count: int) -> None:
 
 
 def test_grows_by_one_per_answer_while_every_place_is_busy_up_to_the_ceiling() -> None:
-    limit = HostLimit(ceiling=20)
+    limit = HostLimit(ceiling=20, clock=Clock())
     assert limit.limit == START
     in_flight = answer(limit, START)
     # One round trip doubles it.
@@ -57,7 +68,7 @@ def test_grows_by_one_per_answer_while_every_place_is_busy_up_to_the_ceiling() -
 def test_answers_given_back_together_grow_it_as_answers_one_by_one() -> None:
     # One thread driving many transfers gives back every answer a poll brought,
     # then takes places again: the answers came while every place was busy.
-    limit = HostLimit(ceiling=64)
+    limit = HostLimit(ceiling=64, clock=Clock())
     slots = fill(limit)
     for slot in slots:
         slot.done()
@@ -65,7 +76,7 @@ def test_answers_given_back_together_grow_it_as_answers_one_by_one() -> None:
 
 
 def test_an_idle_limit_does_not_grow() -> None:
-    limit = HostLimit(ceiling=64)
+    limit = HostLimit(ceiling=64, clock=Clock())
     for _ in range(50):
         slot = limit.acquire()
         assert slot is not None
@@ -89,6 +100,35 @@ def sent_apart(limit: HostLimit, count: int) -> list[Slot]:
         if quick is not None:
             quick.done()
     return slots
+
+
+def timed(limit: HostLimit, clock: Clock, count: int, seconds: Callable[[int], float]) -> None:
+    """``count`` answers from a busy host, each ``seconds(in flight)`` after the one before."""
+    slots = fill(limit)
+    for _ in range(count):
+        clock.now += seconds(limit.in_flight)
+        slots.pop(0).done()
+        slots += fill(limit)
+    for slot in slots:
+        slot.done()
+
+
+def test_slow_start_goes_on_while_more_in_flight_brings_more_answers() -> None:
+    # 20 ms away and never busy: each answer a round trip after its request.
+    limit, clock = HostLimit(ceiling=256, clock=(clock := Clock())), clock
+    timed(limit, clock, 2000, lambda in_flight: 0.02 / in_flight)
+    assert limit.limit == 256
+    # (At the ceiling, rounds no longer gain: a mark past it changes nothing.)
+    assert limit.mark is None or limit.mark > 256
+
+
+def test_slow_start_ends_where_more_in_flight_brings_no_more_answers() -> None:
+    # A busy host: 1,000 answers a second however many wait (its CPU, or its link).
+    limit, clock = HostLimit(ceiling=256, clock=(clock := Clock())), clock
+    timed(limit, clock, 2000, lambda in_flight: 0.001)
+    # The first round (8) was the best; two more (16, 32) brought nothing.
+    assert limit.mark == int(START * host_limits.GAIN) + 1
+    assert limit.limit == limit.mark - 1
 
 
 def test_overload_halves_once_per_round_and_marks_the_level() -> None:
