@@ -19,7 +19,8 @@ medians of alternating runs of each and their ratios:
 - ``small-node`` (not run unless named): ``small`` against a Node.js file
   server (``benchmarks/file_server.js``, latency added the same way) whose
   CPU per request is a fraction of the Python peer's, which on two cores
-  bounds the 20 ms run; here the clients set the pace.
+  bounds the 20 ms run; here the clients set the pace. Also at 100 ms (a far
+  CDN), where requests in flight decide.
 
 Run from the repository root: ``python3 benchmarks/vs_stac_asset.py [--runs 5]
 [--only small,large,throttle,big,small-node] [--venv DIR] [--out DIR]``. The downloads
@@ -222,7 +223,7 @@ def small(peer: HttpPeer, old: Path, work: Path, runs: int, files: dict[str, str
 
 def small_node(old: Path, work: Path, runs: int, files: dict[str, str]) -> None:
     """``small`` against benchmarks/file_server.js, one server process per latency."""
-    for latency in (0, 20):
+    for latency in (0, 20, 100):
         command = ["node", "benchmarks/file_server.js", str(work / "served"), str(latency)]
         with PeerProcess("file_server.js", command=command) as server:
             item = write_item(

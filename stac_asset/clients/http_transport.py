@@ -44,9 +44,11 @@ import urllib3.exceptions
 from urllib3.poolmanager import PoolManager, ProxyManager
 
 from .._secrets import register
+from ..config import DEFAULT_MAX_CONCURRENT_PER_HOST
 
-POOL_SIZE = 64
-"""Idle keep-alive connections kept per origin (more may be open at once)."""
+POOL_SIZE = DEFAULT_MAX_CONCURRENT_PER_HOST
+"""Idle keep-alive connections kept per origin (more may be open at once; urllib3
+warns when one more than this is let go, so it is as many as may be in flight)."""
 
 # The variables requests (and urllib.request.getproxies) read for an http(s)
 # URL, and the CA bundle ones: a change to any of them is seen by the next request.

@@ -10,13 +10,14 @@ from botocore import UNSIGNED
 from botocore.config import Config
 
 from .._version import __version__
+from ..config import DEFAULT_MAX_CONCURRENT_PER_HOST
 from ..kept import Kept
 from .s3_credentials import AwsKeys
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client as Boto3S3Client
 
-_POOL_SIZE = 64
+_POOL_SIZE = DEFAULT_MAX_CONCURRENT_PER_HOST  # botocore warns when it lets one more go
 _MAX_CACHED_CLIENTS = 32
 
 
