@@ -24,7 +24,8 @@ not bring :data:`GAIN` times the best answers per second so far, the host
 (or its link) is taken to be busy: the mark is set a little past the best
 round, as if the host had said so there, and probed from there as above. So
 a high ceiling costs a small or busy server nothing: 20 ms away, a host that
-answers about 2,800 requests a second stops near 80 in flight, not at 256.
+can answer 2,800 requests a second (56 in flight get them all) stops at 75,
+whether the ceiling is 128 or 256.
 
 Requests sent together, with no answer between them (a burst: the places one
 poll of the express lane freed, or a pause's end), reach the host in any

@@ -131,6 +131,14 @@ def test_slow_start_ends_where_more_in_flight_brings_no_more_answers() -> None:
     assert limit.limit == limit.mark - 1
 
 
+@pytest.mark.parametrize("ceiling", [128, 256])
+def test_a_high_ceiling_costs_a_busy_host_nothing(ceiling: int) -> None:
+    # 20 ms away, 2,800 answers a second at most: 56 in flight already get them all.
+    limit, clock = HostLimit(ceiling=ceiling, clock=(clock := Clock())), clock
+    timed(limit, clock, 3000, lambda in_flight: max(0.02 / in_flight, 1 / 2800))
+    assert 56 <= limit.limit <= 80
+
+
 def test_overload_halves_once_per_round_and_marks_the_level() -> None:
     limit = HostLimit(ceiling=16, start=16)
     slots = sent_apart(limit, 16)
