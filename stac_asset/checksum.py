@@ -81,6 +81,15 @@ class Verifier:
         if self._hasher is not None:
             self._hasher.update(chunk)
 
+    def update_within(self, chunk: bytes, what: str) -> None:
+        """:meth:`update`, then raise as :meth:`check` does if ``file:size`` is passed already.
+
+        So a download stops at the first byte more than the item announced.
+        """
+        self.update(chunk)
+        if self.expected_size is not None and self.size > self.expected_size:
+            self.check(what)
+
     def reset(self) -> None:
         """Start over (the download restarted from byte 0)."""
         self.size = 0

@@ -83,7 +83,7 @@ class Express:
         self._limit = max(1, limit)
         self._batches: dict[int, tuple[HttpClient, Batch]] = {}
         self._parked: dict[HostLimit, deque[tuple[Started, HttpClient]]] = {}
-        self._waiting = 0
+        """Jobs waiting for a place at their host, per host (no empty queue kept)."""
         self._away = 0
         """Jobs handed on whose end the pool has not reported (:meth:`returned`)."""
         self._later: list[tuple[float, int, Started]] = []
@@ -115,12 +115,12 @@ class Express:
         pending = deque(jobs)
         cancel = self.fetcher.cancel
         try:
-            while pending or self._waiting or self._later or self._in_flight():
+            while pending or self._parked or self._later or self._in_flight():
                 if cancel.is_set():
                     break
                 due = self._hand_on_due()
                 self._admit(pending)
-                blocked = self._waiting or (pending and self._away)
+                blocked = self._parked or (pending and self._away)
                 wait = WAIT if blocked else 1.0
                 self._step(wait if due is None else min(wait, due))
         except BaseException:
@@ -142,6 +142,9 @@ class Express:
         """The pool is done with a job the lane handed on."""
         with self._lock:
             self._away -= 1
+
+    def _waiting(self) -> int:
+        return sum(len(jobs) for jobs in self._parked.values())
 
     def _in_flight(self) -> int:
         return sum(len(batch) for _, batch in self._batches.values())
@@ -168,12 +171,11 @@ class Express:
                 if slot is None:
                     break
                 waiting, client = parked.popleft()
-                self._waiting -= 1
                 self._send(waiting, client, slot)
                 started_here = self._sent(started_here + 1)
             if not parked:
                 del self._parked[limit]
-        while pending and self._in_flight() + self._waiting + self._away < self._limit:
+        while pending and self._in_flight() + self._waiting() + self._away < self._limit:
             job = pending.popleft()
             try:
                 started = self._start(job)
@@ -202,7 +204,6 @@ class Express:
         slot = limit.try_acquire() if limit is not None else None
         if limit is not None and slot is None:
             self._parked.setdefault(limit, deque()).append((started, client))
-            self._waiting += 1
             return
         self._send(started, client, slot)
 

@@ -20,7 +20,7 @@ from .clients.failures import map_exception
 from .clients.http_answer import encoded
 from .clients.http_curl_errors import CurlError
 from .clients.http_send import CurlRequest, keep_cookies
-from .clients.http_stream import raise_for_status
+from .clients.http_stream import described, raise_for_status
 from .clients.http_urls import MAX_REDIRECTS, redirect_target
 from .errors import AccessError, Cancelled, TransientError
 from .express_offload import Body
@@ -121,14 +121,10 @@ class Trip:
         if head.status_code != 200:
             self.hand_on = True  # a 2xx without the object (204, or a range unasked for)
             return False
-        headers = head.headers
-        length = headers.get("Content-Length", "")
-        size = int(length) if length.isdigit() else None
-        self.validator = headers.get("ETag") or headers.get("Last-Modified")
+        size, self.validator, accepts = described(head)
         progress = self.lane.progress
         if progress:
             progress(OpenUrl(self.href, self.started.job.path, size))
-        accepts = headers.get("Accept-Ranges", "").lower() == "bytes"
         transfer = self.started.transfer
         if ranged.worth_ranges(size, self.validator, accepts, transfer.size) and self.ranges:
             assert size is not None and self.validator is not None
@@ -164,11 +160,7 @@ class Trip:
         """Write and verify bytes (on the lane's thread, or a worker's for a large body)."""
         assert self.writer is not None
         self.writer.write(data)
-        verifier = self.verifier
-        verifier.update(data)
-        expected = verifier.expected_size
-        if expected is not None and verifier.size > expected:
-            verifier.check(self.href)  # not a byte more than the item announced
+        self.verifier.update_within(data, self.href)
         progress = self.lane.progress
         if progress:
             progress(WriteChunk(self.href, self.started.job.path, len(data)))

@@ -133,11 +133,8 @@ def _copy_with_fallbacks(
             raise
         first_error = error
     for href in job.fallbacks:
-        alternate = replace(
-            transfer, href=href, first_failure=None, first_wait=None, resume=None, ranged_from=None
-        )
         try:
-            fetcher.copy(alternate, target, job.path, resolved)
+            fetcher.copy(transfer.of_href(href), target, job.path, resolved)
         except (AccessError, ResolveError) as error:
             logger.info("alternate %s of %s failed too: %s", href, job.name, error)
             continue

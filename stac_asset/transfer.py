@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from stat import S_ISREG
 from urllib.parse import urlsplit
@@ -51,6 +51,12 @@ class Transfer:
     """What that attempt wrote, to go on from (a local file's bytes so far)."""
     ranged_from: tuple[int, str] | None = None
     """The size and version that attempt's answer gave of an object to fetch as ranged parts."""
+
+    def of_href(self, href: str) -> Transfer:
+        """The same object from another href (an alternate), nothing of that attempt kept."""
+        return replace(
+            self, href=href, first_failure=None, first_wait=None, resume=None, ranged_from=None
+        )
 
 
 @dataclass
@@ -105,12 +111,8 @@ class _Sequential:
 
     def write(self, offset: int, chunk: bytes) -> None:
         self._out.write(chunk)
-        verifier = self._verifier
-        verifier.update(chunk)
         transfer = self._transfer
-        if transfer.size is not None and verifier.size > transfer.size:
-            # Not a byte more than the item announced reaches the disk.
-            verifier.check(transfer.href)
+        self._verifier.update_within(chunk, transfer.href)
         progress = self._fetcher.progress
         if progress and self._path is not None:
             progress(WriteChunk(transfer.href, self._path, len(chunk)))

@@ -37,8 +37,8 @@ import pycurl
 import urllib3
 
 from ..kept import Kept
-from .http_curl_errors import CurlError
-from .http_curl_options import Settings, configure
+from .http_curl_errors import CurlError, timed_out
+from .http_curl_options import Settings, perform, prepare
 
 POOL_SIZE = 64
 """Idle transfer handles (each with its keep-alive connections) kept per origin."""
@@ -150,17 +150,11 @@ class Answer:
         self._origin = origin
         self._pair: _Pair | None = pool.take(origin)
         pair = self._pair
-        curl = pair.curl
-        if pair.configured != settings:
-            curl.reset()
-            configure(curl, settings)
-            pair.configured = settings
-        curl.setopt(pycurl.URL, url)
-        curl.setopt(pycurl.HTTPHEADER, headers)
         # Called from within libcurl once per line or 16 KiB: no Python frame for the lines.
-        curl.setopt(pycurl.HEADERFUNCTION, self._lines.append)
-        curl.setopt(pycurl.WRITEFUNCTION, self._body_bytes)
-        pair.multi.add_handle(curl)
+        lines, body = self._lines.append, self._body_bytes
+        prepare(pair.curl, pair.configured, settings, url, headers, lines, body)
+        pair.configured = settings
+        pair.multi.add_handle(pair.curl)
         try:
             self._drive(self._head_in, "the answer's head")
             if not self._head:
@@ -195,8 +189,7 @@ class Answer:
         deadline = time.monotonic() + self._timeout
         while not ready() and not self._done:
             received = len(self._chunks)
-            while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-                pass
+            perform(multi)
             _, finished, failed = multi.info_read()
             if failed:
                 _, code, message = failed[0]
@@ -210,11 +203,7 @@ class Answer:
             if len(self._chunks) != received:
                 deadline = now + self._timeout
             elif now >= deadline:
-                self._error = CurlError(
-                    pycurl.E_OPERATION_TIMEDOUT,
-                    f"{waiting_for} took longer than the timeout ({self._timeout:g} s)",
-                    self.url,
-                )
+                self._error = timed_out(waiting_for, self._timeout, self.url)
                 self._done = True
                 break
             # Until a socket is ready, or libcurl's own next timer (connect, retry), or ours.

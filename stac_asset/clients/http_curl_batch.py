@@ -26,8 +26,9 @@ import pycurl
 import urllib3
 
 from .http_curl import final_head
-from .http_curl_errors import CurlError
-from .http_curl_options import Settings, configure
+from .http_curl_errors import CurlError, timed_out
+from .http_curl_options import Settings, perform, prepare
+from .min_rate import MinRate
 
 IDLE = 256
 """Easy handles kept for reuse between transfers (their options are kept with them)."""
@@ -56,8 +57,8 @@ class Receiver(Protocol):
 
 class _Transfer:
     __slots__ = (
-        "curl", "deadline", "error", "headed", "lines", "min_rate", "rate_window",
-        "received", "receiver", "settings", "timeout", "url", "window_start",
+        "curl", "deadline", "error", "headed", "last", "lines", "rate", "receiver",
+        "settings", "timeout", "url",
     )  # fmt: skip
 
     def __init__(
@@ -74,34 +75,28 @@ class _Transfer:
         self.settings = settings
         self.timeout = settings.timeout
         self.receiver = receiver
-        self.min_rate = min_rate
-        self.rate_window = rate_window
+        self.rate = MinRate(min_rate, rate_window) if min_rate else None
         self.lines: list[bytes] = []
         self.headed = False
         self.error: CurlError | None = None
-        self.deadline = self.window_start = time.monotonic() + self.timeout
-        self.received = 0
+        self.deadline = time.monotonic() + self.timeout
+        """When the transfer times out if no more bytes come."""
+        self.last = 0.0
+        """When the last bytes came (from the head on)."""
 
     def write(self, data: bytes) -> int | None:
         now = time.monotonic()
         self.deadline = now + self.timeout
         if not self.headed:
-            self.window_start = now
+            self.last = now  # the body's rate is measured from its head
             if not self.hand_head():
                 return _STOPPED
-        if self.min_rate:
-            # As a stream read on its own thread measures it (http_stream.HttpStream).
-            self.received += len(data)
-            elapsed = now - self.window_start
-            if elapsed >= self.rate_window:
-                if self.received < self.min_rate * elapsed:
-                    reason = (
-                        f"the body arrives at {self.received / elapsed:.0f} bytes/s, "
-                        f"under the minimum of {self.min_rate:.0f}"
-                    )
-                    self.error = CurlError(pycurl.E_OPERATION_TIMEDOUT, reason, self.url)
-                    return _STOPPED
-                self.window_start, self.received = now, 0
+        if self.rate is not None:
+            slow = self.rate.too_slow(len(data), now - self.last)
+            self.last = now
+            if slow is not None:
+                self.error = CurlError(pycurl.E_OPERATION_TIMEDOUT, slow, self.url)
+                return _STOPPED
         return None if self.receiver.body(data) else _STOPPED
 
     def hand_head(self) -> bool:
@@ -146,14 +141,8 @@ class Batch:
         over ``rate_window`` seconds ends as a timeout.
         """
         curl, configured = self._idle.pop() if self._idle else (pycurl.Curl(), None)
-        if configured != settings:
-            curl.reset()
-            configure(curl, settings)
         transfer = _Transfer(curl, url, settings, receiver, min_rate, rate_window)
-        curl.setopt(pycurl.URL, url)
-        curl.setopt(pycurl.HTTPHEADER, headers)
-        curl.setopt(pycurl.HEADERFUNCTION, transfer.lines.append)
-        curl.setopt(pycurl.WRITEFUNCTION, transfer.write)
+        prepare(curl, configured, settings, url, headers, transfer.lines.append, transfer.write)
         self._running[curl] = transfer
         self._multi.add_handle(curl)
 
@@ -163,8 +152,7 @@ class Batch:
         Bytes that came meanwhile are handed to their receivers too; no
         transfer ends here (ends are handed over by :meth:`advance`).
         """
-        while self._multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-            pass
+        perform(self._multi)
 
     def step(self, wait: float) -> None:
         """Move every transfer on; wait up to ``wait`` seconds for a socket to be ready.
@@ -184,8 +172,7 @@ class Batch:
         """
         multi = self._multi
         before = self._ended
-        while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-            pass
+        perform(multi)
         while True:
             queued, finished, failed = multi.info_read()
             for curl in finished:
@@ -221,9 +208,7 @@ class Batch:
         late = [transfer for transfer in self._running.values() if transfer.deadline <= now]
         for transfer in late:
             waiting_for = "the body's next bytes" if transfer.headed else "the answer's head"
-            reason = f"{waiting_for} took longer than the timeout ({transfer.timeout:g} s)"
-            error = CurlError(pycurl.E_OPERATION_TIMEDOUT, reason, transfer.url)
-            self._end(transfer.curl, error)
+            self._end(transfer.curl, timed_out(waiting_for, transfer.timeout, transfer.url))
 
     def _end(self, curl: pycurl.Curl, error: CurlError | None) -> None:
         transfer = self._running.pop(curl, None)

@@ -69,3 +69,9 @@ class CurlError(Exception):
 
     def __str__(self) -> str:
         return f"libcurl error {self.code}: {self.message}"
+
+
+def timed_out(waiting_for: str, timeout: float, url: str) -> CurlError:
+    """The error of a transfer whose ``waiting_for`` (its head, its next bytes) came too late."""
+    reason = f"{waiting_for} took longer than the timeout ({timeout:g} s)"
+    return CurlError(pycurl.E_OPERATION_TIMEDOUT, reason, url)

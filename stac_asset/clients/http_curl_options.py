@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pycurl
@@ -52,6 +53,36 @@ def configure(curl: pycurl.Curl, settings: Settings) -> None:
     curl.setopt(pycurl.NOPROXY, "")
     _set_trust(curl, settings.verify)
     _set_cert(curl, settings.cert)
+
+
+def prepare(
+    curl: pycurl.Curl,
+    configured: Settings | None,
+    settings: Settings,
+    url: str,
+    headers: list[str],
+    on_line: Callable[[bytes], object],
+    on_bytes: Callable[[bytes], int | None],
+) -> None:
+    """Set ``curl`` up for one GET of ``url`` with these header lines.
+
+    ``configured`` is what its last transfer had: kept if the same as
+    ``settings``, else the handle starts reset. ``on_line`` takes each line of
+    the answer's head (interim answers' too), ``on_bytes`` the body.
+    """
+    if configured != settings:
+        curl.reset()
+        configure(curl, settings)
+    curl.setopt(pycurl.URL, url)
+    curl.setopt(pycurl.HTTPHEADER, headers)
+    curl.setopt(pycurl.HEADERFUNCTION, on_line)
+    curl.setopt(pycurl.WRITEFUNCTION, on_bytes)
+
+
+def perform(multi: pycurl.CurlMulti) -> None:
+    """Let libcurl move ``multi``'s transfers on as far as it can now, without waiting."""
+    while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+        pass
 
 
 def _set_trust(curl: pycurl.Curl, verify: bool | str) -> None:

@@ -11,6 +11,7 @@ from .base import ByteStream
 from .failures import map_exception
 from .http_answer import Answer, AnswerHead, UndecodableBody, encoded
 from .http_curl_errors import CurlError
+from .min_rate import MinRate
 
 _CHUNK = 1024 * 1024
 
@@ -53,6 +54,21 @@ def _total_size(response: AnswerHead) -> int | None:
     return int(length) if length and length.isdigit() else None
 
 
+def described(head: AnswerHead) -> tuple[int | None, str | None, bool]:
+    """The object an answer carries, as its head says: size, version, ranges answered.
+
+    The version is the ETag, or else Last-Modified. Under a content coding
+    none is known: lengths and validators describe the coded bytes, not the
+    decoded ones.
+    """
+    if encoded(head):
+        return None, None, False
+    headers = head.headers
+    validator = headers.get("ETag") or headers.get("Last-Modified")
+    accepts = headers.get("Accept-Ranges", "").lower() == "bytes"
+    return _total_size(head), validator, accepts
+
+
 class HttpStream(ByteStream):
     """A streamed HTTP response body, decoded if the server sent it with a content coding.
 
@@ -79,19 +95,13 @@ class HttpStream(ByteStream):
         self._min_rate = min_rate
         self._rate_window = rate_window
         self.start = start
-        coded = encoded(response)
-        # Lengths and validators describe the coded bytes, not the decoded ones.
-        self.size = None if coded else _total_size(response)
-        headers = response.headers
-        self.validator = None if coded else headers.get("ETag") or headers.get("Last-Modified")
-        self.accepts_ranges = not coded and headers.get("Accept-Ranges", "").lower() == "bytes"
-        """Whether the server says it answers byte ranges of this object."""
+        self.size, self.validator, self.accepts_ranges = described(response)
+        """The object's size, version, and whether the server answers byte ranges of it."""
 
     def chunks(self) -> Iterator[bytes]:
         """Yield the body in chunks; a lost connection becomes a TransientError."""
         read1 = self._response.read1
-        waited = 0.0
-        received = 0
+        rate = MinRate(self._min_rate, self._rate_window) if self._min_rate else None
         try:
             while True:
                 asked = time.monotonic()
@@ -99,18 +109,10 @@ class HttpStream(ByteStream):
                 chunk = read1(_CHUNK)
                 if not chunk:
                     return
-                if self._min_rate:
-                    waited += time.monotonic() - asked
-                    received += len(chunk)
-                    if waited >= self._rate_window:
-                        if received < self._min_rate * waited:
-                            raise TransientError(
-                                self._href,
-                                self._client,
-                                f"the body arrives at {received / waited:.0f} bytes/s, "
-                                f"under the minimum of {self._min_rate:.0f}",
-                            )
-                        waited, received = 0.0, 0
+                if rate is not None:
+                    slow = rate.too_slow(len(chunk), time.monotonic() - asked)
+                    if slow is not None:
+                        raise TransientError(self._href, self._client, slow)
                 yield chunk
         except UndecodableBody as error:
             reason = f"the body cannot be decoded ({error})"
