@@ -24,11 +24,12 @@ threads wait on servers (see :mod:`stac_asset.workers`)."""
 
 DEFAULT_MAX_CONCURRENT_PER_HOST = 128
 """The ceiling of requests in flight to one host (stac-asset 0.4 kept 100
-from the first request). Each host starts at 8 and doubles per round trip
+from the first request). Each host starts at 64 and doubles per round trip
 only while every place is busy and the doubling brings more answers per
 second, halving on overload signs (429, 503, resets; see
-:mod:`stac_asset.host_limits`), so a small or busy server is not held to
-this; object stores (S3, Azure, GCS) serve far more in parallel."""
+:mod:`stac_asset.host_limits`), or cut to what the host took of a first burst
+it refused in part, so a small or busy server is not held to this; object
+stores (S3, Azure, GCS) serve far more in parallel."""
 
 
 CLIP_OPTIONS = ("bbox", "bbox_crs", "window", "overviews", "compress")

@@ -7,7 +7,8 @@ overloaded (HTTP 429 or 503, S3's ``SlowDown``, which is a 503, a connection
 reset or refused) sets it to half of what was in flight when the refused
 request went out (the limit may have grown since, on answers to earlier
 ones), once per round of requests (answers to requests sent before the cut
-do not cut again), and the fewest requests in flight at which it happened
+do not cut again), or lower, to what the host took of a burst it refused in
+part (see below); the fewest requests in flight at which it happened
 becomes a mark the limit then grows back to, by one per round trip, and
 stays under; after :data:`PROBE_AFTER` seconds without such a sign the mark
 moves up by one, so a host that got faster is found out. The limit is
@@ -24,14 +25,17 @@ not bring :data:`GAIN` times the best answers per second so far, the host
 (or its link) is taken to be busy: the mark is set a little past the best
 round, as if the host had said so there, and probed from there as above. So
 a high ceiling costs a small or busy server nothing: 20 ms away, a host that
-can answer 2,800 requests a second (56 in flight get them all) stops at 75,
+can answer 2,800 requests a second (56 in flight get them all) stops at 80,
 whether the ceiling is 128 or 256.
 
 Requests sent together, with no answer between them (a burst: the places one
 poll of the express lane freed, or a pause's end), reach the host in any
 order, so each counts as sent with all of them: the one counted first may be
 the one the host refused (counted alone, it once put the mark at 1 after a
-pause, and the host's files came one at a time).
+pause, and the host's files came one at a time). And of a burst the host
+refused in part, it took at most the rest: a host that takes 8 at a time
+refuses 56 of the first 64, and the limit goes to 8 at once, not to 32 and
+another round of refusals.
 
 The ceiling is the caller's (``max_concurrent_per_host``); see
 :data:`~stac_asset.config.DEFAULT_MAX_CONCURRENT_PER_HOST` for its default.
@@ -44,8 +48,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-START = 8
-"""Requests in flight to a new host: what browsers open per host (6-8) is never rude."""
+START = 64
+"""Requests in flight to a new host, before it has answered.
+
+Servers are built to take this many from one client: an HTTP/2 server
+accepts about 100 requests at once on one browser's connection (nginx: 128),
+and stac-asset 0.4 sent 100 from the first. Starting at 8 cost four round
+trips of slow start: a third of a 1,000-file download 20 ms away. A host
+that takes fewer costs one round of refusals (see :class:`Burst`)."""
 
 PROBE_AFTER = 2.0
 """Seconds without an overload sign after which the limit may pass the last mark by one."""
@@ -61,13 +71,26 @@ OVERLOADED = frozenset({429, 503})
 
 
 class Burst:
-    """Requests sent to a host with no answer between them."""
+    """Requests sent to a host with no answer between them.
 
-    __slots__ = ("level",)
+    If the host refused some of them, it took at most :attr:`level` less
+    those refused at once: the limit is cut to that, if lower than half the
+    level, so a host that takes 8 at a time costs one round of refusals (and
+    one ``Retry-After`` pause) however far past 8 the first burst went.
+    """
+
+    __slots__ = ("level", "refused")
 
     def __init__(self) -> None:
         self.level = 0
         """How many requests were in flight to the host when the last of them was sent."""
+        self.refused = 0
+        """How many of them the host refused."""
+
+    @property
+    def took(self) -> int:
+        """The most the host took at once, by the refusals so far (at least 1)."""
+        return max(1, self.level - self.refused)
 
 
 @dataclass
@@ -201,14 +224,19 @@ class HostLimit:
             if overloaded:
                 self.last_overload = now
                 self.overloads += 1
-                # The fewest requests in flight at which the host said so.
-                self.mark = slot.level if self.mark is None else min(self.mark, slot.level)
+                slot.burst.refused += 1
+                # The fewest requests in flight at which the host said so: one more
+                # than it took of the refused request's burst.
+                took = slot.burst.took
+                self.mark = took + 1 if self.mark is None else min(self.mark, took + 1)
                 if slot.round == self.round:
                     # Once per round: answers to requests sent before the cut do not cut again.
                     # Half of what was in flight when the refused request went out;
                     # the limit may have grown since, on answers to earlier ones.
                     self.limit = max(1.0, min(self.limit, slot.level) / 2)
                     self.round += 1
+                # And no more than the host took of that burst, whatever the round.
+                self.limit = min(self.limit, float(took))
                 if retry_after:
                     self.paused_until = max(self.paused_until, now + retry_after)
                     # Asked to wait: probing back up to the mark could cost another
