@@ -31,6 +31,7 @@ from .http_urls import (
     portable_headers,
     redirect_target,
 )
+from .netrc_auth import netrc_auth
 
 _DEFAULT_HEADERS = requests.utils.default_headers()
 
@@ -159,7 +160,7 @@ class HttpClient(GdalView, Client):
         if not any(name.lower() == "authorization" for name in headers):
             user, password = requests.utils.get_auth_from_url(href)
             if not (user or password) and self.session.trust_env:
-                user, password = requests.utils.get_netrc_auth(url) or ("", "")
+                user, password = netrc_auth(url) or ("", "")
             if user or password:
                 headers["Authorization"] = http_transport.basic_auth((user, password)) or ""
         return self.access_for_url(href, url, headers)
