@@ -18,10 +18,11 @@ until it has passed, and makes the halved limit the mark: probing back up
 costs another pause, and our count runs ahead of the host's by the answers
 not yet read.
 
-Slow start also ends when doubling stops paying: each round of answers (as
-many as the limit allowed when it began, about a round trip while every
-place is taken) is timed, and after :data:`STALLS` rounds in a row that did
-not bring :data:`GAIN` times the best answers per second so far, the host
+Slow start also ends when doubling stops paying (:mod:`stac_asset.slow_start`):
+each round of answers (as many as the limit allowed when it began, about a
+round trip while every place is taken) is timed, and after two rounds in a
+row that did not bring a quarter more than the best answers per second so
+far, the host
 (or its link) is taken to be busy: the mark is set a little past the best
 round, as if the host had said so there, and probed from there as above. So
 a high ceiling costs a small or busy server nothing: 20 ms away, a host that
@@ -48,6 +49,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .slow_start import GAIN, Rounds
+
 START = 64
 """Requests in flight to a new host, before it has answered.
 
@@ -59,12 +62,6 @@ that takes fewer costs one round of refusals (see :class:`Burst`)."""
 
 PROBE_AFTER = 2.0
 """Seconds without an overload sign after which the limit may pass the last mark by one."""
-
-GAIN = 1.25
-"""How many times the best answers per second so far a round of slow start must bring."""
-
-STALLS = 2
-"""Rounds in a row without that gain after which slow start ends."""
 
 OVERLOADED = frozenset({429, 503})
 """HTTP statuses that say the host is overloaded (S3's SlowDown is a 503)."""
@@ -114,48 +111,6 @@ class Slot:
         if not self.released:
             self.released = True
             self.host.release(self, overloaded, retry_after)
-
-
-class Rounds:
-    """Answers per second, round by round, while a host's limit doubles (slow start).
-
-    A round is as many answers as the limit allowed in flight when it began:
-    about one round trip while every place is taken. Only rounds in which every
-    place was taken count (else the caller set the pace, not the host).
-    """
-
-    def __init__(self) -> None:
-        self.began: float | None = None
-        self.size = 0
-        self.answers = 0
-        self.fills = 0
-        self.best_rate = 0.0
-        self.best_size = 0
-        self.stalls = 0
-
-    def begin(self, now: float, size: int, fills: int) -> None:
-        """Start a round of ``size`` answers; ``fills`` is the host's count of places all taken."""
-        self.began, self.size, self.answers, self.fills = now, max(1, size), 0, fills
-
-    def answered(self, now: float, size: int, fills: int) -> int | None:
-        """Count an answer; at a round's end, the size of the best round if slow start is over.
-
-        ``size`` and ``fills`` are the host's limit and count now (for the next round).
-        """
-        self.answers += 1
-        if self.answers < self.size:
-            return None
-        elapsed, busy = now - (self.began if self.began is not None else now), fills > self.fills
-        done, answers = self.size, self.answers
-        self.begin(now, size, fills)
-        if not busy or elapsed <= 0:
-            return None
-        rate = answers / elapsed
-        if rate >= self.best_rate * GAIN:
-            self.best_rate, self.best_size, self.stalls = rate, done, 0
-            return None
-        self.stalls += 1
-        return self.best_size if self.stalls >= STALLS else None
 
 
 class HostLimit:

@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "transfer", "items", "workers", "destination", "opening", "clip", "plan",
             "execute", "executors", "jobs", "express", "express_attempt",
             "express_offload", "rewrite", "engine",
-            "ranged", "spans", "host_limits",
+            "ranged", "spans", "host_limits", "slow_start",
         },
     ),
     ("faces", {"compat", "blocking", "coroutines", "datacube", "cli", "__init__", "__main__"}),

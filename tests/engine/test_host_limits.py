@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stac_asset import HttpClient, blocking, host_limits
+from stac_asset import HttpClient, blocking, host_limits, slow_start
 from stac_asset.host_limits import START, HostLimit, Slot
 from tests.conftest import make_item
 from tests.peers.http_peer import HttpPeer
@@ -126,7 +126,7 @@ def test_slow_start_ends_where_more_in_flight_brings_no_more_answers() -> None:
     limit, clock = HostLimit(ceiling=256, clock=(clock := Clock())), clock
     timed(limit, clock, 2000, lambda in_flight: 0.001)
     # The first round (START) was the best; two more (doubled, doubled again) brought nothing.
-    assert limit.mark == int(START * host_limits.GAIN) + 1
+    assert limit.mark == int(START * slow_start.GAIN) + 1
     assert limit.limit == limit.mark - 1
 
 
