@@ -55,10 +55,10 @@ def test_no_sidecar_is_written_by_open_or_a_windowed_copy(
     source.write_bytes(small_cogs["B03"].read_bytes())
     item = make_item("RO", {"B03": str(source)})
     with stac_asset.open(item, "B03") as ds:
-        ds.statistics(1)  # GDAL keeps these in a .aux.xml when allowed to
+        ds.stats(indexes=1)  # GDAL keeps these in a .aux.xml when allowed to
         ds.read(1)
     with rasterio.open(source) as ds:
-        ds.statistics(1)  # plain rasterio does write one: the check above could fail
+        ds.stats(indexes=1)  # plain rasterio does write one: the check above could fail
     written = source_dir / "B03.tif.aux.xml"
     assert written.exists()
     written.unlink()
