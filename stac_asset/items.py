@@ -130,11 +130,14 @@ def raw_alternates(asset: pystac.Asset) -> dict[str, str]:
 
 def alternates(asset: pystac.Asset) -> dict[str, str]:
     """The asset's ``alternate`` hrefs by name, made absolute, in their order."""
+    hrefs = raw_alternates(asset)
+    if not hrefs:
+        return hrefs  # (the owner's self href is looked up through its links)
     owner = asset.owner
     start = owner.get_self_href() if owner is not None else None
     return {
         name: pystac.utils.make_absolute_href(href, start, start_is_dir=False)
-        for name, href in raw_alternates(asset).items()
+        for name, href in hrefs.items()
     }
 
 
