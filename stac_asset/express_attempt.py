@@ -24,7 +24,7 @@ from .clients.http_stream import described, raise_for_status
 from .clients.http_urls import MAX_REDIRECTS, redirect_target
 from .errors import AccessError, Cancelled, TransientError
 from .express_offload import Body
-from .host_limits import OVERLOADED, Slot
+from .host_limits import Slot
 from .jobs import Started
 from .messages import OpenUrl, WriteChunk
 from .transfer import Resume
@@ -223,11 +223,6 @@ class Trip:
         if slot is None:
             return
         if isinstance(failure, TransientError):
-            # A refused or reset connection (no status) says overloaded, too.
-            overloaded = failure.status is None or failure.status in OVERLOADED
-            pause = failure.retry_after
-            slot.done(
-                overloaded, None if pause is None else min(pause, self.client.retry.max_delay)
-            )
+            slot.failed(failure, self.client.retry.max_delay)
         else:
             slot.done()

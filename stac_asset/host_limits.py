@@ -36,7 +36,9 @@ the one the host refused (counted alone, it once put the mark at 1 after a
 pause, and the host's files came one at a time). And of a burst the host
 refused in part, it took at most the rest: a host that takes 8 at a time
 refuses 56 of the first 64, and the limit goes to 8 at once, not to 32 and
-another round of refusals.
+another round of refusals. Only answers (429, 503) count so: a connection
+refused or reset says nothing of what the host takes (one that is down
+takes none, and more when it is back), and only halves.
 
 The ceiling is the caller's (``max_concurrent_per_host``); see
 :data:`~stac_asset.config.DEFAULT_MAX_CONCURRENT_PER_HOST` for its default.
@@ -49,6 +51,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .errors import TransientError
 from .slow_start import GAIN, Rounds
 
 START = 64
@@ -107,11 +110,26 @@ class Slot:
         """How many requests were in flight to the host with this one (see :class:`Burst`)."""
         return self.burst.level
 
-    def done(self, overloaded: bool = False, retry_after: float | None = None) -> None:
-        """Give the place back, saying whether the host showed it was overloaded."""
+    def done(self) -> None:
+        """Give the place back: the host answered (whatever it answered, but an overload)."""
+        self._release(overloaded=False, answered=True, retry_after=None)
+
+    def failed(self, error: TransientError, max_delay: float) -> None:
+        """Give the place back after a transient failure: overload signs count (see the module).
+
+        ``max_delay`` caps the pause a ``Retry-After`` asks (the client's retry policy's).
+        """
+        # A refused or reset connection (no status) says overloaded, too; but only
+        # an answer says how many of a burst the host took.
+        answered = error.status is not None
+        overloaded = not answered or error.status in OVERLOADED
+        pause = error.retry_after
+        self._release(overloaded, answered, None if pause is None else min(pause, max_delay))
+
+    def _release(self, overloaded: bool, answered: bool, retry_after: float | None) -> None:
         if not self.released:
             self.released = True
-            self.host.release(self, overloaded, retry_after)
+            self.host.release(self, overloaded, retry_after, answered)
 
 
 class HostLimit:
@@ -171,8 +189,10 @@ class HostLimit:
             return Slot(self, self.round, self._burst, fills)
         return None
 
-    def release(self, slot: Slot, overloaded: bool, retry_after: float | None) -> None:
-        """Account for one finished request."""
+    def release(
+        self, slot: Slot, overloaded: bool, retry_after: float | None, answered: bool = True
+    ) -> None:
+        """Account for one finished request (``answered``: not a connection refused or reset)."""
         with self._changed:
             self.in_flight -= 1
             self._burst = None  # the next request sent starts a new burst
@@ -180,11 +200,15 @@ class HostLimit:
             if overloaded:
                 self.last_overload = now
                 self.overloads += 1
-                slot.burst.refused += 1
+                if answered:
+                    slot.burst.refused += 1
                 # The fewest requests in flight at which the host said so: one more
-                # than it took of the refused request's burst.
-                took = slot.burst.took
-                self.mark = took + 1 if self.mark is None else min(self.mark, took + 1)
+                # than it took of the refused request's burst. (A connection refused
+                # or reset says nothing of what the host took: a host that is down
+                # takes none, and will take more when it is back.)
+                took = slot.burst.took if answered else slot.level
+                seen = took + 1 if answered else slot.level
+                self.mark = seen if self.mark is None else min(self.mark, seen)
                 if slot.round == self.round:
                     # Once per round: answers to requests sent before the cut do not cut again.
                     # Half of what was in flight when the refused request went out;

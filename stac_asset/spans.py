@@ -21,7 +21,7 @@ import pystac
 from .access import Access
 from .clients import ByteStream, Client
 from .errors import AccessDeniedError, Cancelled, TransientError
-from .host_limits import OVERLOADED, Slot
+from .host_limits import Slot
 
 logger = logging.getLogger(__name__)
 
@@ -149,10 +149,7 @@ class Span:
                 return
             except TransientError as error:
                 if slot is not None:
-                    # A refused or reset connection (no status) says overloaded, too.
-                    overloaded = error.status is None or error.status in OVERLOADED
-                    pause = error.retry_after
-                    slot.done(overloaded, None if pause is None else min(pause, policy.max_delay))
+                    slot.failed(error, policy.max_delay)
                 failures += 1
                 delay = policy.pause(failures, waited, error.retry_after)
                 if delay is None or attempts >= policy.max_attempts * _MAX_ATTEMPT_FACTOR:

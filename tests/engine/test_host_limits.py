@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from stac_asset import HttpClient, blocking, host_limits, slow_start
+from stac_asset.errors import TransientError
 from stac_asset.host_limits import START, HostLimit, Slot
 from tests.conftest import make_item
 from tests.peers.http_peer import HttpPeer
@@ -51,6 +52,13 @@ def answered(limit: HostLimit, count: int) -> None:
     """``count`` answers from a busy host, then the rest of the answers in flight."""
     for slot in answer(limit, count):
         slot.done()
+
+
+def refuse(slot: Slot, retry_after: float | None = None, status: int | None = 503) -> None:
+    """The host answered ``status`` (None: the connection was refused or reset)."""
+    reason = f"HTTP {status}" if status else "connection refused"
+    error = TransientError("http://host/x", "http", reason, status=status, retry_after=retry_after)
+    slot.failed(error, max_delay=60.0)
 
 
 def test_grows_by_one_per_answer_while_every_place_is_busy_up_to_the_ceiling() -> None:
@@ -143,7 +151,7 @@ def test_overload_halves_once_per_round_and_marks_the_level() -> None:
     slots = sent_apart(limit, 16)
     assert [slot.level for slot in slots] == [*range(2, 17), 16]
     for slot in slots[9:]:  # the host refused every request beyond the tenth
-        slot.done(overloaded=True)
+        refuse(slot)
     # Half the 11 in flight when the first refused one went out, once, not six times.
     assert limit.limit == 5.5
     assert limit.mark == 11
@@ -159,7 +167,7 @@ def test_requests_sent_together_each_count_all_of_them() -> None:
     limit = HostLimit(ceiling=64, start=9)
     first, *others = fill(limit)
     assert first.level == 9
-    first.done(overloaded=True)
+    refuse(first)
     assert limit.mark == 9  # not 1: the host refused the ninth, whichever it was
     assert int(limit.limit) == 4
     for slot in others:
@@ -173,7 +181,7 @@ def test_a_burst_refused_in_part_cuts_to_what_the_host_took(retry_after: float |
     slots = fill(limit)
     assert len(slots) == 64
     for slot in slots[8:]:
-        slot.done(overloaded=True, retry_after=retry_after)
+        refuse(slot, retry_after)
     # Not 32 (half the level): a second round of refusals, and a second pause.
     assert limit.limit == 8
     assert limit.mark == 9
@@ -181,12 +189,22 @@ def test_a_burst_refused_in_part_cuts_to_what_the_host_took(retry_after: float |
         slot.done()
 
 
+def test_a_burst_of_refused_connections_halves_it_once() -> None:
+    # A host that is down answers none of a burst: that says nothing of what it
+    # takes when it is back, so the limit is halved, not cut to 1.
+    limit = HostLimit(ceiling=128, start=64, clock=Clock())
+    for slot in fill(limit):
+        refuse(slot, status=None)
+    assert limit.limit == 32
+    assert limit.mark == 64
+
+
 def test_a_limit_far_past_the_mark_comes_under_it_at_once() -> None:
     limit = HostLimit(ceiling=40, start=40)
     slots = sent_apart(limit, 40)
-    slots[28].done(overloaded=True)  # refused at 30 in flight: halved to 15
+    refuse(slots[28])  # refused at 30 in flight: halved to 15
     assert limit.limit == 15
-    slots[9].done(overloaded=True)  # then an earlier one, at 11: same round, no halving
+    refuse(slots[9])  # then an earlier one, at 11: same round, no halving
     assert limit.mark == 11
     assert limit.limit == 10
 
@@ -195,7 +213,7 @@ def test_after_retry_after_the_halved_limit_is_the_top() -> None:
     limit = HostLimit(ceiling=17, start=17)
     slots = sent_apart(limit, 17)
     for slot in slots[8:]:  # refused beyond the ninth, with a pause: 10 halves to 5
-        slot.done(overloaded=True, retry_after=0.01)
+        refuse(slot, retry_after=0.01)
     assert limit.mark == 6  # not 10: probing up to it would cost another pause
     assert limit.limit == 5
     time.sleep(0.02)
@@ -209,7 +227,7 @@ def test_the_mark_is_probed_after_a_quiet_while(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(host_limits, "PROBE_AFTER", 0.05)
     limit = HostLimit(ceiling=64, start=4)
     [*others, refused] = fill(limit)
-    refused.done(overloaded=True)
+    refuse(refused)
     for slot in others:
         slot.done()
     assert limit.mark == 4
@@ -224,7 +242,7 @@ def test_retry_after_pauses_new_requests() -> None:
     limit = HostLimit(ceiling=8)
     first = limit.acquire()
     assert first is not None
-    first.done(overloaded=True, retry_after=0.3)
+    refuse(first, retry_after=0.3)
     start = time.monotonic()
     assert limit.acquire() is not None
     assert time.monotonic() - start >= 0.25
