@@ -200,14 +200,15 @@ class HostLimit:
             if overloaded:
                 self.last_overload = now
                 self.overloads += 1
+                # The fewest requests in flight at which the host said so: as many as
+                # were when the refused request went out, or, of an answered refusal,
+                # one more than the host took of its burst. (A connection refused or
+                # reset says nothing of what the host took: a host that is down
+                # takes none, and will take more when it is back.)
+                seen = slot.level
                 if answered:
                     slot.burst.refused += 1
-                # The fewest requests in flight at which the host said so: one more
-                # than it took of the refused request's burst. (A connection refused
-                # or reset says nothing of what the host took: a host that is down
-                # takes none, and will take more when it is back.)
-                took = slot.burst.took if answered else slot.level
-                seen = took + 1 if answered else slot.level
+                    seen = slot.burst.took + 1
                 self.mark = seen if self.mark is None else min(self.mark, seen)
                 if slot.round == self.round:
                     # Once per round: answers to requests sent before the cut do not cut again.
@@ -215,8 +216,6 @@ class HostLimit:
                     # the limit may have grown since, on answers to earlier ones.
                     self.limit = max(1.0, min(self.limit, slot.level) / 2)
                     self.round += 1
-                # And no more than the host took of that burst, whatever the round.
-                self.limit = min(self.limit, float(took))
                 if retry_after:
                     self.paused_until = max(self.paused_until, now + retry_after)
                     # Asked to wait: probing back up to the mark could cost another
@@ -224,7 +223,8 @@ class HostLimit:
                     # read), so the halved limit is the top until PROBE_AFTER passes.
                     self.mark = min(self.mark, int(self.limit) + 1)
                 # Under the mark at once: a limit that grew far past it before the
-                # first refusal came back, halved, could still be past it.
+                # first refusal came back, halved, could still be past it (and so no
+                # more than the host took of a burst, whatever the round).
                 self.limit = max(1.0, min(self.limit, float(self._top())))
             else:
                 if self.mark is not None and now - self.last_overload > PROBE_AFTER:
