@@ -38,13 +38,13 @@ def netrc_auth(url: str) -> tuple[str, str] | None:
     None when there is no file, no entry (nor ``default``) for the host, or
     the file cannot be read or parsed (as requests, which then sends none).
     """
-    path = _location()
-    if path is None:
+    found = _location()
+    if found is None:
         return None
     host = urlsplit(url).hostname
     if host is None:
         return None
-    parsed = _parse(path)
+    parsed = _parse(found)
     entry = parsed.authenticators(host) if parsed is not None else None
     if not entry or not any(entry):
         return None
@@ -52,30 +52,32 @@ def netrc_auth(url: str) -> tuple[str, str] | None:
     return (login or "", entry[2] or "")
 
 
-def _location() -> str | None:
-    """The netrc file requests would read: ``NETRC``, else the first of ~/.netrc, ~/_netrc."""
+def _location() -> _Key | None:
+    """The netrc file requests would read (``NETRC``, else the first of ~/.netrc, ~/_netrc).
+
+    Its path and what :func:`os.stat` says of it now: found and told apart
+    from its last version with the one look at the disk.
+    """
     given = os.environ.get("NETRC")
     names = (given,) if given is not None else (f"~/{name}" for name in requests.utils.NETRC_FILES)
     for name in names:
         path = os.path.expanduser(name)
-        if os.path.exists(path):
-            return path
+        try:
+            stat = os.stat(path)  # (as os.path.exists, which requests asks)
+        except OSError:
+            continue
+        return (path, stat.st_size, stat.st_mtime_ns, stat.st_ino)
     return None
 
 
-def _parse(path: str) -> netrc.netrc | None:
-    """The parsed file at ``path``, from the last parse while its stat is unchanged."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    key = (path, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+def _parse(key: _Key) -> netrc.netrc | None:
+    """The parsed file ``key`` names, from the last parse while its stat is unchanged."""
     parsed = _PARSED
     with parsed.lock:
         if parsed.key == key:
             return parsed.file
     try:
-        found: netrc.netrc | None = netrc.netrc(path)
+        found: netrc.netrc | None = netrc.netrc(key[0])
     except (netrc.NetrcParseError, OSError):
         found = None
     with parsed.lock:
