@@ -151,9 +151,10 @@ def _execute_here(
         failed,
         config.max_concurrent_downloads,
     )
-    lane = [job for job in plan.jobs if express.takes(job)]
-    taken = {id(job) for job in lane}
-    rest: list[Job | Started] = [job for job in plan.jobs if id(job) not in taken]
+    lane: list[Job] = []
+    rest: list[Job | Started] = []
+    for job in plan.jobs:
+        (lane if express.takes(job) else rest).append(job)
     pool: GrowingPool[Job | Started] = GrowingPool(rest, work, failed_work, limit, more=True)
     fetcher.on_wait = pool.waited
     pool.start()
